@@ -1,0 +1,69 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// MARK: - System libraries (Debian: libopenmpi-dev, libopenblas-dev, libhdf5-dev; see launch/install-deps.sh)
+
+let systemLibraries: [Target] = [
+    .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+]
+
+// MARK: - Engine and layers
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let engine: [Target] = [
+    .target(name: "CGMTensor", dependencies: ["COpenBLAS"], swiftSettings: release),
+    .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: release),
+    .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: release),
+]
+
+// MARK: - Systems: MPI and HDF5
+
+let systems: [Target] = [
+    .target(name: "Distributed", dependencies: ["CMPI"]),
+    .target(name: "HDF5IO", dependencies: ["CHDF5"]),
+]
+
+// MARK: - Executables
+
+let executables: [Target] = [
+    .executableTarget(name: "cgmtrain", dependencies: [
+        "CGMTensor", "Layers", "Optim", "Distributed", "HDF5IO",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Yams", package: "Yams"),
+    ], swiftSettings: release),
+    .executableTarget(name: "cgmbench", dependencies: [
+        "CGMTensor", "Layers", "Optim",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], swiftSettings: release),
+]
+
+// MARK: - Tests
+
+let tests: [Target] = [
+    .target(name: "_TestSupport", dependencies: ["CGMTensor"], path: "Sources/_TestSupport"),
+    .testTarget(name: "CGMTensorTests", dependencies: ["CGMTensor", "_TestSupport"],
+                resources: [.copy("Fixtures")]),
+    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"]),
+    .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
+                resources: [.copy("Fixtures")]),
+    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor"]),
+]
+
+let package = Package(
+    name: "CGMTrain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cgmtrain", targets: ["cgmtrain"]),
+        .executable(name: "cgmbench", targets: ["cgmbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: systemLibraries + engine + systems + executables + tests
+)
