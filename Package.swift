@@ -17,6 +17,9 @@ let engine: [Target] = [
     .target(name: "CGMTensor", dependencies: ["COpenBLAS"], swiftSettings: release),
     .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: release),
     .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: release),
+    .target(name: "Models", dependencies: [
+        "CGMTensor", "Layers", "Optim", .product(name: "Yams", package: "Yams"),
+    ], swiftSettings: release),
 ]
 
 // MARK: - Systems: MPI and HDF5
@@ -30,13 +33,13 @@ let systems: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Distributed", "HDF5IO",
+        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "CGMTensor", "Layers", "Optim",
+        "CGMTensor", "Layers", "Optim", "Models",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -50,6 +53,7 @@ let tests: [Target] = [
     .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
+    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "Models", "_TestSupport"]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor"]),
 ]
 

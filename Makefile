@@ -1,0 +1,27 @@
+# The two commands of the README. Both install what is missing first (launch/install-deps.sh).
+SWIFT ?= swift
+export OMPI_ALLOW_RUN_AS_ROOT ?= 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM ?= 1
+
+.PHONY: demo test deps build release bench
+
+deps:
+	bash launch/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## The main job, end to end.
+demo: release
+	bash launch/demo.sh
+
+## The test suite (debug build; the MPI tests launch the built cgmtrain under mpirun).
+test: build
+	$(SWIFT) test
+
+## Speed: the release-built benchmark table.
+bench: release
+	.build/release/cgmbench
