@@ -1,0 +1,80 @@
+// Inverted dropout (Srivastava et al. 2014): y = x ⊙ m / (1 − p), m_i ~ Bernoulli(1 − p).
+//   x: (B, ...) batch-first → y: (B, ...)
+// The mask is keyed, not drawn from a running generator: element e of batch row b at the k-th random
+// call site of a forward pass keeps iff u ≥ p, with u lane (e mod 4) of
+// Philox block (e / 4, globalSampleIndex(b), step, k) under the run's seed (`RandomContext.uniformBlock`).
+// A sample's mask therefore depends only on (seed, step, global sample index, call site), so it is the
+// same however a batch is split across MPI ranks. Backward: dx = dy ⊙ m / (1 − p), with the stored mask.
+
+extension Graph {
+    /// Inverted dropout with drop probability `p` (0 ≤ p ≤ 1) along a batch-first tensor.
+    ///
+    /// Identity when the graph is not training or `p == 0`. In training, every call takes the next
+    /// call-site number from `random.callCounter` (even when `p == 0`, so that the streams of later call
+    /// sites do not depend on whether an earlier one drops), and the keep mask of row `b` is drawn from
+    /// `random.uniformBlock(call:row: b, elementBlock:)` with four elements per Philox block.
+    public func dropout(_ x: Var, p: Float) -> Var {
+        precondition(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(x.shape)")
+        guard isTraining else { return x }
+        let call = random.callCounter
+        random.callCounter &+= 1
+        guard p > 0 else { return x }
+        let sx = x.shape
+        precondition(sx.count >= 1, "dropout: input \(sx) needs a batch axis")
+        let batch = sx[0], count = x.value.count
+        if let indices = random.sampleIndices {
+            precondition(indices.count == batch,
+                         "dropout: random.sampleIndices has \(indices.count) entries for input \(sx)")
+        }
+        let rowSize = batch == 0 ? 0 : count / batch
+        let maskBox = DropoutMask(count: count), mask = maskBox.bytes
+        let out = Tensor(uninitialized: sx)
+        let xp = x.value.pointer, yp = out.sharedMutablePointer
+        let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let ctx = random
+        for b in 0..<batch {
+            let base = b * rowSize
+            var e = 0
+            while e < rowSize {
+                let block = ctx.uniformBlock(call: call, row: b, elementBlock: e / 4)
+                let lanes = min(4, rowSize - e)
+                for lane in 0..<lanes {
+                    let bits: UInt32
+                    switch lane {
+                    case 0: bits = block.0
+                    case 1: bits = block.1
+                    case 2: bits = block.2
+                    default: bits = block.3
+                    }
+                    let kept = Philox.unitFloat(bits) >= p
+                    mask[base + e + lane] = kept ? 1 : 0
+                    yp[base + e + lane] = kept ? xp[base + e + lane] * scale : 0
+                }
+                e += 4
+            }
+        }
+        return record(out, inputs: [x], rule: DropoutBackward(x: x, mask: maskBox, scale: scale))
+    }
+}
+
+/// The keep mask of one dropout call (one byte per element), freed with the tape.
+final class DropoutMask {
+    let bytes: UnsafeMutableBufferPointer<UInt8>
+    init(count: Int) {
+        bytes = .allocate(capacity: count)
+        bytes.initialize(repeating: 0)
+    }
+    deinit { bytes.deallocate() }
+}
+
+struct DropoutBackward: BackwardRule {
+    let x: Var
+    let mask: DropoutMask
+    let scale: Float
+
+    func backward(_ dOutputs: [Tensor?], _ g: Graph) {
+        guard let dY = dOutputs[0], g.needsGrad(x) else { return }
+        let dx = g.gradBuffer(x), dy = dY.pointer, m = mask.bytes
+        for i in 0..<m.count where m[i] != 0 { dx[i] += dy[i] * scale }
+    }
+}
