@@ -76,7 +76,8 @@ public final class Graph {
         precondition(delta.count == values[v.id].count,
                      "gradient of shape \(delta.shape) for value of shape \(values[v.id].shape)")
         if grads[v.id] == nil && !isLeaf[v.id] {
-            grads[v.id] = delta.reshaped(values[v.id].shape)   // first contribution: adopt, no copy
+            // First contribution: copied, never adopted, so no two gradients can share a buffer.
+            grads[v.id] = delta.copy().reshaped(values[v.id].shape)
             return
         }
         let g = gradBuffer(v), d = delta.pointer

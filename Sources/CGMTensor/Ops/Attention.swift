@@ -62,7 +62,7 @@ extension Graph {
                     var sum: Float = 0
                     for j in 0..<limit {
                         if padRow?[j] ?? false { row[j] = 0; continue }
-                        let e = exp(row[j] - m)
+                        let e = Foundation.exp(row[j] - m)
                         row[j] = e
                         sum += e
                     }
