@@ -22,6 +22,13 @@ let engine: [Target] = [
     ], swiftSettings: release),
 ]
 
+// MARK: - Data: physiology simulator, ingest, features, shards
+
+let data: [Target] = [
+    .target(name: "Physiology", swiftSettings: release),
+    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed"], swiftSettings: release),
+]
+
 // MARK: - Systems: MPI and HDF5
 
 let systems: [Target] = [
@@ -33,13 +40,13 @@ let systems: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO",
+        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models",
+        "CGMTensor", "Layers", "Optim", "Models", "Physiology",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -54,6 +61,8 @@ let tests: [Target] = [
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "Models", "_TestSupport"]),
+    .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
+    .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed"]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor"]),
 ]
 
@@ -69,5 +78,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + engine + systems + executables + tests
+    targets: systemLibraries + engine + data + systems + executables + tests
 )

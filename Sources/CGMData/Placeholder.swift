@@ -1,0 +1,1 @@
+// placeholder: replaced by ingest, features and shards
