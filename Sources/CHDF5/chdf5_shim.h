@@ -22,5 +22,24 @@ static inline size_t cgm_h5t_variable(void) { return H5T_VARIABLE; }
 static inline H5E_auto2_t cgm_h5e_no_auto(void) { return NULL; }
 /// Silences HDF5's default error-stack printing; the Swift wrapper reports errors itself.
 static inline void cgm_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+static inline hid_t cgm_h5e_default(void) { return H5E_DEFAULT; }
+static inline hid_t cgm_h5p_link_create(void) { return H5P_LINK_CREATE; }
+static inline hid_t cgm_h5p_attribute_create(void) { return H5P_ATTRIBUTE_CREATE; }
+static inline unsigned cgm_h5f_obj_all(void) { return H5F_OBJ_ALL; }
+/// Type of the object at `name` relative to `loc` (an H5O_type_t value), or -1 on error. Hides the
+/// H5Oget_info_by_name signature that changed between HDF5 1.10 and 1.12.
+static inline int cgm_h5o_type_by_name(hid_t loc, const char *name) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info_by_name3(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+#elif H5_VERSION_GE(1, 10, 3)
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+#else
+    H5O_info_t info;
+    if (H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) < 0) return -1;
+#endif
+    return (int)info.type;
+}
 
 #endif

@@ -26,5 +26,11 @@ static inline int cgm_mpi_success(void) { return MPI_SUCCESS; }
 static inline int cgm_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int cgm_mpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int cgm_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline MPI_Datatype cgm_mpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Datatype cgm_mpi_int32(void) { return MPI_INT32_T; }
+static inline MPI_Info cgm_mpi_info_null(void) { return MPI_INFO_NULL; }
+static inline int cgm_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
+static inline int cgm_mpi_undefined(void) { return MPI_UNDEFINED; }
+static inline int cgm_mpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 
 #endif
