@@ -15,10 +15,10 @@ public struct LSTM {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         let h4 = 4 * hiddenSize
-        weightIH = store.add("\(name).weight_ih", Initializers.lstm(shape: [h4, inputSize], hiddenSize: hiddenSize, rng: &rng))
-        weightHH = store.add("\(name).weight_hh", Initializers.lstm(shape: [h4, hiddenSize], hiddenSize: hiddenSize, rng: &rng))
-        biasIH = store.add("\(name).bias_ih", Initializers.lstm(shape: [h4], hiddenSize: hiddenSize, rng: &rng))
-        biasHH = store.add("\(name).bias_hh", Initializers.lstm(shape: [h4], hiddenSize: hiddenSize, rng: &rng))
+        weightIH = store.add("\(name).weight_ih", Initializers.lstm([h4, inputSize], hiddenSize: hiddenSize, rng: &rng))
+        weightHH = store.add("\(name).weight_hh", Initializers.lstm([h4, hiddenSize], hiddenSize: hiddenSize, rng: &rng))
+        biasIH = store.add("\(name).bias_ih", Initializers.lstm([h4], hiddenSize: hiddenSize, rng: &rng))
+        biasHH = store.add("\(name).bias_hh", Initializers.lstm([h4], hiddenSize: hiddenSize, rng: &rng))
     }
 
     public func callAsFunction(_ x: Var, h0: Var? = nil, c0: Var? = nil, _ p: BoundParameters)

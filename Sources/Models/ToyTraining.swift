@@ -17,7 +17,7 @@ public enum ToyTraining {
         let start = Date()
         let task = ToySequenceTask(history: cfg.history, horizon: cfg.horizon, seed: cfg.seed)
         let model = ToyForecaster(hidden: cfg.hidden, horizon: cfg.horizon, seed: cfg.seed)
-        let adam = Adam(store: model.store, learningRate: cfg.learningRate)
+        let adam = Adam(model.store, lr: Double(cfg.learningRate))
         var result = Result()
         let testOffset = 1 << 40   // test indices never collide with training indices
         for step in 1...cfg.steps {
