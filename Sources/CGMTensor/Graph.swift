@@ -17,6 +17,7 @@ public final class Graph {
     @usableFromInline var grads: [Tensor?] = []
     @usableFromInline var isLeaf: [Bool] = []
     @usableFromInline var nodes: [TapeNode] = []
+    private var tapeConsumed = false
 
     public init(training: Bool = true, recording: Bool = true, random: RandomContext = RandomContext(seed: 0)) {
         self.isTraining = training
@@ -87,8 +88,13 @@ public final class Graph {
     // MARK: Backward
 
     /// Back-propagates from `loss` (a one-element tensor, seeded with 1, unless `seed` is given).
+    ///
+    /// The tape is consumed, as PyTorch does without `retain_graph`: backward rules hold `Var`s, which
+    /// hold the graph, so releasing the rules here is what lets a step's graph and activations be freed.
     public func backward(_ loss: Var, seed: Tensor? = nil) {
         precondition(isRecording, "backward on a graph that does not record")
+        precondition(!tapeConsumed, "backward called twice on one graph (the tape is consumed by the first)")
+        defer { nodes.removeAll(); tapeConsumed = true }
         let start = seed ?? Tensor(repeating: 1, shape: values[loss.id].shape)
         precondition(seed != nil || values[loss.id].count == 1,
                      "backward from a non-scalar of shape \(values[loss.id].shape) needs a seed")
@@ -121,7 +127,7 @@ public final class Graph {
     }
 }
 
-/// A value recorded on a `Graph`. Cheap to copy; valid as long as its graph lives.
+/// A value recorded on a `Graph`. Cheap to copy; keeps its graph alive.
 public struct Var {
     public let id: Int
     public let graph: Graph

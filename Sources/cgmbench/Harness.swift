@@ -39,7 +39,7 @@ func now() -> Double {
 /// Peak resident set size of this process so far, in MiB (getrusage ru_maxrss is in KiB on Linux).
 func peakRSSMiB() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
 

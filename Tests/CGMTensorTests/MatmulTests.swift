@@ -59,3 +59,20 @@ final class MatmulTests: XCTestCase {
         XCTAssertFalse(report.passed, "a gradient off by a factor 2 must fail the check")
     }
 }
+
+final class GraphLifetimeTests: XCTestCase {
+    /// A recorded step's graph (and its activations) must be freed once backward has run:
+    /// rules hold Vars, Vars hold the graph, so only consuming the tape breaks the cycle.
+    func testGraphIsFreedAfterBackward() {
+        weak var weakGraph: Graph?
+        do {
+            let g = Graph()
+            weakGraph = g
+            let a = g.variable(randomTensor([4, 4], seed: 1))
+            let y = g.matmul(a, a)
+            g.backward(y, seed: Tensor(repeating: 1, shape: [4, 4]))
+            XCTAssertEqual(g.tapeLength, 0)
+        }
+        XCTAssertNil(weakGraph, "the graph leaked after backward")
+    }
+}
