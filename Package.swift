@@ -12,21 +12,24 @@ let systemLibraries: [Target] = [
 // MARK: - Engine and layers
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+/// Numeric kernels are optimized in debug builds too (as PyTorch's are): unoptimized Swift loops are
+/// ~50× slower, which would make the test suite and single-rank debugging crawl. Preconditions stay on.
+let kernels: [SwiftSetting] = release + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let engine: [Target] = [
-    .target(name: "CGMTensor", dependencies: ["COpenBLAS"], swiftSettings: release),
-    .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: release),
-    .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: release),
+    .target(name: "CGMTensor", dependencies: ["COpenBLAS"], swiftSettings: kernels),
+    .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: kernels),
+    .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: kernels),
     .target(name: "Models", dependencies: [
         "CGMTensor", "Layers", "Optim", .product(name: "Yams", package: "Yams"),
-    ], swiftSettings: release),
+    ], swiftSettings: kernels),
 ]
 
 // MARK: - Data: physiology simulator, ingest, features, shards
 
 let data: [Target] = [
-    .target(name: "Physiology", swiftSettings: release),
-    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed"], swiftSettings: release),
+    .target(name: "Physiology", swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5
