@@ -18,9 +18,12 @@ release: deps
 demo: release
 	bash launch/demo.sh
 
-## The test suite (debug build; the MPI tests launch the built cgmtrain under mpirun).
+## The test suite (debug build; the MPI tests launch the built cgmtrain under mpirun), then the
+## release-build leak check (optimizer-only leaks do not show in debug builds).
 test: build
 	$(SWIFT) test
+	$(SWIFT) build -c release --product cgmbench
+	.build/release/cgmbench --leak-check
 
 ## Speed: the release-built benchmark table.
 bench: release

@@ -193,7 +193,12 @@ struct LSTMBackward: BackwardRule {
         if let dbp {
             for bias in biases { LSTMKernels.add(dbp, into: g.gradBuffer(bias), count: g4) }
         }
-        withExtendedLifetime((dh, dc, dGates, dBias)) {}   // only raw pointers to them were used above
+        // Only raw pointers to these were used above. One call each: passing a tuple to
+        // withExtendedLifetime leaked its elements in optimized builds (Swift 6.3).
+        withExtendedLifetime(dh) {}
+        withExtendedLifetime(dc) {}
+        withExtendedLifetime(dGates) {}
+        withExtendedLifetime(dBias) {}
     }
 }
 
