@@ -1,0 +1,134 @@
+// CohortPipeline: the first half of `prepare`, from CSV files to three WindowSets.
+//
+//   read (CohortReader) → resample (Resampler) → unscaled features (FeatureBuilder)
+//   → candidate windows + QC (WindowExtractor, QualityControl) → split (SubjectSplit | TemporalSplit)
+//   → fit FeatureSpec on training data only → materialize train / validation / test WindowSets
+//
+// Splitting comes before fitting so that no statistic of validation or test data reaches the scaling:
+// with a subject split only training subjects are fitted; with a temporal split each subject's data
+// up to its training cutoff. The subject split partitions the subjects that have at least one
+// accepted window.
+
+import Foundation
+
+/// The result of preparing a cohort: windows per split, the fitted spec and every report.
+public struct PreparedCohort {
+    /// The configuration used.
+    public var config: DataConfig
+    /// The fitted preprocessing (record it in the manifest and in checkpoints).
+    public var spec: FeatureSpec
+    /// Train, validation and test windows (all share `subjects`).
+    public var train: WindowSet
+    /// Validation windows.
+    public var validation: WindowSet
+    /// Test windows.
+    public var test: WindowSet
+    /// The subject split (subject method only).
+    public var subjectSplit: SubjectSplit?
+    /// Ingest counts.
+    public var ingest: IngestReport
+    /// Resampling counts.
+    public var resample: ResampleReport
+    /// QC counts and the extraction yield.
+    public var qc: QCReport
+    /// Windows and subjects per split.
+    public var split: SplitReport
+    /// Warnings from every stage.
+    public var warnings: [String]
+
+    /// The windows of `name`.
+    public func windows(_ name: SplitName) -> WindowSet {
+        switch name {
+        case .train: return train
+        case .validation: return validation
+        case .test: return test
+        }
+    }
+
+    /// Every report as printable lines (ingest, resampling, QC with the yield, split, warnings).
+    public func summaryLines() -> [String] {
+        ingest.summaryLines() + resample.summaryLines() + qc.summaryLines() + split.summaryLines()
+            + warnings.filter { !ingest.warnings.contains($0) }.map { "warning: \($0)" }
+    }
+}
+
+/// Runs ingest → features → QC → split → windows.
+public enum CohortPipeline {
+    /// Prepares the cohort in `cgmPath` (and `subjectsPath`) according to `config`.
+    /// - Parameter twinMatchFails: QC rule 6 (nil: never fails).
+    /// - Throws: `DataError` for bad input, unavailable features (naming the config key), or an empty
+    ///   cohort after QC.
+    public static func prepare(config: DataConfig, cgmPath: String, subjectsPath: String? = nil,
+                               twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> PreparedCohort {
+        let cohort = try CohortReader().read(cgmPath: cgmPath, subjectsPath: subjectsPath)
+        return try prepare(config: config, cohort: cohort, twinMatchFails: twinMatchFails)
+    }
+
+    /// Prepares an already-read cohort.
+    public static func prepare(config: DataConfig, cohort: Cohort,
+                               twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> PreparedCohort {
+        var warnings = cohort.report.warnings
+        let past = try FeatureCatalog.expand(config.pastFeatures, channels: cohort.channels, keyPath: "data.past_features")
+        let future = try FeatureCatalog.expand(config.futureFeatures, channels: cohort.channels, keyPath: "data.future_features")
+        let statics = try FeatureCatalog.expandStatics(config.staticFeatures, table: cohort.subjectTable,
+                                                       keyPath: "data.static_features")
+        if past.isEmpty { throw DataError(key: .config("data.past_features"), "expands to no feature for this data") }
+
+        let (resampled, resampleReport) = try Resampler(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
+            .resample(cohort)
+        var spec = FeatureSpec(pastFeatures: past, futureFeatures: future, staticFeatures: statics,
+                               futureIOB: config.futureIOB, maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
+        let builder = FeatureBuilder(iob: spec.iob)
+        let features = try resampled.map { try builder.build($0, features: spec.timeVaryingFeatures) }
+
+        let extractor = WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride,
+                                        tokens: config.tokens)
+        let (refs, qcReport) = extractor.candidates(features, qc: config.qualityControl(twinMatchFails: twinMatchFails))
+        guard !refs.isEmpty else {
+            throw DataError(file: cohort.file, "empty cohort after quality control: no window of \(config.history) + \(config.horizon)"
+                + " steps passed (" + qcReport.summaryLines().joined(separator: "; ") + ")")
+        }
+
+        var assignment: [SplitName?]
+        var scope: [Int64?]
+        var subjectSplit: SubjectSplit?
+        switch config.split {
+        case .subject:
+            let ids = Set(refs.map { features[$0.subject].id })
+            let split = SubjectSplit.random(Array(ids), seed: config.splitSeed, fractions: config.fractions)
+            var splitOf: [String: SplitName] = [:]
+            for name in SplitName.allCases { for id in split.subjects(in: name) { splitOf[id] = name } }
+            assignment = refs.map { splitOf[features[$0.subject].id] }
+            scope = features.map { splitOf[$0.id] == .train ? Int64.max : nil }
+            subjectSplit = split
+        case .temporal:
+            let result = TemporalSplit(horizon: config.horizon).assign(refs, features: features)
+            assignment = result.splits
+            scope = result.trainCutoff
+        }
+        spec.fit(features: features, scope: scope, table: cohort.subjectTable)
+
+        var sets: [SplitName: WindowSet] = [:]
+        var subjectCounts: [Int] = [], windowCounts: [Int] = []
+        for name in SplitName.allCases {
+            let chosen = refs.indices.filter { assignment[$0] == name }.map { refs[$0] }
+            sets[name] = extractor.materialize(chosen, features: features, spec: spec, table: cohort.subjectTable)
+            windowCounts.append(chosen.count)
+            subjectCounts.append(Set(chosen.map(\.subject)).count)
+            if chosen.isEmpty { warnings.append("the \(name.rawValue) split has no windows") }
+        }
+        let report = SplitReport(method: config.split.rawValue, seed: config.split == .subject ? config.splitSeed : nil,
+                                 subjects: subjectCounts, windows: windowCounts,
+                                 discarded: assignment.filter { $0 == nil }.count)
+        if !resampleReport.subjectsWithoutGlucose.isEmpty {
+            warnings.append("\(resampleReport.subjectsWithoutGlucose.count) subject(s) have no glucose values")
+        }
+        if past.contains(FeatureCatalog.iobScaled) || past.contains(FeatureCatalog.iob) {
+            let noInsulin = features.filter { $0.doses.allSatisfy { $0 == 0 } }.map(\.id)
+            if !noInsulin.isEmpty { warnings.append("\(noInsulin.count) subject(s) have no insulin doses: IOB is 0 throughout") }
+        }
+        return PreparedCohort(config: config, spec: spec, train: sets[.train]!, validation: sets[.validation]!,
+                              test: sets[.test]!, subjectSplit: subjectSplit, ingest: cohort.report,
+                              resample: resampleReport, qc: qcReport, split: report, warnings: warnings)
+    }
+}

@@ -1,0 +1,159 @@
+// Train / validation / test splits.
+//
+// SubjectSplit (PhysioSeq2Seq §4.1): subjects are partitioned with a fixed seed, 70/15/15 by default,
+// so no subject appears in two splits. The subject ids are sorted first and shuffled with SplitMix64
+// (a portable generator), so the split depends only on the set of ids and the seed — not on file
+// order, platform or Swift version. Sizes: validation = round(n·f_val), test = round(n·f_test),
+// train = the rest; with ≥ 3 subjects every split with a non-zero fraction gets at least one subject.
+//
+// TemporalSplit (SSM-CGM §2: "withhold their last two hours of data for validation (penultimate) and
+// testing (last)"): per subject, let E be the last target time among its accepted windows. A window
+// with decision time t has targets in (t, t + 5H min]. It is
+//   test        if its targets lie in (E − 60 min, E]                 ⇔ t ≥ E − 60 min
+//   validation  if its targets lie in (E − 120 min, E − 60 min]       ⇔ t ≥ E − 120 min, t + 5H ≤ E − 60 min
+//   train       if its targets end by E − 120 min                     ⇔ t + 5H ≤ E − 120 min
+// and otherwise discarded (its targets straddle a boundary), so no target time belongs to two splits.
+// With H = 12 each subject contributes one test window (t = E − 60 min) and one validation window
+// (t = E − 120 min) when the stride divides 12. Feature scaling is then fitted on data up to
+// E − 120 min per subject (`trainCutoff`).
+
+/// One of the three splits.
+public enum SplitName: String, CaseIterable, Codable, Sendable {
+    case train, validation, test
+}
+
+/// A seeded partition of subjects.
+public struct SubjectSplit: Equatable, Sendable {
+    /// Training subjects, sorted.
+    public var train: [String]
+    /// Validation subjects, sorted.
+    public var validation: [String]
+    /// Test subjects, sorted.
+    public var test: [String]
+
+    /// Partitions `subjects` (duplicates ignored) with `seed` and `fractions` (train, validation, test).
+    public static func random(_ subjects: [String], seed: UInt64, fractions: [Double] = [0.7, 0.15, 0.15]) -> SubjectSplit {
+        precondition(fractions.count == 3 && fractions.allSatisfy { $0 >= 0 },
+                     "SubjectSplit: fractions must be 3 non-negative numbers, got \(fractions)")
+        var ids = Array(Set(subjects)).sorted()
+        var rng = SplitMix64(seed: seed)
+        if ids.count > 1 {
+            for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, rng.below(i + 1)) }
+        }
+        let n = ids.count
+        var sizes = [0, Int((Double(n) * fractions[1]).rounded()), Int((Double(n) * fractions[2]).rounded())]
+        sizes[1] = min(sizes[1], n)
+        sizes[2] = min(sizes[2], n - sizes[1])
+        sizes[0] = n - sizes[1] - sizes[2]
+        if n >= 3 {
+            for k in 0 ..< 3 where sizes[k] == 0 && fractions[k] > 0 {
+                let donor = sizes.indices.max { sizes[$0] < sizes[$1] }!
+                sizes[donor] -= 1
+                sizes[k] += 1
+            }
+        }
+        return SubjectSplit(train: ids[0 ..< sizes[0]].sorted(),
+                            validation: ids[sizes[0] ..< sizes[0] + sizes[1]].sorted(),
+                            test: ids[(sizes[0] + sizes[1])...].sorted())
+    }
+
+    /// The split holding `subject`, if any.
+    public func split(of subject: String) -> SplitName? {
+        if train.contains(subject) { return .train }
+        if validation.contains(subject) { return .validation }
+        if test.contains(subject) { return .test }
+        return nil
+    }
+
+    /// The subjects of `split`.
+    public func subjects(in split: SplitName) -> [String] {
+        switch split {
+        case .train: return train
+        case .validation: return validation
+        case .test: return test
+        }
+    }
+}
+
+/// Per-subject temporal split by decision time (see the file header for the exact rule).
+public struct TemporalSplit: Sendable {
+    /// Horizon H (steps) of the windows being split.
+    public var horizon: Int
+    /// Length of the final test period (minutes).
+    public var testMinutes: Int
+    /// Length of the validation period just before it (minutes).
+    public var validationMinutes: Int
+
+    /// A split for windows of horizon `horizon`, with the last hour as test and the hour before as validation.
+    public init(horizon: Int, testMinutes: Int = 60, validationMinutes: Int = 60) {
+        self.horizon = horizon
+        self.testMinutes = testMinutes
+        self.validationMinutes = validationMinutes
+    }
+
+    /// Per window its split (nil: discarded, its targets straddle a boundary); per subject the last
+    /// Unix second of training data (nil for subjects without windows).
+    public func assign(_ refs: [WindowRef], features: [SubjectFeatures]) -> (splits: [SplitName?], trainCutoff: [Int64?]) {
+        let targetSpan = Int64(horizon) * ResampledSubject.gridSeconds
+        var end = [Int64?](repeating: nil, count: features.count)
+        for ref in refs {
+            let e = features[ref.subject].time(at: ref.decision) + targetSpan
+            end[ref.subject] = max(end[ref.subject] ?? e, e)
+        }
+        let testStart = Int64(testMinutes) * 60, validationStart = Int64(testMinutes + validationMinutes) * 60
+        let splits: [SplitName?] = refs.map { ref in
+            let e = end[ref.subject]!
+            let t = features[ref.subject].time(at: ref.decision)
+            if t >= e - testStart { return .test }
+            if t >= e - validationStart, t + targetSpan <= e - testStart { return .validation }
+            if t + targetSpan <= e - validationStart { return .train }
+            return nil
+        }
+        return (splits, end.map { $0.map { $0 - validationStart } })
+    }
+}
+
+/// Subjects and windows per split.
+public struct SplitReport: Codable, Equatable, Sendable {
+    /// "subject" or "temporal".
+    public var method: String
+    /// Seed of a subject split.
+    public var seed: UInt64?
+    /// Subjects with at least one window in each split (train, validation, test).
+    public var subjects: [Int]
+    /// Windows in each split (train, validation, test).
+    public var windows: [Int]
+    /// Windows dropped because their targets straddle a temporal boundary.
+    public var discarded: Int
+
+    /// A one-line summary.
+    public func summaryLines() -> [String] {
+        ["split (\(method)\(seed.map { ", seed \($0)" } ?? "")): train \(windows[0]) windows / \(subjects[0]) subjects,"
+            + " validation \(windows[1]) / \(subjects[1]), test \(windows[2]) / \(subjects[2])"
+            + (discarded > 0 ? ", \(discarded) straddling windows discarded" : "")]
+    }
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): a small portable seeded generator.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform integer in 0 ..< bound, without modulo bias.
+    mutating func below(_ bound: Int) -> Int {
+        let b = UInt64(bound)
+        let limit = UInt64.max - UInt64.max % b
+        var x = next()
+        while x >= limit { x = next() }
+        return Int(x % b)
+    }
+}
