@@ -32,7 +32,7 @@ let engine: [Target] = [
     .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: kernels),
     .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: kernels),
     .target(name: "Models", dependencies: [
-        "CGMTensor", "Layers", "Optim", .product(name: "Yams", package: "Yams"),
+        "CGMTensor", "Layers", "Optim", "CGMData", .product(name: "Yams", package: "Yams"),
     ], swiftSettings: kernels),
 ]
 
