@@ -50,11 +50,20 @@ let systems: [Target] = [
     .target(name: "HDF5IO", dependencies: ["CHDF5"]),
 ]
 
+// MARK: - Training: data-parallel trainer, checkpoints, evaluation
+
+let training: [Target] = [
+    .target(name: "Training", dependencies: [
+        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed", "HDF5IO",
+        .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+    ], swiftSettings: kernels),
+]
+
 // MARK: - Executables
 
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData",
+        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
@@ -77,6 +86,9 @@ let tests: [Target] = [
     .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "Models", "_TestSupport"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
     .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed"]),
+    .testTarget(name: "TrainingTests", dependencies: [
+        "Training", "Models", "CGMData", "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
+    ]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor"]),
 ]
 
@@ -92,5 +104,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + engine + data + systems + executables + tests
+    targets: systemLibraries + engine + data + systems + training + executables + tests
 )
