@@ -12,12 +12,12 @@ let systemLibraries: [Target] = [
 
 // MARK: - Engine and layers
 
-/// Release builds target Haswell-level x86-64 (AVX2 + FMA: Intel since 2013, AMD since Zen), which roughly halves
-/// the cost of the vectorized activations; set CGMTRAIN_TARGET_CPU (e.g. "x86-64", "native",
-/// "cascadelake") to change it. Other architectures get the compiler's default.
+/// Release builds are tuned for the CPU that builds them (`-target-cpu native`, like `-march=native`):
+/// AVX-512 doubles the lanes of the fused LSTM and activation kernels. For one binary shared across
+/// heterogeneous nodes set CGMTRAIN_TARGET_CPU (e.g. "haswell" for any AVX2 machine, "x86-64" for any).
 let targetCPU: [String] = {
     #if arch(x86_64)
-    return ["-target-cpu", ProcessInfo.processInfo.environment["CGMTRAIN_TARGET_CPU"] ?? "haswell"]
+    return ["-target-cpu", ProcessInfo.processInfo.environment["CGMTRAIN_TARGET_CPU"] ?? "native"]
     #else
     return []
     #endif

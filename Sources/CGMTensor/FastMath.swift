@@ -45,8 +45,8 @@ public enum FastMath {
     @usableFromInline static let tanhClamp: Float = 10
 
     /// Lanes per SIMD step of the buffer kernels.
-    public typealias Vector = SIMD8<Float>
-    @usableFromInline typealias IntVector = SIMD8<Int32>
+    public typealias Vector = SIMD16<Float>
+    @usableFromInline typealias IntVector = SIMD16<Int32>
 
     // MARK: Scalar versions
 

@@ -107,8 +107,13 @@ public struct RandomContext {
     /// Four consecutive elements share one Philox block.
     @inlinable
     public func uniformBlock(call: UInt32, row: Int, elementBlock: Int) -> Philox.Counter {
-        let sample = sampleIndices.map { $0[row] } ?? row
-        return Philox.block(
+        block(call: call, sample: sampleIndices.map { $0[row] } ?? row, elementBlock: elementBlock)
+    }
+
+    /// The Philox block for a global sample index (callers resolve `sampleIndices` once per row).
+    @inlinable
+    public func block(call: UInt32, sample: Int, elementBlock: Int) -> Philox.Counter {
+        Philox.block(
             (UInt32(truncatingIfNeeded: elementBlock), UInt32(truncatingIfNeeded: sample),
              UInt32(truncatingIfNeeded: step), call),
             key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32) ^ UInt32(truncatingIfNeeded: step >> 32)))

@@ -21,12 +21,19 @@ struct CGMBench: ParsableCommand {
     @Flag(help: "Skip the GEMM table.")
     var skipGEMM = false
 
+    @Option(help: .hidden)
+    var profileSteps = 0
     @Flag(help: "Release-build leak check for `make test`: RSS must not grow over 300 training steps.")
     var leakCheck = false
 
     func run() throws {
         BLAS.setThreads(threads)
         if leakCheck { return try checkForLeaks() }
+        if profileSteps > 0 {   // a fixed amount of work for callgrind / perf
+            var bench = Seq2SeqBench()
+            for _ in 0..<profileSteps { bench.step() }
+            return
+        }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
         if !skipGEMM {

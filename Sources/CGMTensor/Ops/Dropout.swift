@@ -1,8 +1,8 @@
 // Inverted dropout (Srivastava et al. 2014): y = x ⊙ m / (1 − p), m_i ~ Bernoulli(1 − p).
 //   x: (B, ...) batch-first → y: (B, ...)
 // The mask is keyed, not drawn from a running generator: element e of batch row b at the k-th random
-// call site of a forward pass keeps iff u ≥ p, with u lane (e mod 4) of
-// Philox block (e / 4, globalSampleIndex(b), step, k) under the run's seed (`RandomContext.uniformBlock`).
+// call site of a forward pass keeps iff u ≥ round(65536·p), with u the 16-bit half (e mod 8) of
+// Philox block (e / 8, globalSampleIndex(b), step, k) under the run's seed (`RandomContext.block`).
 // A sample's mask therefore depends only on (seed, step, global sample index, call site), so it is the
 // same however a batch is split across MPI ranks. Backward: dx = dy ⊙ m / (1 − p), with the stored mask.
 
@@ -12,7 +12,7 @@ extension Graph {
     /// Identity when the graph is not training or `p == 0`. In training, every call takes the next
     /// call-site number from `random.callCounter` (even when `p == 0`, so that the streams of later call
     /// sites do not depend on whether an earlier one drops), and the keep mask of row `b` is drawn from
-    /// `random.uniformBlock(call:row: b, elementBlock:)` with four elements per Philox block.
+    /// `random.block(call:sample:elementBlock:)` with eight 16-bit draws per Philox block.
     public func dropout(_ x: Var, p: Float) -> Var {
         precondition(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(x.shape)")
         guard isTraining else { return x }
@@ -27,30 +27,36 @@ extension Graph {
                          "dropout: random.sampleIndices has \(indices.count) entries for input \(sx)")
         }
         let rowSize = batch == 0 ? 0 : count / batch
-        let maskBox = DropoutMask(count: count), mask = maskBox.bytes
+        let maskBox = DropoutMask(count: count), mask = maskBox.bytes.baseAddress!
         let out = Tensor(uninitialized: sx)
         let xp = x.value.pointer, yp = out.sharedMutablePointer
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        // Keep iff a 16-bit draw u ≥ round(p · 65536): P(drop) = p to within 1/65536.
+        let threshold = UInt32((Double(p) * 65536).rounded())
         let ctx = random
         for b in 0..<batch {
+            let sample = ctx.sampleIndices?[b] ?? b
             let base = b * rowSize
-            var e = 0
+            var e = 0, blockIndex = 0
             while e < rowSize {
-                let block = ctx.uniformBlock(call: call, row: b, elementBlock: e / 4)
-                let lanes = min(4, rowSize - e)
+                let block = ctx.block(call: call, sample: sample, elementBlock: blockIndex)
+                let lanes = min(8, rowSize - e)
                 for lane in 0..<lanes {
-                    let bits: UInt32
-                    switch lane {
-                    case 0: bits = block.0
-                    case 1: bits = block.1
-                    case 2: bits = block.2
-                    default: bits = block.3
+                    let word: UInt32
+                    switch lane >> 1 {
+                    case 0: word = block.0
+                    case 1: word = block.1
+                    case 2: word = block.2
+                    default: word = block.3
                     }
-                    let kept = Philox.unitFloat(bits) >= p
-                    mask[base + e + lane] = kept ? 1 : 0
-                    yp[base + e + lane] = kept ? xp[base + e + lane] * scale : 0
+                    let u = lane & 1 == 0 ? word & 0xFFFF : word >> 16
+                    let i = base + e + lane
+                    let kept: UInt8 = u >= threshold ? 1 : 0
+                    mask[i] = kept
+                    yp[i] = kept != 0 ? xp[i] * scale : 0
                 }
-                e += 4
+                e += 8
+                blockIndex += 1
             }
         }
         return record(out, inputs: [x], rule: DropoutBackward(x: x, mask: maskBox, scale: scale))

@@ -204,7 +204,7 @@ struct LSTMBackward: BackwardRule {
 
 /// The per-(step, batch row) elementwise parts of the LSTM, 8 hidden units per SIMD step.
 enum LSTMKernels {
-    typealias V = SIMD8<Float>
+    typealias V = FastMath.Vector
 
     /// Full-width loads and stores when `n` is 8 (a constant in the main loops, so the branch folds away).
     @inline(__always)
