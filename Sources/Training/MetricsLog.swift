@@ -75,9 +75,18 @@ public final class MetricsLog {
     }
 
     /// Redraws RUN/learning_curve.svg from metrics.jsonl (after every epoch and at the end of a run).
+    /// Train loss is the mean since the previous validation check; validation loss is per check.
     public func writeLearningCurve() {
-        // MERGE: plug the evaluation helper's SVG writer in here, e.g.
-        //   try? LearningCurveSVG.write(metrics: run.metricsFile, to: run.learningCurveFile)
-        // Until then no SVG is written; metrics.jsonl holds everything the plot needs.
+        guard let text = try? String(contentsOfFile: run.metricsFile, encoding: .utf8) else { return }
+        var train: [(x: Double, loss: Double)] = [], validation: [(x: Double, loss: Double)] = []
+        for line in text.split(separator: "\n") {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  obj["kind"] as? String == MetricsRecord.Kind.val.rawValue, let step = obj["step"] as? Int else { continue }
+            if let t = obj["train_loss"] as? Double, t.isFinite { train.append((Double(step), t)) }
+            if let v = obj["val_loss"] as? Double, v.isFinite { validation.append((Double(step), v)) }
+        }
+        guard !train.isEmpty || !validation.isEmpty else { return }
+        try? SVGLineChart.learningCurve(train: train, validation: validation, xLabel: "optimizer step", logY: true)
+            .write(to: run.learningCurveFile)
     }
 }
