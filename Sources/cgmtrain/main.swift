@@ -5,7 +5,7 @@ struct CGMTrainCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cgmtrain",
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
-        subcommands: [DemoCommand.self, SimulateCommand.self, TrainCommand.self, CheckSystemCommand.self]
+        subcommands: [DemoCommand.self, SimulateCommand.self, TrainCommand.self, EvaluateCommand.self, CheckSystemCommand.self]
     )
 }
 

@@ -1,0 +1,38 @@
+import CGMData
+import CGMTensor
+import Distributed
+import Foundation
+import Models
+
+/// Forecasts every window of a split with a model, the windows divided across ranks in contiguous
+/// blocks; the records are gathered so every rank (rank 0 writes) holds all of them, ordered by window,
+/// which makes the metrics independent of the number of ranks.
+public struct DistributedEvaluator {
+    public var batchSize = 256
+
+    public init(batchSize: Int = 256) { self.batchSize = batchSize }
+
+    public func run(model: any ForecastModel, dataset: ShardDataset, split: ShardSplit, comm: any Communicator)
+        throws -> ForecastRecords {
+        let manifest = dataset.manifest
+        let spec = try? JSONDecoder().decode(FeatureSpec.self, from: Data(manifest.featureSpecJSON.utf8))
+        let naive = try LastObservedGlucose(pastFeatures: manifest.pastFeatures, spec: spec)
+        var labels = SubgroupLabels(manifest: manifest, spec: spec)
+        let n = dataset.count(split)
+        guard n > 0 else { throw EvaluationError("the \(split) split of \(dataset.directory) has no windows") }
+        let reader = try ShardReader(dataset: dataset, split: split, rank: comm.rank)
+        defer { reader.close() }
+        // Every rank, even one left without windows, learns the quantile levels from one probe window.
+        let levels = model.forecast(try reader.read(indices: [0]), Graph(training: false, recording: false)).quantileLevels
+        var records = ForecastRecords(horizon: manifest.horizon, quantileLevels: levels)
+        let lo = n * comm.rank / comm.size, hi = n * (comm.rank + 1) / comm.size
+        for start in stride(from: lo, to: hi, by: batchSize) {
+            let batch = try reader.read(indices: Array(start..<min(start + batchSize, hi)))
+            labels.observe(batch)   // a window's subject label comes from its own static covariates
+            let forecast = model.forecast(batch, Graph(training: false, recording: false))
+            try records.append(batch: batch, forecast: forecast, naive: naive.values(batch),
+                               subjectIDs: manifest.subjects, groups: labels.bySubject)
+        }
+        return try records.gathered(over: comm)
+    }
+}

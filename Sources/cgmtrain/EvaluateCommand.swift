@@ -1,0 +1,71 @@
+// `cgmtrain evaluate`: a checkpoint's forecasts on a split of a prepared dataset, against the naive
+// last-value baseline on the same windows.
+//
+//   cgmtrain evaluate --checkpoint checkpoints/seq2seq/best.h5 --data data/prepared --split test --out eval/
+//
+// Under mpirun the windows are divided across ranks and the forecasts gathered; rank 0 computes the
+// metrics (per horizon step: MAE, RMSE, ME, error IQR and range, quantile loss and 10–90 % coverage for
+// quantile models, subject-bootstrap 95 % CIs, diabetes_status subgroups, worst-K windows) and writes
+// OUT/metrics.json, OUT/per_horizon.csv and OUT/error_vs_horizon.svg, and prints the table.
+
+import ArgumentParser
+import CGMData
+import CGMTensor
+import Distributed
+import Foundation
+import Training
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a checkpoint on a split of a prepared dataset against the naive last-value forecast.")
+
+    @Option(help: "Checkpoint file (e.g. RUN/best.h5).")
+    var checkpoint: String
+    @Option(help: "Prepared dataset directory.")
+    var data: String
+    @Option(help: "Split: train, val or test.")
+    var split: String = "test"
+    @Option(help: "Output directory (default: the checkpoint's directory + /eval-<split>).")
+    var out: String?
+    @Option(help: "Bootstrap replicates over subjects for the 95 % CIs (0: none).")
+    var bootstrap = 1000
+    @Option(help: "How many worst windows to list.")
+    var worstK = 100
+    @Option(help: "Windows per forward pass.")
+    var batchSize = 256
+
+    func validate() throws {
+        guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test, got '\(split)'") }
+        guard bootstrap >= 0, worstK >= 0, batchSize >= 1 else { throw ValidationError("--bootstrap, --worst-k ≥ 0, --batch-size ≥ 1") }
+    }
+
+    func run() throws {
+        let comm = try Communicators.detect()
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("eval-\(split)")
+        do {
+            let dataset = try ShardDataset(directory: data)
+            let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
+            let records = try DistributedEvaluator(batchSize: batchSize)
+                .run(model: restored.model, dataset: dataset, split: ShardSplit(rawValue: split)!, comm: comm)
+            if comm.rank == 0 {
+                let options = EvaluationReport.Options(bootstrapReplicates: bootstrap, worstK: worstK)
+                let report = EvaluationReport.build(model: restored.model.name, records: records, options: options, info: [
+                    "checkpoint": checkpoint, "data": data, "split": split, "ranks": "\(comm.size)",
+                    "global_step": "\(restored.contents.state.globalStep)",
+                ])
+                try report.write(toDirectory: outDir)
+                try report.errorPlot(.mae).write(to: (outDir as NSString).appendingPathComponent("error_vs_horizon.svg"))
+                print(report.table())
+                print("wrote \(outDir)/metrics.json, per_horizon.csv, error_vs_horizon.svg")
+            }
+            try? comm.shutdown()
+        } catch {
+            FileHandle.standardError.write(Data("cgmtrain evaluate: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
+            if comm.size > 1 { comm.abort(code: 1) }
+            throw ExitCode(1)
+        }
+    }
+}
