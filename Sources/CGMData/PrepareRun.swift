@@ -84,6 +84,9 @@ public struct PrepareOutcome {
     public var planSeconds: Double
     /// Peak resident set size of every rank (MiB, getrusage ru_maxrss), in rank order.
     public var peakRSSMiB: [Double]
+    /// CPU time (user + system) of every rank, seconds, in rank order (unlike wall time, not inflated
+    /// by other processes competing for the cores).
+    public var cpuSeconds: [Double]
 
     /// The printable report: ingest, resampling, QC per rule with the yield, windows per split, timing.
     public func summaryLines(outDir: String) -> [String] {
@@ -104,6 +107,7 @@ public struct PrepareOutcome {
             + String(format: "%.2f", planSeconds) + " s on every rank, shard jobs "
             + String(format: "%.2f", seconds - planSeconds) + " s)")
         lines.append("peak RSS per rank: " + peakRSSMiB.map { String(format: "%.1f", $0) }.joined(separator: ", ") + " MiB")
+        lines.append("CPU time per rank: " + cpuSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", ") + " s")
         return lines
     }
 }
@@ -165,10 +169,15 @@ public enum DatasetPreparer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let rss = try comm.allGather([Double(usage.ru_maxrss) / 1024])   // ru_maxrss is in KiB on Linux
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let gathered = try comm.allGather([Double(usage.ru_maxrss) / 1024, cpu])   // ru_maxrss is in KiB on Linux
+        let rss = stride(from: 0, to: gathered.count, by: 2).map { gathered[$0] }
+        let cpus = stride(from: 1, to: gathered.count, by: 2).map { gathered[$0] }
         return PrepareOutcome(manifest: manifest, ingest: thePlan.ingest, resample: thePlan.resample, qc: qc,
                               split: thePlan.split, warnings: thePlan.warnings, jobs: jobs.count, ranks: comm.size,
-                              seconds: seconds, planSeconds: planSeconds, peakRSSMiB: rss)
+                              seconds: seconds, planSeconds: planSeconds, peakRSSMiB: rss,
+                              cpuSeconds: cpus)
     }
 
     private static func normalized(_ dir: String) -> String {

@@ -25,7 +25,15 @@ struct DataBench {
         var windows: Int
         var yield: Double
         var rankRSSMiB: [Double]
+        var rankCPUSeconds: [Double]
         var timeMaxRSSMiB: Double?
+        var loadBefore: Double
+    }
+
+    /// 1-minute load average (/proc/loadavg; 0 where unavailable): above the core count, timings are inflated.
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+        return Double(text.split(separator: " ").first ?? "") ?? 0
     }
 
     /// Runs both benchmarks and returns the tables as text.
@@ -41,6 +49,7 @@ struct DataBench {
         var out: [String] = []
 
         // 1: twin matching.
+        log("load average \(fmt(loadAverage(), 2)) on \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
         var twin = Table(header: ["twin matching (300 twins, L = 37)", "segments", "seconds", "segments/s per core",
                                   "failures", "mean RMSE mg/dL"])
         for prune in [true, false] {
@@ -82,7 +91,7 @@ struct DataBench {
             }
         }
         var table = Table(header: ["prepare (\(summary.readings - summary.missingReadings) readings, \(summary.cgmRows) rows)", "ranks", "wall s", "in prepare s", "plan s", "readings/s", "rows/s",
-                                   "windows", "windows/s", "yield", "peak RSS/rank MiB", "time -v max RSS MiB"])
+                                   "windows", "windows/s", "yield", "CPU s/rank", "peak RSS/rank MiB", "time -v max RSS MiB", "load avg"])
         for r in runs {
             table.rows.append([(r.config as NSString).lastPathComponent, "\(r.ranks)", fmt(r.wallSeconds, 1),
                                fmt(r.prepareSeconds, 1), fmt(r.planSeconds, 1),
@@ -90,8 +99,9 @@ struct DataBench {
                                fmt(Double(r.rows) / r.prepareSeconds, 0),
                                "\(r.windows)",
                                fmt(Double(r.windows) / r.prepareSeconds, 0), fmt(100 * r.yield, 1) + " %",
+                               r.rankCPUSeconds.map { fmt($0, 1) }.joined(separator: " / "),
                                r.rankRSSMiB.map { fmt($0, 0) }.joined(separator: " / "),
-                               r.timeMaxRSSMiB.map { fmt($0, 0) } ?? "n/a"])
+                               r.timeMaxRSSMiB.map { fmt($0, 0) } ?? "n/a", fmt(r.loadBefore, 1)])
         }
         out.append(table.render())
         log(table.render())
@@ -129,6 +139,7 @@ struct DataBench {
         let se = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         proc.standardOutput = so
         proc.standardError = se
+        let load = loadAverage()
         let start = now()
         try proc.run()
         proc.waitUntilExit()
@@ -152,6 +163,10 @@ struct DataBench {
             $0.dropFirst("peak RSS per rank: ".count).replacingOccurrences(of: " MiB", with: "")
                 .split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         } ?? []
+        let cpu = line("CPU time per rank: ").map {
+            $0.dropFirst("CPU time per rank: ".count).replacingOccurrences(of: " s", with: "")
+                .split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        } ?? []
         var timeRSS: Double?
         if useTime, let l = stderr.split(separator: "\n").first(where: { $0.contains("Maximum resident set size") }),
            let kb = Double(l.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) {
@@ -165,7 +180,8 @@ struct DataBench {
         }
         return PrepareRun(config: config, ranks: np, wallSeconds: wall, prepareSeconds: seconds, planSeconds: plan,
                           rows: (counts["ingest_rows"] as? Int) ?? 0, windows: (totals["windows"] as? Int) ?? 0,
-                          yield: (qc["yield"] as? Double) ?? 0, rankRSSMiB: rss, timeMaxRSSMiB: timeRSS)
+                          yield: (qc["yield"] as? Double) ?? 0, rankRSSMiB: rss, rankCPUSeconds: cpu,
+                          timeMaxRSSMiB: timeRSS, loadBefore: load)
     }
 
     static func which(_ tool: String) throws -> String {

@@ -167,6 +167,10 @@ final class PrepareTests: XCTestCase {
         let out = work.appendingPathComponent(name).path
         let r = try cgmtrain(["prepare", "--cgm", cgm, "--subjects", subjects, "--config", configPath, "--out", out,
                               "--subjects-per-shard", "1"] + extra, np: np)
+        if r.stderr.contains("Usage: cgmtrain <subcommand>") {
+            XCTFail("cgmtrain has no prepare subcommand: register PrepareCommand in Sources/cgmtrain/main.swift "
+                    + "and rebuild (`swift build`)\n\(r.log)")
+        }
         return (r, out)
     }
 
