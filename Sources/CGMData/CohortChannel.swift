@@ -61,3 +61,9 @@ public enum Channel: String, CaseIterable, Codable, Sendable {
         }
     }
 }
+
+extension Channel {
+    /// Sleep stages written as words (wearable exports such as AI-READI's, and `cgmtrain simulate`) and the
+    /// numbers they are read as; `sleep_stage` also accepts numbers directly.
+    public static let sleepStageCodes: [String: Double] = ["awake": 0, "wake": 0, "light": 1, "deep": 2, "rem": 3]
+}

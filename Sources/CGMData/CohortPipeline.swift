@@ -4,6 +4,9 @@
 //   → candidate windows + QC (WindowExtractor, QualityControl) → split (SubjectSplit | TemporalSplit)
 //   → fit FeatureSpec on training data only → materialize train / validation / test WindowSets
 //
+// `plan` stops before materializing (the global half of a distributed `prepare`, see CohortPlan);
+// `prepare` materializes all three splits in memory.
+//
 // Splitting comes before fitting so that no statistic of validation or test data reaches the scaling:
 // with a subject split only training subjects are fitted; with a temporal split each subject's data
 // up to its training cutoff. The subject split partitions the subjects that have at least one
@@ -64,9 +67,25 @@ public enum CohortPipeline {
         return try prepare(config: config, cohort: cohort, twinMatchFails: twinMatchFails)
     }
 
-    /// Prepares an already-read cohort.
+    /// Prepares an already-read cohort: `plan` then every split materialized in memory.
     public static func prepare(config: DataConfig, cohort: Cohort,
                                twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> PreparedCohort {
+        try plan(config: config, cohort: cohort, twinMatchFails: twinMatchFails).preparedCohort()
+    }
+
+    /// Plans the cohort in `cgmPath` (and `subjectsPath`): everything but window materialization.
+    public static func plan(config: DataConfig, cgmPath: String, subjectsPath: String? = nil,
+                            twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> CohortPlan {
+        let cohort = try CohortReader().read(cgmPath: cgmPath, subjectsPath: subjectsPath)
+        return try plan(config: config, cohort: cohort, twinMatchFails: twinMatchFails)
+    }
+
+    /// Ingest → features → QC → split → fitted spec, without materializing windows (see `CohortPlan`).
+    /// - Parameter twinMatchFails: QC rule 6 applied during the scan (nil: not evaluated here; a
+    ///   distributed `prepare` evaluates it per shard job instead, see `PrepareMaterializer`).
+    /// - Throws: `DataError` for unavailable features (naming the config key) or an empty cohort after QC.
+    public static func plan(config: DataConfig, cohort: Cohort,
+                            twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> CohortPlan {
         var warnings = cohort.report.warnings
         let past = try FeatureCatalog.expand(config.pastFeatures, channels: cohort.channels, keyPath: "data.past_features")
         let future = try FeatureCatalog.expand(config.futureFeatures, channels: cohort.channels, keyPath: "data.future_features")
@@ -108,11 +127,9 @@ public enum CohortPipeline {
         }
         spec.fit(features: features, scope: scope, table: cohort.subjectTable)
 
-        var sets: [SplitName: WindowSet] = [:]
         var subjectCounts: [Int] = [], windowCounts: [Int] = []
         for name in SplitName.allCases {
             let chosen = refs.indices.filter { assignment[$0] == name }.map { refs[$0] }
-            sets[name] = extractor.materialize(chosen, features: features, spec: spec, table: cohort.subjectTable)
             windowCounts.append(chosen.count)
             subjectCounts.append(Set(chosen.map(\.subject)).count)
             if chosen.isEmpty { warnings.append("the \(name.rawValue) split has no windows") }
@@ -127,8 +144,8 @@ public enum CohortPipeline {
             let noInsulin = features.filter { $0.doses.allSatisfy { $0 == 0 } }.map(\.id)
             if !noInsulin.isEmpty { warnings.append("\(noInsulin.count) subject(s) have no insulin doses: IOB is 0 throughout") }
         }
-        return PreparedCohort(config: config, spec: spec, train: sets[.train]!, validation: sets[.validation]!,
-                              test: sets[.test]!, subjectSplit: subjectSplit, ingest: cohort.report,
-                              resample: resampleReport, qc: qcReport, split: report, warnings: warnings)
+        return CohortPlan(config: config, spec: spec, features: features, table: cohort.subjectTable, windows: refs,
+                          assignment: assignment, subjectSplit: subjectSplit, ingest: cohort.report,
+                          resample: resampleReport, qc: qcReport, split: report, warnings: warnings)
     }
 }

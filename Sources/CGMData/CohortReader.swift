@@ -168,6 +168,7 @@ public struct CohortReader {
             if CSVNumber.isMissing(raw) { return .nan }
             if let v = CSVNumber.parseDouble(raw) { return v }
             let text = String(decoding: CSVNumber.trim(raw), as: UTF8.self)
+            if name == Channel.sleepStage.rawValue, let code = Channel.sleepStageCodes[text.lowercased()] { return code }
             throw DataError(file: file, line: line, key: .column(name), "cannot parse '\(text)' as a number")
         }
     }

@@ -1,0 +1,108 @@
+// `cgmtrain prepare`: CSV cohort → DIR/manifest.json + DIR/{train,val,test}/shard-NNNNN.h5, alone or
+// under mpirun (each rank takes a share of the shard jobs; see DatasetPreparer in CGMData). Rank 0 prints
+// the ingest report, the QC counts per rule, the extraction yield, the windows per split and the time;
+// other ranks are quiet. Errors print `error: <message>` on stderr (once, from rank 0 or from the first
+// rank that failed alone) and exit 1; DIR is then absent (or, with --overwrite, unchanged).
+
+import ArgumentParser
+import CGMData
+import Distributed
+import Foundation
+import Yams
+
+/// Builds a prepared (sharded) dataset from the canonical CSV files.
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Ingest, quality-control, split and window a CGM cohort into HDF5 shards (runs under mpirun).",
+        discussion: """
+            The config is YAML with a top-level `data:` section (other top-level sections, e.g. model or \
+            train, are ignored here). Writes DIR/manifest.json and DIR/{train,val,test}/shard-NNNNN.h5 via a \
+            temporary directory renamed at the end: a failed run leaves nothing half-written.
+            """)
+
+    @Option(help: "Measurements CSV (subject_id, timestamp, glucose_mg_dl | glucose_mmol_l, optional columns).")
+    var cgm: String
+
+    @Option(help: "subjects.csv with static covariates (subject_id, age, …).")
+    var subjects: String?
+
+    @Option(help: "YAML config with a top-level `data:` section.")
+    var config: String
+
+    @Option(help: "Output directory (must not exist unless --overwrite).")
+    var out: String
+
+    @Flag(help: "Replace an existing prepared dataset at --out (only once the new one is complete).")
+    var overwrite = false
+
+    @Option(help: "Subjects per shard job and shard file (the output does not depend on the number of ranks).")
+    var subjectsPerShard = 16
+
+    func run() throws {
+        let comm: any Communicator
+        do {
+            comm = try Communicators.detect()
+        } catch {
+            Self.printError("cannot start the communicator: \(error)")
+            throw ExitCode.failure
+        }
+        let options = PrepareOptions(cgmPath: cgm, subjectsPath: subjects, outDir: out, overwrite: overwrite,
+                                     subjectsPerShard: subjectsPerShard)
+        let configPath = config
+        do {
+            let outcome = try DatasetPreparer.run(options, comm: comm) { try Self.loadDataConfig(path: configPath) }
+            if comm.rank == 0 {
+                print(outcome.summaryLines(outDir: out).joined(separator: "\n"))
+            }
+        } catch let error as PrepareError {
+            // Same error on every rank: print once (rank 0, or the failing rank itself).
+            if comm.rank == (error.rank ?? 0) { Self.printError(error.message + (error.rank.map { " (rank \($0))" } ?? "")) }
+            try? comm.shutdown()
+            throw ExitCode.failure
+        } catch let error as PreparedDatasetError {
+            if comm.rank == 0 { Self.printError("\(error)") }
+            try? comm.shutdown()
+            throw ExitCode.failure
+        } catch {
+            // An MPI failure mid-protocol: this rank cannot rely on the others any more.
+            Self.printError("rank \(comm.rank): \(error)")
+            if comm.size > 1 { comm.abort(code: 1) }
+            throw ExitCode.failure
+        }
+        try? comm.shutdown()
+    }
+
+    /// Reads the `data:` section of the YAML file at `path`; errors name the file (and the key).
+    static func loadDataConfig(path: String) throws -> DataConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw PrepareError(message: "\(path): cannot read the config file")
+        }
+        let node: Any?
+        do {
+            node = try Yams.load(yaml: text)
+        } catch {
+            throw PrepareError(message: "\(path): invalid YAML: \(error)")
+        }
+        guard let top = node as? [String: Any] else {
+            throw PrepareError(message: "\(path): expected a mapping with a top-level `data:` section")
+        }
+        guard let section = top["data"] else {
+            throw PrepareError(message: "\(path): no top-level `data:` section (keys: "
+                + top.keys.sorted().joined(separator: ", ") + ")")
+        }
+        guard let data = section as? [String: Any] else {
+            throw PrepareError(message: "\(path): `data:` must be a mapping of keys")
+        }
+        do {
+            return try DataConfig.parse(data, keyPath: "data")
+        } catch let error as DataError {
+            throw PrepareError(message: "\(path): \(error)")
+        }
+    }
+
+    /// One line on stderr.
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+}
