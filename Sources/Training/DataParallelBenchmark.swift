@@ -1,0 +1,111 @@
+// Data-parallel throughput of PhysioSeq2Seq training (`cgmtrain ddp-check --bench`, run under mpirun by
+// `cgmbench --ddp`): encoder 12→64 over L=37, decoder 11→64 over H=48, dropout 0.2, Adam, B per rank.
+//
+//   samples/s      ranks · B · steps / wall time of the timed steps (barriers before and after)
+//   exposed        per step: time the training thread waited for the gradient all-reduce after
+//                  backward (includes waiting for the slower rank)
+//   all-reduce     per step: the same bucketed all-reduces timed back to back after training, i.e. the
+//                  communication cost alone, without waiting for a slower rank
+//   hidden         all-reduce − exposed is what overlap hides, when positive (compare runs with and
+//                  without `overlapWithBackward`)
+
+import CGMData
+import CGMTensor
+import Distributed
+import Models
+import Optim
+
+/// Options and driver of the data-parallel benchmark.
+public struct DataParallelBenchmark {
+    public var batchSize = 64
+    public var hidden = 64
+    public var warmupSteps = 10
+    public var steps = 50
+    public var overlapWithBackward = false
+    public var bucketCapBytes = DataParallel.defaultBucketCapBytes
+    public var firstBucketCapBytes: Int? = DataParallel.defaultFirstBucketCapBytes
+    /// Back-to-back all-reduces timed after training.
+    public var allReduceRepeats = 200
+    /// Distinct synthetic batches each rank cycles through.
+    public var distinctBatches = 4
+
+    public init() {}
+
+    /// Figures of one run (identical on every rank: per-rank timings are reduced with max).
+    public struct Report: Equatable {
+        public var ranks: Int
+        public var batchSize: Int
+        public var samplesPerSecond: Double
+        public var stepMilliseconds: Double
+        /// Slowest rank's mean synchronizing backward per step (includes launches under overlap).
+        public var backwardMilliseconds: Double
+        /// Slowest rank's mean exposed communication per step.
+        public var exposedMilliseconds: Double
+        /// Slowest rank's mean time inside non-blocking starts during backward per step.
+        public var launchMilliseconds: Double
+        /// Bucketed all-reduce of the gradients alone (back to back, no skew), per step.
+        public var allReduceMilliseconds: Double
+        public var buckets: Int
+        public var gradientBytes: Int
+        public var overlap: Bool
+
+        /// One machine-readable line: "ddp-bench ranks=2 batch=64 samples_per_s=... ...".
+        public var line: String {
+            func f(_ x: Double) -> String { String(format: "%.4f", x) }
+            return "ddp-bench ranks=\(ranks) batch=\(batchSize) overlap=\(overlap ? 1 : 0) samples_per_s=\(f(samplesPerSecond)) "
+                + "step_ms=\(f(stepMilliseconds)) backward_ms=\(f(backwardMilliseconds)) exposed_ms=\(f(exposedMilliseconds)) "
+                + "launch_ms=\(f(launchMilliseconds)) allreduce_ms=\(f(allReduceMilliseconds)) buckets=\(buckets) "
+                + "bytes=\(gradientBytes)"
+        }
+    }
+
+    /// Runs the benchmark (collective over `comm`).
+    public func run(comm: any Communicator) throws -> Report {
+        let data = SyntheticForecastData.physio(seed: 11)
+        let model = Seq2SeqForecaster(pastFeatures: data.pastFeatures, futureFeatures: data.futureFeatures,
+                                      hidden: hidden, dropout: 0.2, seed: 3)
+        let ddp = DataParallel(comm: comm, store: model.store, bucketCapBytes: bucketCapBytes,
+                               firstBucketCapBytes: firstBucketCapBytes, overlapWithBackward: overlapWithBackward)
+        try ddp.synchronizeReplicas()
+        let adam = Adam(model.store, lr: 1e-3)
+        var batches: [Batch] = []
+        for j in 0..<distinctBatches {
+            let first: Int = (j * comm.size + comm.rank) * batchSize
+            batches.append(data.batch(Array(first..<(first + batchSize))))
+        }
+        func step(_ s: Int) throws {
+            let batch = batches[s % batches.count]
+            try ddp.accumulateGradients(microBatches: 1) { _ in
+                let g = Graph(training: true, random: RandomContext(seed: 5, step: UInt64(s), sampleIndices: batch.indices))
+                return (model.loss(batch, g), batch.count)
+            }
+            adam.step()
+        }
+        for s in 0..<warmupSteps { try step(s) }
+        ddp.resetStatistics()
+        try comm.barrier()
+        let t0 = monotonicSeconds()
+        for s in 0..<steps { try step(warmupSteps + s) }
+        try comm.barrier()
+        let wall = try comm.allReduce(monotonicSeconds() - t0, op: .max)
+        let stats = ddp.statistics
+
+        // The all-reduces alone: back to back, after a barrier, on the real gradient buffer.
+        try comm.barrier()
+        let a0 = monotonicSeconds()
+        for _ in 0..<allReduceRepeats { try ddp.allReduceGradients(divisor: 1) }
+        let allReduce = try comm.allReduce((monotonicSeconds() - a0) / Double(max(allReduceRepeats, 1)), op: .max)
+
+        let perStep = 1000 / Double(max(stats.steps, 1))
+        return Report(
+            ranks: comm.size, batchSize: batchSize,
+            samplesPerSecond: Double(comm.size * batchSize * steps) / wall,
+            stepMilliseconds: wall * 1000 / Double(steps),
+            backwardMilliseconds: try comm.allReduce(stats.synchronizingBackwardSeconds, op: .max) * perStep,
+            exposedMilliseconds: try comm.allReduce(stats.exposedSeconds, op: .max) * perStep,
+            launchMilliseconds: try comm.allReduce(stats.launchSeconds, op: .max) * perStep,
+            allReduceMilliseconds: comm.size > 1 ? allReduce * 1000 : 0,
+            buckets: ddp.buckets.count, gradientBytes: model.store.count * MemoryLayout<Float>.stride,
+            overlap: overlapWithBackward)
+    }
+}
