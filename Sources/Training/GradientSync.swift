@@ -1,16 +1,12 @@
 // GradientSync: how the trainer keeps model replicas identical across ranks. The trainer only uses this
-// protocol; `makeGradientSync` chooses the implementation (the bucketed `DataParallel` replaces
-// `PlainAllReduceSync` here at merge time — one line).
-//
-// PlainAllReduceSync, the simple reference implementation:
-//   broadcastParameters   MPI_Bcast of the whole flat value buffer from rank 0
-//   verifyLayout          all-gather of a hash of the parameter names, shapes and offsets; any difference
-//                         is an error on every rank naming the ranks that differ from rank 0
-//   allReduceGradients    one in-place sum all-reduce over the whole flat gradient buffer, then g ← g / d
-//   checkReplicas         all-gather of a hash of the parameter bits; an error on every rank naming the
-//                         ranks whose replica differs from rank 0's
-// All four are collectives: every rank calls them in the same order. Errors are thrown identically on
-// every rank (they are computed from all-gathered values), so no rank is left waiting.
+// protocol; `makeGradientSync` returns the bucketed `DataParallel` (DataParallel*.swift):
+//   broadcastParameters   rank 0's parameters to every rank
+//   verifyLayout          parameter names/shapes identical on every rank, else an error naming the first
+//                         differing parameter and the ranks
+//   allReduceGradients    averaged gradients, one all-reduce per bucket in the same order on every rank
+//   checkReplicas         parameter bits identical on every rank, else an error naming the ranks
+// All four are collectives: every rank calls them in the same order, and errors are computed from
+// all-gathered values, so they are thrown on every rank alike and no rank is left waiting.
 
 import CGMData
 import Distributed
@@ -34,56 +30,12 @@ public protocol GradientSync {
 
 /// The implementation the trainer uses. `bucketCapBytes` is the all-reduce bucket size of DataParallel.
 public func makeGradientSync(comm: any Communicator, store: ParameterStore, bucketCapBytes: Int) throws -> any GradientSync {
-    // MERGE: return try DataParallel(comm: comm, store: store, bucketCapBytes: bucketCapBytes)
-    PlainAllReduceSync(comm: comm, store: store)
+    DataParallel(comm: comm, store: store, bucketCapBytes: bucketCapBytes)
 }
 
-/// Replicas that disagree (layout or values); the message names the ranks.
-public struct ReplicaMismatchError: Error, CustomStringConvertible {
-    public let description: String
-}
-
-/// One all-reduce over the whole flat gradient buffer (see the file comment).
-public final class PlainAllReduceSync: GradientSync {
-    public let comm: any Communicator
-    public let store: ParameterStore
-
-    public init(comm: any Communicator, store: ParameterStore) {
-        self.comm = comm
-        self.store = store
-    }
-
-    public func broadcastParameters() throws {
-        guard store.count > 0 else { return }
-        try comm.broadcast(store.values.pointer, count: store.count, root: 0)
-    }
-
-    public func verifyLayout() throws {
-        let hashes = try comm.allGather([Int64(bitPattern: ParameterFingerprint.hash(store))])
-        let differ = hashes.indices.filter { hashes[$0] != hashes[0] }
-        guard differ.isEmpty else {
-            throw ReplicaMismatchError(description: "parameter layout of rank(s) \(differ.map(String.init).joined(separator: ", ")) "
-                                       + "differs from rank 0's (different model or config on some ranks?)")
-        }
-    }
-
-    public func allReduceGradients(divisor: Float) throws {
-        let n = store.count
-        guard n > 0 else { return }
-        let g = store.gradients.pointer
-        try comm.allReduce(g, count: n, op: .sum)
-        if divisor != 1 { for i in 0..<n { g[i] /= divisor } }
-    }
-
-    public func checkReplicas() throws {
-        let h = ParameterFingerprint.valuesHash(store.values.pointer, count: store.count)
-        let hashes = try comm.allGather([Int64(bitPattern: h)])
-        let differ = hashes.indices.filter { hashes[$0] != hashes[0] }
-        guard differ.isEmpty else {
-            throw ReplicaMismatchError(description: "replica check failed: the parameters of rank(s) "
-                                       + "\(differ.map(String.init).joined(separator: ", ")) differ from rank 0's")
-        }
-    }
+extension DataParallel: GradientSync {
+    public func broadcastParameters() throws { try broadcastParameters(root: 0) }
+    public func checkReplicas() throws { try checkReplicas(step: nil) }
 }
 
 /// Hashes of a store's layout and values (FNV-1a 64).

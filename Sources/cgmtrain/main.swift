@@ -5,7 +5,10 @@ struct CGMTrainCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cgmtrain",
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
-        subcommands: [DemoCommand.self, SimulateCommand.self, TrainCommand.self, EvaluateCommand.self, CheckSystemCommand.self]
+        subcommands: [
+            SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self,
+            DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self,
+        ]
     )
 }
 
