@@ -1,0 +1,174 @@
+// Mamba-2 mixer (Dao & Gu 2024; `mamba_ssm.modules.mamba2.Mamba2`, reference path without fused kernels)
+// and SSM-CGM's MES-style variant (appendix A.8).
+//   u: (B, L, d_model) → (B, L, d_model)
+//
+//   [z | xBC | dt] = u W_inᵀ                                   z: d_inner, xBC: d_inner + 2GN, dt: H
+//   xBC = SiLU(causal depthwise conv1d(xBC, d_conv) + bias)  →  x (B, L, H, P), B, C (B, L, G, N)
+//   Δ = clamp(softplus(dt + dt_bias), dt_limit)               (B, L, H)
+//   A = −exp(A_log)                                             (H)
+//   standard:  y_h = SSM_h(x_h; Δ_h, A_h, B_g(h), C_g(h)) + D_h x_h          (selectiveScan, eqs. 15–16)
+//   MES (A.8): v = (1/H) Σ_h x_h                               (shared value, eq. 19 with V = head mean)
+//              y_h = SSM_h(v; Δ_h, A_h, s_h B, C) + D_h v                     (eqs. 20–21 per head)
+//              where s_h is a learned per-head scale of the shared B ("B_scale", init 1; B^(h) = s_h B),
+//              C = C_sh is shared (ngroups 1). Scaling B by s_h is applied as scaling the scan's input by
+//              s_h (h_t is linear in B_t x_t), and the skip uses the unscaled v.
+//              Heads stay concatenated (d_inner = H·P) into the gated norm and out_proj: eq. 21's sum
+//              z = Σ_h z^(h) is the special case out_proj = [W, …, W]; out_proj, being linear, realizes
+//              any per-head weighting of that sum, and the per-head maps of eq. 24 are unchanged.
+//   out = RMSNorm(y ⊙ SiLU(z)) W_outᵀ   (gated RMSNorm, norm_before_gate = false, groups of d_inner/G)
+//
+// Optional learned initial state h₀ (H, P, N) shared by the batch (Table 4 "learnable init states").
+
+import CGMTensor
+import Layers
+
+/// The bound parameters of one `Mamba2Block` (lets tests and callers pass plain `Var`s).
+public struct Mamba2Weights {
+    public var inProj: Var, convWeight: Var, convBias: Var, dtBias: Var, aLog: Var, d: Var
+    public var normWeight: Var, outProj: Var
+    /// MES only: per-head scale of B, (H).
+    public var bScale: Var?
+    /// With learnable initial states: (H, P, N).
+    public var initStates: Var?
+
+    public init(inProj: Var, convWeight: Var, convBias: Var, dtBias: Var, aLog: Var, d: Var, normWeight: Var,
+                outProj: Var, bScale: Var? = nil, initStates: Var? = nil) {
+        (self.inProj, self.convWeight, self.convBias, self.dtBias, self.aLog, self.d) =
+            (inProj, convWeight, convBias, dtBias, aLog, d)
+        (self.normWeight, self.outProj, self.bScale, self.initStates) = (normWeight, outProj, bScale, initStates)
+    }
+}
+
+/// Intermediate values of one `Mamba2Block.forward`, captured for hidden attention (`forward(trace:)`).
+public final class Mamba2Trace {
+    /// The value sequence each head's kernel multiplies, (B, L, H, P): x (standard) or v repeated (MES).
+    public internal(set) var values: Tensor?
+    /// Δ (B, L, H), A (H), B and C (B, L, G, N), D (H), B_scale (H, MES only).
+    public internal(set) var dt: Tensor?
+    public internal(set) var A: Tensor?
+    public internal(set) var B: Tensor?
+    public internal(set) var C: Tensor?
+    public internal(set) var D: Tensor?
+    public internal(set) var bScale: Tensor?
+    /// Per-head SSM output y_h including the D skip (the input of the gated norm), (B, L, H, P).
+    public internal(set) var y: Tensor?
+
+    public init() {}
+}
+
+/// One Mamba-2 mixer whose parameters live in a `ParameterStore` under `mamba_ssm` names.
+public struct Mamba2Block {
+    public let config: Mamba2Config
+    /// "name.in_proj" (d_in_proj, d_model), no bias.
+    public let inProj: Linear
+    /// "name.conv1d" (conv_dim, 1, d_conv) depthwise with bias.
+    public let conv: Conv1d
+    /// "name.dt_bias", "name.A_log", "name.D": (H) each, no weight decay.
+    public let dtBias: ParameterID, aLog: ParameterID, d: ParameterID
+    /// MES only: "name.B_scale" (H), ones, no weight decay.
+    public let bScale: ParameterID?
+    /// Learnable initial states only: "name.init_states" (H, P, N), zeros, no weight decay.
+    public let initStates: ParameterID?
+    /// "name.norm.weight" (d_inner), ones, no weight decay.
+    public let normWeight: ParameterID
+    /// "name.out_proj" (d_model, d_inner), no bias.
+    public let outProj: Linear
+
+    /// Registers the parameters under `name` and initializes them as `mamba_ssm` does (see `Mamba2Init`):
+    /// in_proj/out_proj and conv1d with the PyTorch defaults, dt_bias, A_log, D, norm weight 1.
+    public init(_ store: ParameterStore, _ name: String, config: Mamba2Config, rng: inout PhiloxGenerator) {
+        config.validate("Mamba2Block '\(name)'")
+        self.config = config
+        let c = config, h = c.nheads
+        inProj = Linear(store, "\(name).in_proj", inFeatures: c.dModel, outFeatures: c.inProjFeatures, bias: false,
+                        rng: &rng)
+        conv = Conv1d(store, "\(name).conv1d", inChannels: c.convDim, outChannels: c.convDim, kernelSize: c.dConv,
+                      groups: c.convDim, bias: true, causal: true, rng: &rng)
+        dtBias = store.add("\(name).dt_bias", Mamba2Init.dtBias(heads: h, dtMin: c.dtMin, dtMax: c.dtMax,
+                                                                floor: c.dtInitFloor, rng: &rng), weightDecay: false)
+        aLog = store.add("\(name).A_log", Mamba2Init.aLog(heads: h, range: c.aInitRange, rng: &rng), weightDecay: false)
+        d = store.add("\(name).D", Tensor(repeating: 1, shape: [h]), weightDecay: false)
+        bScale = c.variant == .mes
+            ? store.add("\(name).B_scale", Tensor(repeating: 1, shape: [h]), weightDecay: false) : nil
+        initStates = c.learnableInitStates
+            ? store.add("\(name).init_states", Tensor(zeros: [h, c.headdim, c.dState]), weightDecay: false) : nil
+        normWeight = store.add("\(name).norm.weight", Tensor(repeating: 1, shape: [c.dInner]), weightDecay: false)
+        outProj = Linear(store, "\(name).out_proj", inFeatures: c.dInner, outFeatures: c.dModel, bias: false, rng: &rng)
+    }
+
+    /// This block's parameters bound to `p`'s graph.
+    public func weights(_ p: BoundParameters) -> Mamba2Weights {
+        Mamba2Weights(inProj: p[inProj.weight], convWeight: p[conv.weight], convBias: p[conv.bias!],
+                      dtBias: p[dtBias], aLog: p[aLog], d: p[d], normWeight: p[normWeight],
+                      outProj: p[outProj.weight], bScale: bScale.map { p[$0] }, initStates: initStates.map { p[$0] })
+    }
+
+    /// u (B, L, d_model) → (B, L, d_model).
+    public func callAsFunction(_ u: Var, _ p: BoundParameters) -> Var { forward(u, weights(p)) }
+
+    /// The mixer on explicit weights; with a `trace`, intermediate values are recorded into it.
+    public func forward(_ u: Var, _ w: Mamba2Weights, trace: Mamba2Trace? = nil) -> Var {
+        let c = config, g = u.graph
+        precondition(u.shape.count == 3 && u.shape[2] == c.dModel,
+                     "Mamba2Block: input \(u.shape) must be (B, L, d_model = \(c.dModel))")
+        let (nb, l) = (u.shape[0], u.shape[1])
+        let (di, h, p, gs, n) = (c.dInner, c.nheads, c.headdim, c.ngroups, c.dState)
+        let zxbcdt = g.linear(u, weight: w.inProj, bias: nil)
+        let z = g.slice(zxbcdt, axis: 2, range: 0..<di)
+        let xBC = g.slice(zxbcdt, axis: 2, range: di..<(di + c.convDim))
+        let dtRaw = g.slice(zxbcdt, axis: 2, range: (di + c.convDim)..<c.inProjFeatures)
+        let conv = g.silu(g.conv1d(xBC, weight: w.convWeight, bias: w.convBias, groups: c.convDim, causal: true))
+        let x = g.reshape(g.slice(conv, axis: 2, range: 0..<di), to: [nb, l, h, p])
+        let bm = g.reshape(g.slice(conv, axis: 2, range: di..<(di + gs * n)), to: [nb, l, gs, n])
+        let cm = g.reshape(g.slice(conv, axis: 2, range: (di + gs * n)..<c.convDim), to: [nb, l, gs, n])
+        var dt = g.softplus(g.add(dtRaw, w.dtBias))
+        if let limit = c.dtLimit { dt = g.clamp(dt, min: limit.lowerBound, max: limit.upperBound) }
+        let a = g.neg(g.exp(w.aLog))
+        let h0 = w.initStates.map { s in
+            g.concat(Array(repeating: g.reshape(s, to: [1, h, p, n]), count: nb), axis: 0)
+        }
+        let y: Var, values: Var
+        switch c.variant {
+        case .standard:
+            values = x
+            y = g.selectiveScan(x, dt: dt, A: a, B: bm, C: cm, D: w.d, initialState: h0, chunk: c.chunk)
+        case .mes:
+            guard let bScale = w.bScale else { preconditionFailure("Mamba2Block: the MES variant needs B_scale") }
+            let v = g.mean(x, axes: [2], keepDims: true)                       // (B, L, 1, P), eq. 19
+            values = v
+            let scaled = g.mul(v, g.reshape(bScale, to: [h, 1]))               // s_h v: B^(h) = s_h B
+            let ssm = g.selectiveScan(scaled, dt: dt, A: a, B: bm, C: cm, D: nil, initialState: h0, chunk: c.chunk)
+            y = g.add(ssm, g.mul(v, g.reshape(w.d, to: [h, 1])))                // + D_h v
+        }
+        if let trace {
+            let v = values.value
+            if c.variant == .mes {   // repeat the shared value over the heads
+                let rep = Tensor(uninitialized: [nb, l, h, p])
+                let src = v.pointer, dst = rep.sharedMutablePointer
+                for r in 0..<(nb * l) { for hh in 0..<h { (dst + (r * h + hh) * p).update(from: src + r * p, count: p) } }
+                trace.values = rep
+            } else {
+                trace.values = v
+            }
+            (trace.dt, trace.A, trace.B, trace.C, trace.D) = (dt.value, a.value, bm.value, cm.value, w.d.value)
+            trace.bScale = w.bScale?.value
+            trace.y = y.value
+        }
+        let normed = g.rmsNormGated(g.reshape(y, to: [nb, l, di]), gate: z, weight: w.normWeight, eps: c.normEps,
+                                    normBeforeGate: false, groupSize: di / gs)
+        return g.linear(normed, weight: w.outProj, bias: nil)
+    }
+
+    /// Hidden attention (SSM-CGM eqs. 17–18, 22–25) of this block on input `u` (B, L, d_model): runs the
+    /// block without recording and unrolls its scan. Assumes a zero initial state (with learnable initial
+    /// states, their contribution is not attributed to any lag).
+    public func hiddenAttention(_ u: Tensor, _ store: ParameterStore, tau: Double = 1,
+                                epsilon: Double = 1e-9) -> HiddenAttention {
+        let g = Graph(training: false, recording: false)
+        let trace = Mamba2Trace()
+        _ = forward(g.constant(u), weights(store.bind(g)), trace: trace)
+        return SelectiveScanAnalysis.hiddenAttention(dt: trace.dt!, A: trace.A!, B: trace.B!, C: trace.C!,
+                                                     headdim: config.headdim, bScale: trace.bScale,
+                                                     tau: tau, epsilon: epsilon)
+    }
+}
