@@ -66,10 +66,12 @@ final class SelectiveScanTests: XCTestCase {
         }
     }
 
-    /// (L, chunk, groups, D, initial state): chunks that do and do not divide L, one chunk, chunk 1.
+    /// (L, chunk, groups, D, initial state): chunks that do and do not divide L, one chunk, chunk 1, and
+    /// chunks longer than `SSDKernel.triangleBlock` (32), whose triangular products run in several row blocks.
     private let configurations: [(Int, Int, Int, Bool, Bool)] = [
         (7, 4, 1, true, false), (7, 4, 2, true, false), (8, 4, 1, true, false), (8, 4, 2, false, false),
         (7, 4, 2, true, true), (8, 4, 1, false, true), (5, 8, 2, true, true), (6, 1, 1, true, false),
+        (90, 40, 2, true, true), (75, 75, 1, true, false),
     ]
 
     func testChunkedMatchesSequentialForward() {
@@ -148,6 +150,73 @@ final class SelectiveScanTests: XCTestCase {
                                initialState: hasH0)
             assertGradientsMatch(ops.list, "chunked G \(groups) h0 \(hasH0) chunk \(chunk)") { g, v in
                 flat(g, scan(g, v, useD: true, hasH0: hasH0, chunk: chunk, final: true))
+            }
+        }
+    }
+
+    // MARK: Packed operands and fused mixer kernels
+
+    /// Compares values and gradients of two graph functions of the same inputs.
+    private func assertSameFunction(_ inputs: [Tensor], _ message: String, file: StaticString = #filePath, line: UInt = #line,
+                                    _ f: (Graph, [Var]) -> Var, _ reference: (Graph, [Var]) -> Var) {
+        func run(_ h: (Graph, [Var]) -> Var) -> (Tensor, [Tensor?]) {
+            let g = Graph()
+            let v = inputs.map { g.variable($0) }
+            let out = h(g, v)
+            g.backward(out, seed: randomTensor(out.shape, seed: 31))
+            return (out.value, v.map { g.gradient(of: $0) })
+        }
+        let (a, ga) = run(f), (b, gb) = run(reference)
+        assertClose(a, b, atol: 1e-5, rtol: 1e-4, message + " value", file: file, line: line)
+        for k in inputs.indices {
+            guard let x = ga[k], let y = gb[k] else { XCTFail("\(message): missing gradient \(k)", file: file, line: line); continue }
+            assertClose(x, y, atol: 2e-5, rtol: 2e-4, message + " gradient \(k)", file: file, line: line)
+        }
+    }
+
+    func testPackedScanMatchesSeparateOperands() {
+        for (groups, chunk) in [(1, 4), (2, 3)] {
+            let (b, l, h, p, n) = (2, 7, 4, 3, 5), width = h * p + 2 * groups * n
+            let ops = Operands(batch: b, length: l, heads: h, headdim: p, groups: groups, dstate: n, seed: 90)
+            let xBC = randomTensor([b, l, width], seed: 91)
+            assertSameFunction([xBC, ops.dt, ops.a, ops.d], "packed G \(groups)") { g, v in
+                g.selectiveScanPacked(v[0], heads: h, headdim: p, groups: groups, dstate: n, dt: v[1], A: v[2], D: v[3],
+                                      chunk: chunk)
+            } _: { g, v in
+                let x = g.reshape(g.slice(v[0], axis: 2, range: 0..<(h * p)), to: [b, l, h, p])
+                let bm = g.reshape(g.slice(v[0], axis: 2, range: (h * p)..<(h * p + groups * n)), to: [b, l, groups, n])
+                let cm = g.reshape(g.slice(v[0], axis: 2, range: (h * p + groups * n)..<width), to: [b, l, groups, n])
+                return g.selectiveScanSequential(x, dt: v[1], A: v[2], B: bm, C: cm, D: v[3])[0]
+            }
+        }
+    }
+
+    func testFusedConvSiLUMatchesUnfused() {
+        for (l, k) in [(6, 3), (2, 4), (5, 1)] {
+            let x = randomTensor([2, l, 9], seed: 92), w = randomTensor([5, 1, k], seed: 93), b = randomTensor([5], seed: 94)
+            assertSameFunction([x, w, b], "conv L \(l) K \(k)") { g, v in
+                g.depthwiseCausalConvSiLU(v[0], columns: 3..<8, weight: v[1], bias: v[2])
+            } _: { g, v in
+                g.silu(g.conv1d(g.slice(v[0], axis: 2, range: 3..<8), weight: v[1], bias: v[2], groups: 5, causal: true))
+            }
+            assertGradientsMatch([x, w, b], "fused conv L \(l) K \(k)") { g, v in
+                g.depthwiseCausalConvSiLU(v[0], columns: 3..<8, weight: v[1], bias: v[2])
+            }
+        }
+    }
+
+    func testFusedGatedNormMatchesUnfused() {
+        let y = randomNormalTensor([2, 3, 8], seed: 95), src = randomNormalTensor([2, 3, 13], seed: 96, scale: 2)
+        let w = randomTensor([8], seed: 97, low: 0.5, high: 1.5)
+        for gs in [8, 4, 2] {
+            assertSameFunction([y, src, w], "gated norm group \(gs)") { g, v in
+                g.gatedRMSNorm(v[0], gateSource: v[1], gateColumns: 2..<10, weight: v[2], groupSize: gs)
+            } _: { g, v in
+                g.rmsNormGated(v[0], gate: g.slice(v[1], axis: 2, range: 2..<10), weight: v[2], normBeforeGate: false,
+                               groupSize: gs)
+            }
+            assertGradientsMatch([y, src, w], "fused gated norm group \(gs)") { g, v in
+                g.gatedRMSNorm(v[0], gateSource: v[1], gateColumns: 2..<10, weight: v[2], groupSize: gs)
             }
         }
     }

@@ -316,6 +316,26 @@ final class Mamba2Tests: XCTestCase {
         XCTAssertEqual(a.1, b.1)
     }
 
+    /// A training step's graph (and with it every cached activation of the scan) must be freed.
+    func testTrainingStepFreesItsGraph() {
+        let store = ParameterStore()
+        var rng = PhiloxGenerator(seed: 6)
+        let stack = MambaStack(store, "s", config: tiny(.standard, initStates: true), depth: 2, dropout: 0.1, rng: &rng)
+        let adam = Adam(store, lr: 1e-3)
+        weak var lastGraph: Graph?
+        for step in 1...3 {
+            do {
+                let g = Graph(training: true, random: RandomContext(seed: 0, step: UInt64(step)))
+                lastGraph = g
+                let loss = g.mean(g.square(stack(g.constant(randomNormalTensor([2, 9, 8], seed: 1)), store.bind(g))))
+                store.zeroGradients()
+                g.backward(loss)
+                adam.step()
+            }
+            XCTAssertNil(lastGraph, "step \(step): the graph leaked")
+        }
+    }
+
     func testStackHiddenAttentionPerLayer() {
         let store = ParameterStore()
         var rng = PhiloxGenerator(seed: 2)

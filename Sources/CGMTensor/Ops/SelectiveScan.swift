@@ -71,24 +71,88 @@ extension Graph {
         return SelectiveScanResult(y: outs[0], finalState: outs[1])
     }
 
+    /// The chunked scan with x, B and C read in place from one packed tensor `xBC` (B, L, H·P + 2·G·N) whose
+    /// columns are [x (H·P) | B (G·N) | C (G·N)] — the Mamba-2 convolution output — so no slices are
+    /// copied; their gradients land in `xBC`'s gradient buffer. Otherwise as `selectiveScan`.
+    public func selectiveScanPacked(_ xBC: Var, heads: Int, headdim: Int, groups: Int, dstate: Int, dt: Var, A: Var,
+                                    D: Var? = nil, initialState: Var? = nil, chunk: Int = 128) -> Var {
+        let s = xBC.shape, width = heads * headdim + 2 * groups * dstate
+        precondition(s.count == 3 && s[2] == width,
+                     "selectiveScanPacked: xBC \(s) must be (B, L, H·P + 2·G·N = \(width)) for H \(heads), P \(headdim), G \(groups), N \(dstate)")
+        let operands = ScanOperands.packed(xBC: xBC, bOffset: heads * headdim, cOffset: heads * headdim + groups * dstate)
+        return selectiveScanChunked(operands, xShape: [s[0], s[1], heads, headdim], bcShape: [s[0], s[1], groups, dstate],
+                                    dt: dt, A: A, D: D, initialState: initialState, chunk: chunk,
+                                    returnFinalState: false)[0]
+    }
+
     private func selectiveScanChunked(_ x: Var, dt: Var, A: Var, B: Var, C: Var, D: Var?, initialState: Var?,
                                       chunk: Int, returnFinalState: Bool) -> [Var] {
-        let shape = SelectiveScanShape(x: x.shape, dt: dt.shape, A: A.shape, B: B.shape, C: C.shape,
+        selectiveScanChunked(.separate(x: x, B: B, C: C), xShape: x.shape, bcShape: B.shape, cShape: C.shape,
+                             dt: dt, A: A, D: D, initialState: initialState, chunk: chunk,
+                             returnFinalState: returnFinalState)
+    }
+
+    private func selectiveScanChunked(_ operands: ScanOperands, xShape: [Int], bcShape: [Int], cShape: [Int]? = nil,
+                                      dt: Var, A: Var, D: Var?, initialState: Var?, chunk: Int,
+                                      returnFinalState: Bool) -> [Var] {
+        let shape = SelectiveScanShape(x: xShape, dt: dt.shape, A: A.shape, B: bcShape, C: cShape ?? bcShape,
                                        D: D?.shape, initialState: initialState?.shape)
-        precondition(chunk > 0, "selectiveScan: chunk must be positive, got \(chunk) for x \(x.shape)")
-        let kernel = SSDKernel(shape: shape, chunk: chunk)
-        let y = Tensor(uninitialized: x.shape)
+        precondition(chunk > 0, "selectiveScan: chunk must be positive, got \(chunk) for x \(xShape)")
+        let kernel = SSDKernel(shape: shape, chunk: chunk, xStride: operands.stride(shape).x,
+                               bcStride: operands.stride(shape).bc)
+        let y = Tensor(uninitialized: xShape)
         let final = returnFinalState ? Tensor(uninitialized: shape.stateShape) : nil
-        let cache = kernel.forward(x: x.value.pointer, dt: dt.value.pointer, A: A.value.pointer,
-                                   B: B.value.pointer, C: C.value.pointer, D: D?.value.pointer,
-                                   h0: initialState?.value.pointer, y: y.sharedMutablePointer,
+        let (xp, bp, cp) = operands.values
+        let cache = kernel.forward(x: xp, dt: dt.value.pointer, A: A.value.pointer, B: bp, C: cp,
+                                   D: D?.value.pointer, h0: initialState?.value.pointer, y: y.sharedMutablePointer,
                                    final: final?.sharedMutablePointer, keepCache: isRecording)
-        var inputs = [x, dt, A, B, C]
+        var inputs = operands.vars + [dt, A]
         if let D { inputs.append(D) }
         if let initialState { inputs.append(initialState) }
         let outputs = final.map { [y, $0] } ?? [y]
         return record(outputs, inputs: inputs, rule: SelectiveScanBackward(
-            kernel: kernel, x: x, dt: dt, A: A, B: B, C: C, D: D, initialState: initialState, y: y, cache: cache))
+            kernel: kernel, operands: operands, dt: dt, A: A, D: D, initialState: initialState, y: y, cache: cache))
+    }
+}
+
+/// Where x, B and C come from: three tensors, or column blocks of one packed (B, L, H·P + 2·G·N) tensor.
+enum ScanOperands {
+    case separate(x: Var, B: Var, C: Var)
+    case packed(xBC: Var, bOffset: Int, cOffset: Int)
+
+    var vars: [Var] {
+        switch self {
+        case let .separate(x, b, c): return [x, b, c]
+        case let .packed(xBC, _, _): return [xBC]
+        }
+    }
+
+    func stride(_ shape: SelectiveScanShape) -> (x: Int, bc: Int) {
+        switch self {
+        case .separate: return (shape.hp, shape.gn)
+        case let .packed(xBC, _, _): return (xBC.shape[2], xBC.shape[2])
+        }
+    }
+
+    var values: (x: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>) {
+        switch self {
+        case let .separate(x, b, c): return (x.value.pointer, b.value.pointer, c.value.pointer)
+        case let .packed(xBC, bo, co):
+            let p = xBC.value.pointer
+            return (p, p + bo, p + co)
+        }
+    }
+
+    /// Gradient buffers of x, B, C (nil where no gradient is needed).
+    func gradients(_ g: Graph) -> (x: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?,
+                                   c: UnsafeMutablePointer<Float>?) {
+        func grad(_ v: Var) -> UnsafeMutablePointer<Float>? { g.needsGrad(v) ? g.gradBuffer(v) : nil }
+        switch self {
+        case let .separate(x, b, c): return (grad(x), grad(b), grad(c))
+        case let .packed(xBC, bo, co):
+            guard let p = grad(xBC) else { return (nil, nil, nil) }
+            return (p, p + bo, p + co)
+        }
     }
 }
 
@@ -117,6 +181,16 @@ final class SSDScratch {
 struct SSDKernel {
     let shape: SelectiveScanShape
     let chunk: Int
+    /// Row strides of x (and dx) and of B, C (and dB, dC): H·P and G·N for separate tensors, the packed
+    /// width for x, B, C read from one (B, L, H·P + 2·G·N) tensor. y and dY are always contiguous.
+    let xStride: Int, bcStride: Int
+
+    init(shape: SelectiveScanShape, chunk: Int, xStride: Int? = nil, bcStride: Int? = nil) {
+        self.shape = shape
+        self.chunk = chunk
+        self.xStride = xStride ?? shape.hp
+        self.bcStride = bcStride ?? shape.gn
+    }
 
     var chunkCount: Int { (shape.length + chunk - 1) / chunk }
 
@@ -157,6 +231,50 @@ struct SSDKernel {
         }
     }
 
+    // MARK: Lower-triangular products
+    // Every q×q matrix of the intra-chunk term (S, M, dM, dS) is only needed on and below the diagonal.
+    // The products run over row blocks of `triangleBlock` rows; block [r₀, r₁) touches columns [0, r₁)
+    // only, which skips the zero (or unneeded) upper blocks: 37.5% of those FLOPs for q = 128.
+
+    /// Rows per block of the lower-triangular products.
+    static let triangleBlock = 32
+
+    @inline(__always) func forEachRowBlock(_ q: Int, _ body: (Int, Int) -> Void) {
+        var r0 = 0
+        while r0 < q {
+            let r1 = min(q, r0 + SSDKernel.triangleBlock)
+            body(r0, r1)
+            r0 = r1
+        }
+    }
+
+    /// c[i, j] = Σ_k a[i, k] b[j, k] for j < r₁(i) (the block lower triangle of A Bᵀ; A, B are q × k).
+    func lowerABt(q: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                  c: UnsafeMutablePointer<Float>, ldc: Int) {
+        forEachRowBlock(q) { r0, r1 in
+            BLAS.gemm(transA: false, transB: true, m: r1 - r0, n: r1, k: k, a: a + r0 * lda, lda: lda, b: b, ldb: ldb,
+                      beta: 0, c: c + r0 * ldc, ldc: ldc)
+        }
+    }
+
+    /// out = L X + beta · out for L (q × q) lower triangular (zero above the diagonal), X (q × n).
+    func lowerTimes(q: Int, n: Int, l: UnsafePointer<Float>, ldl: Int, x: UnsafePointer<Float>, ldx: Int,
+                    beta: Float, out: UnsafeMutablePointer<Float>, ldo: Int) {
+        forEachRowBlock(q) { r0, r1 in
+            BLAS.gemm(transA: false, transB: false, m: r1 - r0, n: n, k: r1, a: l + r0 * ldl, lda: ldl, b: x, ldb: ldx,
+                      beta: beta, c: out + r0 * ldo, ldc: ldo)
+        }
+    }
+
+    /// out += Lᵀ Y for L (q × q) lower triangular, Y (q × n): row j of out needs rows i ≥ j of Y.
+    func lowerTransposedTimes(q: Int, n: Int, l: UnsafePointer<Float>, ldl: Int, y: UnsafePointer<Float>, ldy: Int,
+                              out: UnsafeMutablePointer<Float>, ldo: Int) {
+        forEachRowBlock(q) { c0, c1 in
+            BLAS.gemm(transA: true, transB: false, m: c1 - c0, n: n, k: q - c0, a: l + c0 * ldl + c0, lda: ldl,
+                      b: y + c0 * ldy, ldb: ldy, beta: 1, c: out + c0 * ldo, ldc: ldo)
+        }
+    }
+
     // MARK: Forward
 
     /// Runs the scan; fills `y` and (when non-nil) `final`. Returns the cache when `keepCache`.
@@ -166,7 +284,8 @@ struct SSDKernel {
                  keepCache: Bool) -> SSDCache? {
         let sh = shape, q0 = chunk, nc = chunkCount
         let (hs, p, n, l) = (sh.heads, sh.headdim, sh.dstate, sh.length)
-        let (hp, gn, hg, gw, sz) = (sh.hp, sh.gn, sh.headsPerGroup, sh.groupWidth, sh.stateSize)
+        let (hp, hg, gw, sz) = (sh.hp, sh.headsPerGroup, sh.groupWidth, sh.stateSize)
+        let (xs, bcs) = (xStride, bcStride)
         let lambdaT = Tensor(uninitialized: [sh.batch, hs, l])
         // States entering chunks 1…nc−1; without a cache two ping-pong slots per call suffice.
         let slots = keepCache ? sh.batch * (nc - 1) : min(nc - 1, 2)
@@ -186,21 +305,20 @@ struct SSDKernel {
                 let hOut: UnsafeMutablePointer<Float>? = c == nc - 1 ? final.map { $0 + b * sz } : slot(b, c + 1)
                 let row0 = b * l + s
                 for g in 0..<sh.groups {
-                    let cg = C + row0 * gn + g * n, bg = B + row0 * gn + g * n
+                    let cg = C + row0 * bcs + g * n, bg = B + row0 * bcs + g * n
                     // S = C_g B_gᵀ (q × q)
-                    BLAS.gemm(transA: false, transB: true, m: q, n: q, k: n, a: cg, lda: gn, b: bg, ldb: gn,
-                              beta: 0, c: sBuf, ldc: q0)
+                    lowerABt(q: q, k: n, a: cg, lda: bcs, b: bg, ldb: bcs, c: sBuf, ldc: q0)
                     for hh in 0..<hg {
                         let h = g * hg + hh
                         cumsum(b: b, h: h, s: s, q: q, dt: dt, a: A[h], lambda: lambda, dtc: dtc)
                         let lam = lambda + (b * hs + h) * l + s
                         decayBlock(q: q, lam: lam, dtc: dtc, s: sBuf, e: eBuf, m: mBuf)
                         // Y_h = M_h X_h   (eq. 1, diagonal block)
-                        BLAS.gemm(transA: false, transB: false, m: q, n: p, k: q, a: mBuf, lda: q0,
-                                  b: x + row0 * hp + h * p, ldb: hp, beta: 0, c: y + row0 * hp + h * p, ldc: hp)
+                        lowerTimes(q: q, n: p, l: mBuf, ldl: q0, x: x + row0 * xs + h * p, ldx: xs, beta: 0,
+                                   out: y + row0 * hp + h * p, ldo: hp)
                     }
                     if let hIn {   // T = C_g H⁰_gᵀ (q × gw); Y_ih += e^{Λ_i} T_ih   (eq. 1, state term)
-                        BLAS.gemm(transA: false, transB: true, m: q, n: gw, k: n, a: cg, lda: gn,
+                        BLAS.gemm(transA: false, transB: true, m: q, n: gw, k: n, a: cg, lda: bcs,
                                   b: hIn + g * gw * n, ldb: n, beta: 0, c: tBuf, ldc: gw)
                         for hh in 0..<hg {
                             let h = g * hg + hh
@@ -216,7 +334,7 @@ struct SSDKernel {
                         for hh in 0..<hg {
                             let h = g * hg + hh, dh = D[h]
                             for i in 0..<q {
-                                let yr = y + (row0 + i) * hp + h * p, xr = x + (row0 + i) * hp + h * p
+                                let yr = y + (row0 + i) * hp + h * p, xr = x + (row0 + i) * xs + h * p
                                 for k in 0..<p { yr[k] += dh * xr[k] }
                             }
                         }
@@ -229,7 +347,7 @@ struct SSDKernel {
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q {
                                 let w = FastMath.exp(last - lam[j]) * dtp[j * hs]
-                                let xr = x + (row0 + j) * hp + h * p, tr = tBuf + j * gw + hh * p
+                                let xr = x + (row0 + j) * xs + h * p, tr = tBuf + j * gw + hh * p
                                 for k in 0..<p { tr[k] = w * xr[k] }
                             }
                             let decay = FastMath.exp(last), rows = out + hh * p * n
@@ -238,7 +356,7 @@ struct SSDKernel {
                                 for k in 0..<(p * n) { rows[k] = decay * src[k] }
                             }
                         }
-                        BLAS.gemm(transA: true, transB: false, m: gw, n: n, k: q, a: tBuf, lda: gw, b: bg, ldb: gn,
+                        BLAS.gemm(transA: true, transB: false, m: gw, n: n, k: q, a: tBuf, lda: gw, b: bg, ldb: bcs,
                                   beta: hIn == nil ? 0 : 1, c: out, ldc: n)
                     }
                 }
@@ -260,7 +378,8 @@ struct SSDKernel {
                   dh0: UnsafeMutablePointer<Float>?) {
         let sh = shape, q0 = chunk, nc = chunkCount
         let (hs, p, n, l) = (sh.heads, sh.headdim, sh.dstate, sh.length)
-        let (hp, gn, hg, gw, sz) = (sh.hp, sh.gn, sh.headsPerGroup, sh.groupWidth, sh.stateSize)
+        let (hp, hg, gw, sz) = (sh.hp, sh.headsPerGroup, sh.groupWidth, sh.stateSize)
+        let (xs, bcs) = (xStride, bcStride)
         let lambda = cache.lambda.pointer, states = cache.states.pointer
         let needLambda = ddt != nil || dA != nil
         let needS = dB != nil || dC != nil
@@ -286,30 +405,28 @@ struct SSDKernel {
                 // dH⁰ is needed for the previous chunk, or for h₀'s gradient at chunk 0.
                 let needDHPrev = c > 0 || dh0 != nil
                 for g in 0..<sh.groups {
-                    let cg = C + row0 * gn + g * n, bg = B + row0 * gn + g * n
-                    let dcg = dC.map { $0 + row0 * gn + g * n }, dbg = dB.map { $0 + row0 * gn + g * n }
+                    let cg = C + row0 * bcs + g * n, bg = B + row0 * bcs + g * n
+                    let dcg = dC.map { $0 + row0 * bcs + g * n }, dbg = dB.map { $0 + row0 * bcs + g * n }
                     dLam.update(repeating: 0, count: hg * q0)
                     dDt.update(repeating: 0, count: hg * q0)
-                    BLAS.gemm(transA: false, transB: true, m: q, n: q, k: n, a: cg, lda: gn, b: bg, ldb: gn,
-                              beta: 0, c: sBuf, ldc: q0)
+                    lowerABt(q: q, k: n, a: cg, lda: bcs, b: bg, ldb: bcs, c: sBuf, ldc: q0)
                     if needS { for i in 0..<q { (dsBuf + i * q0).update(repeating: 0, count: q) } }
                     // ---- eq. (1): diagonal block, skip, and the Λ_i side of every output term.
                     if let dY {
                         for hh in 0..<hg {
                             let h = g * hg + hh
-                            let xh = x + row0 * hp + h * p, dyh = dY + row0 * hp + h * p
+                            let xh = x + row0 * xs + h * p, dyh = dY + row0 * hp + h * p
                             let lam = lambda + (b * hs + h) * l + s
                             let dLamH = dLam + hh * q0, dDtH = dDt + hh * q0
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q { dtc[j] = dtp[j * hs] }
                             decayBlock(q: q, lam: lam, dtc: dtc, s: sBuf, e: eBuf, m: mBuf)
                             if let dx {   // dX_h += M_hᵀ dY_h
-                                BLAS.gemm(transA: true, transB: false, m: q, n: p, k: q, a: mBuf, lda: q0,
-                                          b: dyh, ldb: hp, beta: 1, c: dx + row0 * hp + h * p, ldc: hp)
+                                lowerTransposedTimes(q: q, n: p, l: mBuf, ldl: q0, y: dyh, ldy: hp,
+                                                     out: dx + row0 * xs + h * p, ldo: xs)
                             }
                             if needS || needLambda {   // dM_h = dY_h X_hᵀ
-                                BLAS.gemm(transA: false, transB: true, m: q, n: q, k: p, a: dyh, lda: hp,
-                                          b: xh, ldb: hp, beta: 0, c: dmBuf, ldc: q0)
+                                lowerABt(q: q, k: p, a: dyh, lda: hp, b: xh, ldb: xs, c: dmBuf, ldc: q0)
                                 r.update(repeating: 0, count: q)
                                 for i in 0..<q {
                                     let dmr = dmBuf + i * q0, er = eBuf + i * q0, sr = sBuf + i * q0
@@ -328,7 +445,7 @@ struct SSDKernel {
                             let dh = D?[h] ?? 0
                             var dDh: Float = 0
                             for i in 0..<q {
-                                let yr = y + (row0 + i) * hp + h * p, xr = xh + i * hp, dyr = dyh + i * hp
+                                let yr = y + (row0 + i) * hp + h * p, xr = xh + i * xs, dyr = dyh + i * hp
                                 if needLambda {
                                     var acc: Float = 0
                                     for k in 0..<p { acc += dyr[k] * (yr[k] - dh * xr[k]) }
@@ -339,7 +456,7 @@ struct SSDKernel {
                                     for k in 0..<p { acc += dyr[k] * xr[k] }
                                     dDh += acc
                                     if let dx {
-                                        let dxr = dx + (row0 + i) * hp + h * p
+                                        let dxr = dx + (row0 + i) * xs + h * p
                                         for k in 0..<p { dxr[k] += dh * dyr[k] }
                                     }
                                 }
@@ -348,12 +465,10 @@ struct SSDKernel {
                         }
                         if needS {   // dC_g += dS B_g,  dB_g += dSᵀ C_g
                             if let dcg {
-                                BLAS.gemm(transA: false, transB: false, m: q, n: n, k: q, a: dsBuf, lda: q0,
-                                          b: bg, ldb: gn, beta: 1, c: dcg, ldc: gn)
+                                lowerTimes(q: q, n: n, l: dsBuf, ldl: q0, x: bg, ldx: bcs, beta: 1, out: dcg, ldo: bcs)
                             }
                             if let dbg {
-                                BLAS.gemm(transA: true, transB: false, m: q, n: n, k: q, a: dsBuf, lda: q0,
-                                          b: cg, ldb: gn, beta: 1, c: dbg, ldc: gn)
+                                lowerTransposedTimes(q: q, n: n, l: dsBuf, ldl: q0, y: cg, ldy: bcs, out: dbg, ldo: bcs)
                             }
                         }
                         // State term of (1): dT = diag(e^Λ) dY;  dC_g += dT H⁰_g;  dH⁰_g = dTᵀ C_g.
@@ -369,11 +484,11 @@ struct SSDKernel {
                             }
                             if let dcg {
                                 BLAS.gemm(transA: false, transB: false, m: q, n: n, k: gw, a: dtBuf, lda: gw,
-                                          b: hIn + g * gw * n, ldb: n, beta: 1, c: dcg, ldc: gn)
+                                          b: hIn + g * gw * n, ldb: n, beta: 1, c: dcg, ldc: bcs)
                             }
                             if needDHPrev {
                                 BLAS.gemm(transA: true, transB: false, m: gw, n: n, k: q, a: dtBuf, lda: gw,
-                                          b: cg, ldb: gn, beta: 0, c: dHPrev + g * gw * n, ldc: n)
+                                          b: cg, ldb: bcs, beta: 0, c: dHPrev + g * gw * n, ldc: n)
                             }
                         } else if needDHPrev {
                             (dHPrev + g * gw * n).update(repeating: 0, count: gw * n)
@@ -390,16 +505,16 @@ struct SSDKernel {
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q {
                                 let w = FastMath.exp(last - lam[j]) * dtp[j * hs]
-                                let xr = x + (row0 + j) * hp + h * p, tr = tBuf + j * gw + hh * p
+                                let xr = x + (row0 + j) * xs + h * p, tr = tBuf + j * gw + hh * p
                                 for k in 0..<p { tr[k] = w * xr[k] }
                             }
                         }
                         // dXw = B_g dH¹_gᵀ (q × gw);  dB_g += Xw dH¹_g
-                        BLAS.gemm(transA: false, transB: true, m: q, n: gw, k: n, a: bg, lda: gn, b: dhg, ldb: n,
+                        BLAS.gemm(transA: false, transB: true, m: q, n: gw, k: n, a: bg, lda: bcs, b: dhg, ldb: n,
                                   beta: 0, c: dtBuf, ldc: gw)
                         if let dbg {
                             BLAS.gemm(transA: false, transB: false, m: q, n: n, k: gw, a: tBuf, lda: gw,
-                                      b: dhg, ldb: n, beta: 1, c: dbg, ldc: gn)
+                                      b: dhg, ldb: n, beta: 1, c: dbg, ldc: bcs)
                         }
                         for hh in 0..<hg {
                             let h = g * hg + hh
@@ -408,11 +523,11 @@ struct SSDKernel {
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q {
                                 let e = FastMath.exp(last - lam[j]), w = e * dtp[j * hs]
-                                let xr = x + (row0 + j) * hp + h * p, dwr = dtBuf + j * gw + hh * p
+                                let xr = x + (row0 + j) * xs + h * p, dwr = dtBuf + j * gw + hh * p
                                 var dw: Float = 0
                                 for k in 0..<p { dw += dwr[k] * xr[k] }
                                 if let dx {
-                                    let dxr = dx + (row0 + j) * hp + h * p
+                                    let dxr = dx + (row0 + j) * xs + h * p
                                     for k in 0..<p { dxr[k] += w * dwr[k] }
                                 }
                                 dDtH[j] += dw * e
@@ -467,7 +582,8 @@ struct SSDKernel {
 
 struct SelectiveScanBackward: BackwardRule {
     let kernel: SSDKernel
-    let x: Var, dt: Var, A: Var, B: Var, C: Var, D: Var?, initialState: Var?
+    let operands: ScanOperands
+    let dt: Var, A: Var, D: Var?, initialState: Var?
     /// The forward output y (its Λ-derivative is Σ dY (y − D x)).
     let y: Tensor
     let cache: SSDCache?
@@ -480,10 +596,11 @@ struct SelectiveScanBackward: BackwardRule {
             guard let v, g.needsGrad(v) else { return nil }
             return g.gradBuffer(v)
         }
-        kernel.backward(x: x.value.pointer, dt: dt.value.pointer, A: A.value.pointer, B: B.value.pointer,
-                        C: C.value.pointer, D: D?.value.pointer, h0: initialState?.value.pointer, y: y.pointer,
-                        cache: cache, dY: dY?.pointer, dFinal: dFinal?.pointer,
-                        dx: grad(x), ddt: grad(dt), dA: grad(A), dB: grad(B), dC: grad(C), dD: grad(D),
+        let (xp, bp, cp) = operands.values
+        let (dx, dB, dC) = operands.gradients(g)
+        kernel.backward(x: xp, dt: dt.value.pointer, A: A.value.pointer, B: bp, C: cp, D: D?.value.pointer,
+                        h0: initialState?.value.pointer, y: y.pointer, cache: cache, dY: dY?.pointer,
+                        dFinal: dFinal?.pointer, dx: dx, ddt: grad(dt), dA: grad(A), dB: dB, dC: dC, dD: grad(D),
                         dh0: grad(initialState))
     }
 }

@@ -100,6 +100,10 @@ public enum SelectiveScanAnalysis {
             logits[j] = Foundation.log(u(j) + epsilon) / tau
             m = max(m, logits[j])
         }
+        guard m > -Double.infinity else {   // every ψ = 0 with ε = 0: no preference, uniform weights
+            for j in 0..<count { out[j] = 1 / Float(count) }
+            return
+        }
         var z = 0.0
         for j in 0..<count {
             logits[j] = Foundation.exp(logits[j] - m)

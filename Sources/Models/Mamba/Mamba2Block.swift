@@ -18,19 +18,28 @@
 //   out = RMSNorm(y ⊙ SiLU(z)) W_outᵀ   (gated RMSNorm, norm_before_gate = false, groups of d_inner/G)
 //
 // Optional learned initial state h₀ (H, P, N) shared by the batch (Table 4 "learnable init states").
+//
+// Execution: the convolution + SiLU (`depthwiseCausalConvSiLU`) and the gated norm (`gatedRMSNorm`) read
+// their columns of the in-projection output in place, and the standard scan reads x, B, C in place from
+// the convolution output (`selectiveScanPacked`); the tests check these fused paths against the plain
+// ops (slice, conv1d, silu, rmsNormGated) and the block against the PyTorch reference mixer.
 
 import CGMTensor
 import Layers
 
 /// The bound parameters of one `Mamba2Block` (lets tests and callers pass plain `Var`s).
 public struct Mamba2Weights {
+    /// in_proj (d_in_proj, d_model), conv1d weight (conv_dim, 1, d_conv) and bias (conv_dim),
+    /// dt_bias, A_log, D (H each).
     public var inProj: Var, convWeight: Var, convBias: Var, dtBias: Var, aLog: Var, d: Var
+    /// norm weight (d_inner), out_proj (d_model, d_inner).
     public var normWeight: Var, outProj: Var
     /// MES only: per-head scale of B, (H).
     public var bScale: Var?
     /// With learnable initial states: (H, P, N).
     public var initStates: Var?
 
+    /// Collects the weights (shapes as documented on the properties).
     public init(inProj: Var, convWeight: Var, convBias: Var, dtBias: Var, aLog: Var, d: Var, normWeight: Var,
                 outProj: Var, bScale: Var? = nil, initStates: Var? = nil) {
         (self.inProj, self.convWeight, self.convBias, self.dtBias, self.aLog, self.d) =
@@ -43,21 +52,28 @@ public struct Mamba2Weights {
 public final class Mamba2Trace {
     /// The value sequence each head's kernel multiplies, (B, L, H, P): x (standard) or v repeated (MES).
     public internal(set) var values: Tensor?
-    /// Δ (B, L, H), A (H), B and C (B, L, G, N), D (H), B_scale (H, MES only).
+    /// Δ after softplus and clamp, (B, L, H).
     public internal(set) var dt: Tensor?
+    /// A = −exp(A_log), (H).
     public internal(set) var A: Tensor?
+    /// B, (B, L, G, N).
     public internal(set) var B: Tensor?
+    /// C, (B, L, G, N).
     public internal(set) var C: Tensor?
+    /// D, (H).
     public internal(set) var D: Tensor?
+    /// B_scale (H), MES only.
     public internal(set) var bScale: Tensor?
     /// Per-head SSM output y_h including the D skip (the input of the gated norm), (B, L, H, P).
     public internal(set) var y: Tensor?
 
+    /// An empty trace for `Mamba2Block.forward(_:_:trace:)` to fill.
     public init() {}
 }
 
 /// One Mamba-2 mixer whose parameters live in a `ParameterStore` under `mamba_ssm` names.
 public struct Mamba2Block {
+    /// The block's hyper-parameters.
     public let config: Mamba2Config
     /// "name.in_proj" (d_in_proj, d_model), no bias.
     public let inProj: Linear
@@ -114,49 +130,61 @@ public struct Mamba2Block {
         let (nb, l) = (u.shape[0], u.shape[1])
         let (di, h, p, gs, n) = (c.dInner, c.nheads, c.headdim, c.ngroups, c.dState)
         let zxbcdt = g.linear(u, weight: w.inProj, bias: nil)
-        let z = g.slice(zxbcdt, axis: 2, range: 0..<di)
-        let xBC = g.slice(zxbcdt, axis: 2, range: di..<(di + c.convDim))
+        // x, B, C = SiLU(conv1d(xBC)), read in place from the in-projection (fused, no slice copies).
+        let xBC = g.depthwiseCausalConvSiLU(zxbcdt, columns: di..<(di + c.convDim), weight: w.convWeight,
+                                            bias: w.convBias)
         let dtRaw = g.slice(zxbcdt, axis: 2, range: (di + c.convDim)..<c.inProjFeatures)
-        let conv = g.silu(g.conv1d(xBC, weight: w.convWeight, bias: w.convBias, groups: c.convDim, causal: true))
-        let x = g.reshape(g.slice(conv, axis: 2, range: 0..<di), to: [nb, l, h, p])
-        let bm = g.reshape(g.slice(conv, axis: 2, range: di..<(di + gs * n)), to: [nb, l, gs, n])
-        let cm = g.reshape(g.slice(conv, axis: 2, range: (di + gs * n)..<c.convDim), to: [nb, l, gs, n])
         var dt = g.softplus(g.add(dtRaw, w.dtBias))
         if let limit = c.dtLimit { dt = g.clamp(dt, min: limit.lowerBound, max: limit.upperBound) }
         let a = g.neg(g.exp(w.aLog))
         let h0 = w.initStates.map { s in
             g.concat(Array(repeating: g.reshape(s, to: [1, h, p, n]), count: nb), axis: 0)
         }
-        let y: Var, values: Var
+        let y: Var
+        var mesValue: Var?
         switch c.variant {
         case .standard:
-            values = x
-            y = g.selectiveScan(x, dt: dt, A: a, B: bm, C: cm, D: w.d, initialState: h0, chunk: c.chunk)
+            y = g.selectiveScanPacked(xBC, heads: h, headdim: p, groups: gs, dstate: n, dt: dt, A: a, D: w.d,
+                                      initialState: h0, chunk: c.chunk)
         case .mes:
             guard let bScale = w.bScale else { preconditionFailure("Mamba2Block: the MES variant needs B_scale") }
+            let x = g.reshape(g.slice(xBC, axis: 2, range: 0..<di), to: [nb, l, h, p])
+            let bm = g.reshape(g.slice(xBC, axis: 2, range: di..<(di + n)), to: [nb, l, 1, n])
+            let cm = g.reshape(g.slice(xBC, axis: 2, range: (di + n)..<c.convDim), to: [nb, l, 1, n])
             let v = g.mean(x, axes: [2], keepDims: true)                       // (B, L, 1, P), eq. 19
-            values = v
+            mesValue = v
             let scaled = g.mul(v, g.reshape(bScale, to: [h, 1]))               // s_h v: B^(h) = s_h B
             let ssm = g.selectiveScan(scaled, dt: dt, A: a, B: bm, C: cm, D: nil, initialState: h0, chunk: c.chunk)
             y = g.add(ssm, g.mul(v, g.reshape(w.d, to: [h, 1])))                // + D_h v
         }
-        if let trace {
-            let v = values.value
-            if c.variant == .mes {   // repeat the shared value over the heads
-                let rep = Tensor(uninitialized: [nb, l, h, p])
-                let src = v.pointer, dst = rep.sharedMutablePointer
-                for r in 0..<(nb * l) { for hh in 0..<h { (dst + (r * h + hh) * p).update(from: src + r * p, count: p) } }
-                trace.values = rep
-            } else {
-                trace.values = v
-            }
-            (trace.dt, trace.A, trace.B, trace.C, trace.D) = (dt.value, a.value, bm.value, cm.value, w.d.value)
-            trace.bScale = w.bScale?.value
-            trace.y = y.value
-        }
-        let normed = g.rmsNormGated(g.reshape(y, to: [nb, l, di]), gate: z, weight: w.normWeight, eps: c.normEps,
-                                    normBeforeGate: false, groupSize: di / gs)
+        if let trace { record(trace, xBC: xBC.value, mesValue: mesValue?.value, dt: dt.value, A: a.value, w: w, y: y.value) }
+        let normed = g.gatedRMSNorm(g.reshape(y, to: [nb, l, di]), gateSource: zxbcdt, gateColumns: 0..<di,
+                                    weight: w.normWeight, eps: c.normEps, groupSize: di / gs)
         return g.linear(normed, weight: w.outProj, bias: nil)
+    }
+
+    /// Copies the scan's operands out of the packed conv output into `trace`.
+    private func record(_ trace: Mamba2Trace, xBC: Tensor, mesValue: Tensor?, dt: Tensor, A: Tensor,
+                        w: Mamba2Weights, y: Tensor) {
+        let c = config, (nb, l) = (xBC.shape[0], xBC.shape[1])
+        let (di, h, p, gn) = (c.dInner, c.nheads, c.headdim, c.ngroups * c.dState)
+        func columns(_ lo: Int, _ count: Int, _ shape: [Int]) -> Tensor {
+            let t = Tensor(uninitialized: shape)
+            let src = xBC.pointer, dst = t.sharedMutablePointer
+            for r in 0..<(nb * l) { (dst + r * count).update(from: src + r * c.convDim + lo, count: count) }
+            return t
+        }
+        if let v = mesValue {   // the shared value, repeated over the heads
+            let rep = Tensor(uninitialized: [nb, l, h, p])
+            let src = v.pointer, dst = rep.sharedMutablePointer
+            for r in 0..<(nb * l) { for hh in 0..<h { (dst + (r * h + hh) * p).update(from: src + r * p, count: p) } }
+            trace.values = rep
+        } else {
+            trace.values = columns(0, di, [nb, l, h, p])
+        }
+        trace.B = columns(di, gn, [nb, l, c.ngroups, c.dState])
+        trace.C = columns(di + gn, gn, [nb, l, c.ngroups, c.dState])
+        (trace.dt, trace.A, trace.D, trace.bScale, trace.y) = (dt, A, w.d.value, w.bScale?.value, y)
     }
 
     /// Hidden attention (SSM-CGM eqs. 17–18, 22–25) of this block on input `u` (B, L, d_model): runs the

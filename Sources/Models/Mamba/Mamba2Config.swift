@@ -32,7 +32,9 @@ public struct Mamba2Config: Sendable, Equatable {
     public var chunk: Int
     /// Δ at initialization is log-uniform in [dtMin, dtMax], floored at dtInitFloor.
     public var dtMin: Float
+    /// Upper end of the initial Δ range.
     public var dtMax: Float
+    /// Lower bound applied to the initial Δ (mamba_ssm `dt_init_floor`).
     public var dtInitFloor: Float
     /// Δ = softplus(dt + dt_bias) is clamped to this range (nil: no clamp, mamba_ssm's (0, ∞) default).
     public var dtLimit: ClosedRange<Float>?
@@ -45,6 +47,7 @@ public struct Mamba2Config: Sendable, Equatable {
     /// Standard Mamba-2 or the MES-style variant.
     public var variant: Mamba2Variant
 
+    /// A configuration; every default is mamba_ssm's except `chunk` (128) and `dtLimit` (1e-3…10).
     public init(dModel: Int, dState: Int = 128, dConv: Int = 4, expand: Int = 2, headdim: Int = 64,
                 ngroups: Int = 1, chunk: Int = 128, dtMin: Float = 1e-3, dtMax: Float = 0.1,
                 dtInitFloor: Float = 1e-4, dtLimit: ClosedRange<Float>? = 1e-3...10,

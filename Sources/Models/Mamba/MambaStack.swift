@@ -20,7 +20,9 @@ public enum MambaNormKind: String, Sendable, Codable {
 public struct MambaStack {
     /// A norm of either kind.
     public enum Norm {
+        /// RMSNorm with a learned scale.
         case rms(MambaRMSNorm)
+        /// LayerNorm with scale and shift.
         case layer(LayerNorm)
 
         init(_ kind: MambaNormKind, _ store: ParameterStore, _ name: String, dimension: Int) {
@@ -38,9 +40,13 @@ public struct MambaStack {
         }
     }
 
+    /// The configuration shared by every mixer.
     public let config: Mamba2Config
+    /// The pre-norm of each block.
     public let norms: [Norm]
+    /// The mixers, first to last.
     public let mixers: [Mamba2Block]
+    /// The norm after the last block ("norm_f"), when requested.
     public let finalNorm: Norm?
     /// Dropout probability on each mixer output (training only).
     public let dropout: Float
