@@ -191,6 +191,45 @@ final class SelectiveScanTests: XCTestCase {
         }
     }
 
+    func testSharedValueScanMatchesRepeatedValue() {
+        for (groups, chunk, hasH0) in [(1, 4, false), (2, 3, true)] {
+            let (b, l, h, p, n) = (2, 7, 4, 3, 5)
+            let ops = Operands(batch: b, length: l, heads: h, headdim: p, groups: groups, dstate: n, seed: 98,
+                               initialState: hasH0)
+            let v = randomTensor([b, l, p], seed: 99)
+            let inputs = [v, ops.dt, ops.a, ops.b, ops.c, ops.d] + (ops.h0.map { [$0] } ?? [])
+            assertSameFunction(inputs, "shared value G \(groups) h0 \(hasH0)") { g, x in
+                g.selectiveScanSharedValue(x[0], heads: h, dt: x[1], A: x[2], B: x[3], C: x[4], D: x[5],
+                                           initialState: hasH0 ? x[6] : nil, chunk: chunk)
+            } _: { g, x in
+                let rep = g.concat(Array(repeating: g.reshape(x[0], to: [b, l, 1, p]), count: h), axis: 2)
+                return g.selectiveScanSequential(rep, dt: x[1], A: x[2], B: x[3], C: x[4], D: x[5],
+                                                 initialState: hasH0 ? x[6] : nil)[0]
+            }
+        }
+    }
+
+    func testHeadMeanAndMESCombineMatchUnfused() {
+        let x = randomTensor([2, 3, 14], seed: 100)
+        assertSameFunction([x], "headMean") { g, v in
+            g.headMean(v[0], columns: 1..<13, heads: 4)
+        } _: { g, v in
+            g.mean(g.reshape(g.slice(v[0], axis: 2, range: 1..<13), to: [2, 3, 4, 3]), axes: [2])
+        }
+        assertGradientsMatch([x], "headMean") { g, v in g.headMean(v[0], columns: 1..<13, heads: 4) }
+        let yHat = randomTensor([2, 3, 4, 3], seed: 101), v = randomTensor([2, 3, 3], seed: 102)
+        let s = randomTensor([4], seed: 103), d = randomTensor([4], seed: 104)
+        assertSameFunction([yHat, v, s, d], "mesCombine") { g, a in
+            g.mesCombine(a[0], value: a[1], scale: a[2], skip: a[3])
+        } _: { g, a in
+            let v4 = g.reshape(a[1], to: [2, 3, 1, 3])
+            return g.add(g.mul(a[0], g.reshape(a[2], to: [4, 1])), g.mul(v4, g.reshape(a[3], to: [4, 1])))
+        }
+        assertGradientsMatch([yHat, v, s, d], "mesCombine") { g, a in
+            g.mesCombine(a[0], value: a[1], scale: a[2], skip: a[3])
+        }
+    }
+
     func testFusedConvSiLUMatchesUnfused() {
         for (l, k) in [(6, 3), (2, 4), (5, 1)] {
             let x = randomTensor([2, l, 9], seed: 92), w = randomTensor([5, 1, k], seed: 93), b = randomTensor([5], seed: 94)

@@ -195,6 +195,7 @@ final class Mamba2Tests: XCTestCase {
             ("standard G 2", tiny(.standard, ngroups: 2, dtLimit: 1e-5...50)),
             ("MES", tiny(.mes, dtLimit: 1e-5...50)),
             ("standard, learnable initial states", tiny(.standard, dtLimit: nil, initStates: true)),
+            ("MES, learnable initial states", tiny(.mes, dtLimit: nil, initStates: true)),
         ]
         for (name, config) in configs {
             let store = ParameterStore()

@@ -76,36 +76,58 @@ extension Graph {
     /// copied; their gradients land in `xBC`'s gradient buffer. Otherwise as `selectiveScan`.
     public func selectiveScanPacked(_ xBC: Var, heads: Int, headdim: Int, groups: Int, dstate: Int, dt: Var, A: Var,
                                     D: Var? = nil, initialState: Var? = nil, chunk: Int = 128) -> Var {
-        let s = xBC.shape, width = heads * headdim + 2 * groups * dstate
+        let s = xBC.shape, hp = heads * headdim, width = hp + 2 * groups * dstate
         precondition(s.count == 3 && s[2] == width,
                      "selectiveScanPacked: xBC \(s) must be (B, L, H·P + 2·G·N = \(width)) for H \(heads), P \(headdim), G \(groups), N \(dstate)")
-        let operands = ScanOperands.packed(xBC: xBC, bOffset: heads * headdim, cOffset: heads * headdim + groups * dstate)
-        return selectiveScanChunked(operands, xShape: [s[0], s[1], heads, headdim], bcShape: [s[0], s[1], groups, dstate],
+        let operands = ScanOperands(x: ScanOperand(xBC, offset: 0, rowStride: width), xHeadStride: headdim,
+                                    b: ScanOperand(xBC, offset: hp, rowStride: width),
+                                    c: ScanOperand(xBC, offset: hp + groups * dstate, rowStride: width))
+        return selectiveScanChunked(operands, xShape: [s[0], s[1], heads, headdim], bShape: [s[0], s[1], groups, dstate],
+                                    cShape: [s[0], s[1], groups, dstate], dt: dt, A: A, D: D,
+                                    initialState: initialState, chunk: chunk, returnFinalState: false)[0]
+    }
+
+    /// The chunked scan with one value sequence `v` (B, L, P) shared by all `heads` heads: every head h
+    /// runs h_t = e^{Δ_t A_h} h_{t−1} + Δ_t v_t B_tᵀ, y_t = h_t C_t + D_h v_t with its own Δ and A. Equals
+    /// `selectiveScan` of v repeated over the heads, without materializing the repetition (SSM-CGM A.8).
+    /// Returns y (B, L, H, P).
+    public func selectiveScanSharedValue(_ v: Var, heads: Int, dt: Var, A: Var, B: Var, C: Var, D: Var? = nil,
+                                         initialState: Var? = nil, chunk: Int = 128) -> Var {
+        let s = v.shape
+        precondition(s.count == 3 && heads > 0, "selectiveScanSharedValue: v \(s) must be (B, L, P) and heads \(heads) > 0")
+        let operands = ScanOperands(x: ScanOperand(v, offset: 0, rowStride: s[2]), xHeadStride: 0,
+                                    b: ScanOperand(B, offset: 0, rowStride: Shape.count(Array(B.shape.suffix(2)))),
+                                    c: ScanOperand(C, offset: 0, rowStride: Shape.count(Array(C.shape.suffix(2)))))
+        return selectiveScanChunked(operands, xShape: [s[0], s[1], heads, s[2]], bShape: B.shape, cShape: C.shape,
                                     dt: dt, A: A, D: D, initialState: initialState, chunk: chunk,
                                     returnFinalState: false)[0]
     }
 
     private func selectiveScanChunked(_ x: Var, dt: Var, A: Var, B: Var, C: Var, D: Var?, initialState: Var?,
                                       chunk: Int, returnFinalState: Bool) -> [Var] {
-        selectiveScanChunked(.separate(x: x, B: B, C: C), xShape: x.shape, bcShape: B.shape, cShape: C.shape,
-                             dt: dt, A: A, D: D, initialState: initialState, chunk: chunk,
-                             returnFinalState: returnFinalState)
+        let gn = Shape.count(Array(B.shape.suffix(2)))
+        let operands = ScanOperands(x: ScanOperand(x, offset: 0, rowStride: Shape.count(Array(x.shape.suffix(2)))),
+                                    xHeadStride: x.shape.last ?? 0,
+                                    b: ScanOperand(B, offset: 0, rowStride: gn), c: ScanOperand(C, offset: 0, rowStride: gn))
+        return selectiveScanChunked(operands, xShape: x.shape, bShape: B.shape, cShape: C.shape, dt: dt, A: A, D: D,
+                                    initialState: initialState, chunk: chunk, returnFinalState: returnFinalState)
     }
 
-    private func selectiveScanChunked(_ operands: ScanOperands, xShape: [Int], bcShape: [Int], cShape: [Int]? = nil,
+    private func selectiveScanChunked(_ operands: ScanOperands, xShape: [Int], bShape: [Int], cShape: [Int],
                                       dt: Var, A: Var, D: Var?, initialState: Var?, chunk: Int,
                                       returnFinalState: Bool) -> [Var] {
-        let shape = SelectiveScanShape(x: xShape, dt: dt.shape, A: A.shape, B: bcShape, C: cShape ?? bcShape,
+        let shape = SelectiveScanShape(x: xShape, dt: dt.shape, A: A.shape, B: bShape, C: cShape,
                                        D: D?.shape, initialState: initialState?.shape)
         precondition(chunk > 0, "selectiveScan: chunk must be positive, got \(chunk) for x \(xShape)")
-        let kernel = SSDKernel(shape: shape, chunk: chunk, xStride: operands.stride(shape).x,
-                               bcStride: operands.stride(shape).bc)
+        precondition(operands.b.rowStride == operands.c.rowStride, "selectiveScan: B and C must share a row layout")
+        let kernel = SSDKernel(shape: shape, chunk: chunk, xStride: operands.x.rowStride,
+                               xHeadStride: operands.xHeadStride, bcStride: operands.b.rowStride)
         let y = Tensor(uninitialized: xShape)
         let final = returnFinalState ? Tensor(uninitialized: shape.stateShape) : nil
-        let (xp, bp, cp) = operands.values
-        let cache = kernel.forward(x: xp, dt: dt.value.pointer, A: A.value.pointer, B: bp, C: cp,
-                                   D: D?.value.pointer, h0: initialState?.value.pointer, y: y.sharedMutablePointer,
-                                   final: final?.sharedMutablePointer, keepCache: isRecording)
+        let cache = kernel.forward(x: operands.x.value, dt: dt.value.pointer, A: A.value.pointer, B: operands.b.value,
+                                   C: operands.c.value, D: D?.value.pointer, h0: initialState?.value.pointer,
+                                   y: y.sharedMutablePointer, final: final?.sharedMutablePointer,
+                                   keepCache: isRecording)
         var inputs = operands.vars + [dt, A]
         if let D { inputs.append(D) }
         if let initialState { inputs.append(initialState) }
@@ -115,44 +137,29 @@ extension Graph {
     }
 }
 
-/// Where x, B and C come from: three tensors, or column blocks of one packed (B, L, H·P + 2·G·N) tensor.
-enum ScanOperands {
-    case separate(x: Var, B: Var, C: Var)
-    case packed(xBC: Var, bOffset: Int, cOffset: Int)
+/// One of x, B, C: a tensor, where the operand starts in each row, and the row stride.
+struct ScanOperand {
+    let v: Var, offset: Int, rowStride: Int
+    init(_ v: Var, offset: Int, rowStride: Int) { (self.v, self.offset, self.rowStride) = (v, offset, rowStride) }
 
+    var value: UnsafePointer<Float> { v.value.pointer + offset }
+
+    func gradient(_ g: Graph) -> UnsafeMutablePointer<Float>? { g.needsGrad(v) ? g.gradBuffer(v) + offset : nil }
+}
+
+/// Where x, B and C come from: three tensors, column blocks of one packed (B, L, H·P + 2·G·N) tensor,
+/// or a value shared by all heads (x head stride 0).
+struct ScanOperands {
+    let x: ScanOperand
+    /// Distance between the columns of consecutive heads in x: P, or 0 when all heads read one value.
+    let xHeadStride: Int
+    let b: ScanOperand, c: ScanOperand
+
+    /// The distinct input variables.
     var vars: [Var] {
-        switch self {
-        case let .separate(x, b, c): return [x, b, c]
-        case let .packed(xBC, _, _): return [xBC]
-        }
-    }
-
-    func stride(_ shape: SelectiveScanShape) -> (x: Int, bc: Int) {
-        switch self {
-        case .separate: return (shape.hp, shape.gn)
-        case let .packed(xBC, _, _): return (xBC.shape[2], xBC.shape[2])
-        }
-    }
-
-    var values: (x: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafePointer<Float>) {
-        switch self {
-        case let .separate(x, b, c): return (x.value.pointer, b.value.pointer, c.value.pointer)
-        case let .packed(xBC, bo, co):
-            let p = xBC.value.pointer
-            return (p, p + bo, p + co)
-        }
-    }
-
-    /// Gradient buffers of x, B, C (nil where no gradient is needed).
-    func gradients(_ g: Graph) -> (x: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?,
-                                   c: UnsafeMutablePointer<Float>?) {
-        func grad(_ v: Var) -> UnsafeMutablePointer<Float>? { g.needsGrad(v) ? g.gradBuffer(v) : nil }
-        switch self {
-        case let .separate(x, b, c): return (grad(x), grad(b), grad(c))
-        case let .packed(xBC, bo, co):
-            guard let p = grad(xBC) else { return (nil, nil, nil) }
-            return (p, p + bo, p + co)
-        }
+        var out: [Var] = []
+        for v in [x.v, b.v, c.v] where !out.contains(where: { $0.id == v.id }) { out.append(v) }
+        return out
     }
 }
 
@@ -184,11 +191,15 @@ struct SSDKernel {
     /// Row strides of x (and dx) and of B, C (and dB, dC): H·P and G·N for separate tensors, the packed
     /// width for x, B, C read from one (B, L, H·P + 2·G·N) tensor. y and dY are always contiguous.
     let xStride: Int, bcStride: Int
+    /// Column distance between heads in x: P, or 0 for one value shared by all heads (whose gradient
+    /// then sums over the heads through the `+=` of every dx update).
+    let xHeadStride: Int
 
-    init(shape: SelectiveScanShape, chunk: Int, xStride: Int? = nil, bcStride: Int? = nil) {
+    init(shape: SelectiveScanShape, chunk: Int, xStride: Int? = nil, xHeadStride: Int? = nil, bcStride: Int? = nil) {
         self.shape = shape
         self.chunk = chunk
         self.xStride = xStride ?? shape.hp
+        self.xHeadStride = xHeadStride ?? shape.headdim
         self.bcStride = bcStride ?? shape.gn
     }
 
@@ -285,7 +296,7 @@ struct SSDKernel {
         let sh = shape, q0 = chunk, nc = chunkCount
         let (hs, p, n, l) = (sh.heads, sh.headdim, sh.dstate, sh.length)
         let (hp, hg, gw, sz) = (sh.hp, sh.headsPerGroup, sh.groupWidth, sh.stateSize)
-        let (xs, bcs) = (xStride, bcStride)
+        let (xs, xhs, bcs) = (xStride, xHeadStride, bcStride)
         let lambdaT = Tensor(uninitialized: [sh.batch, hs, l])
         // States entering chunks 1…nc−1; without a cache two ping-pong slots per call suffice.
         let slots = keepCache ? sh.batch * (nc - 1) : min(nc - 1, 2)
@@ -314,7 +325,7 @@ struct SSDKernel {
                         let lam = lambda + (b * hs + h) * l + s
                         decayBlock(q: q, lam: lam, dtc: dtc, s: sBuf, e: eBuf, m: mBuf)
                         // Y_h = M_h X_h   (eq. 1, diagonal block)
-                        lowerTimes(q: q, n: p, l: mBuf, ldl: q0, x: x + row0 * xs + h * p, ldx: xs, beta: 0,
+                        lowerTimes(q: q, n: p, l: mBuf, ldl: q0, x: x + row0 * xs + h * xhs, ldx: xs, beta: 0,
                                    out: y + row0 * hp + h * p, ldo: hp)
                     }
                     if let hIn {   // T = C_g H⁰_gᵀ (q × gw); Y_ih += e^{Λ_i} T_ih   (eq. 1, state term)
@@ -334,7 +345,7 @@ struct SSDKernel {
                         for hh in 0..<hg {
                             let h = g * hg + hh, dh = D[h]
                             for i in 0..<q {
-                                let yr = y + (row0 + i) * hp + h * p, xr = x + (row0 + i) * xs + h * p
+                                let yr = y + (row0 + i) * hp + h * p, xr = x + (row0 + i) * xs + h * xhs
                                 for k in 0..<p { yr[k] += dh * xr[k] }
                             }
                         }
@@ -347,7 +358,7 @@ struct SSDKernel {
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q {
                                 let w = FastMath.exp(last - lam[j]) * dtp[j * hs]
-                                let xr = x + (row0 + j) * xs + h * p, tr = tBuf + j * gw + hh * p
+                                let xr = x + (row0 + j) * xs + h * xhs, tr = tBuf + j * gw + hh * p
                                 for k in 0..<p { tr[k] = w * xr[k] }
                             }
                             let decay = FastMath.exp(last), rows = out + hh * p * n
@@ -379,7 +390,7 @@ struct SSDKernel {
         let sh = shape, q0 = chunk, nc = chunkCount
         let (hs, p, n, l) = (sh.heads, sh.headdim, sh.dstate, sh.length)
         let (hp, hg, gw, sz) = (sh.hp, sh.headsPerGroup, sh.groupWidth, sh.stateSize)
-        let (xs, bcs) = (xStride, bcStride)
+        let (xs, xhs, bcs) = (xStride, xHeadStride, bcStride)
         let lambda = cache.lambda.pointer, states = cache.states.pointer
         let needLambda = ddt != nil || dA != nil
         let needS = dB != nil || dC != nil
@@ -415,7 +426,7 @@ struct SSDKernel {
                     if let dY {
                         for hh in 0..<hg {
                             let h = g * hg + hh
-                            let xh = x + row0 * xs + h * p, dyh = dY + row0 * hp + h * p
+                            let xh = x + row0 * xs + h * xhs, dyh = dY + row0 * hp + h * p
                             let lam = lambda + (b * hs + h) * l + s
                             let dLamH = dLam + hh * q0, dDtH = dDt + hh * q0
                             let dtp = dt + row0 * hs + h
@@ -423,7 +434,7 @@ struct SSDKernel {
                             decayBlock(q: q, lam: lam, dtc: dtc, s: sBuf, e: eBuf, m: mBuf)
                             if let dx {   // dX_h += M_hᵀ dY_h
                                 lowerTransposedTimes(q: q, n: p, l: mBuf, ldl: q0, y: dyh, ldy: hp,
-                                                     out: dx + row0 * xs + h * p, ldo: xs)
+                                                     out: dx + row0 * xs + h * xhs, ldo: xs)
                             }
                             if needS || needLambda {   // dM_h = dY_h X_hᵀ
                                 lowerABt(q: q, k: p, a: dyh, lda: hp, b: xh, ldb: xs, c: dmBuf, ldc: q0)
@@ -456,7 +467,7 @@ struct SSDKernel {
                                     for k in 0..<p { acc += dyr[k] * xr[k] }
                                     dDh += acc
                                     if let dx {
-                                        let dxr = dx + (row0 + i) * xs + h * p
+                                        let dxr = dx + (row0 + i) * xs + h * xhs
                                         for k in 0..<p { dxr[k] += dh * dyr[k] }
                                     }
                                 }
@@ -505,7 +516,7 @@ struct SSDKernel {
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q {
                                 let w = FastMath.exp(last - lam[j]) * dtp[j * hs]
-                                let xr = x + (row0 + j) * xs + h * p, tr = tBuf + j * gw + hh * p
+                                let xr = x + (row0 + j) * xs + h * xhs, tr = tBuf + j * gw + hh * p
                                 for k in 0..<p { tr[k] = w * xr[k] }
                             }
                         }
@@ -523,11 +534,11 @@ struct SSDKernel {
                             let dtp = dt + row0 * hs + h
                             for j in 0..<q {
                                 let e = FastMath.exp(last - lam[j]), w = e * dtp[j * hs]
-                                let xr = x + (row0 + j) * xs + h * p, dwr = dtBuf + j * gw + hh * p
+                                let xr = x + (row0 + j) * xs + h * xhs, dwr = dtBuf + j * gw + hh * p
                                 var dw: Float = 0
                                 for k in 0..<p { dw += dwr[k] * xr[k] }
                                 if let dx {
-                                    let dxr = dx + (row0 + j) * xs + h * p
+                                    let dxr = dx + (row0 + j) * xs + h * xhs
                                     for k in 0..<p { dxr[k] += w * dwr[k] }
                                 }
                                 dDtH[j] += dw * e
@@ -596,8 +607,8 @@ struct SelectiveScanBackward: BackwardRule {
             guard let v, g.needsGrad(v) else { return nil }
             return g.gradBuffer(v)
         }
-        let (xp, bp, cp) = operands.values
-        let (dx, dB, dC) = operands.gradients(g)
+        let (xp, bp, cp) = (operands.x.value, operands.b.value, operands.c.value)
+        let (dx, dB, dC) = (operands.x.gradient(g), operands.b.gradient(g), operands.c.gradient(g))
         kernel.backward(x: xp, dt: dt.value.pointer, A: A.value.pointer, B: bp, C: cp, D: D?.value.pointer,
                         h0: initialState?.value.pointer, y: y.pointer, cache: cache, dY: dY?.pointer,
                         dFinal: dFinal?.pointer, dx: dx, ddt: grad(dt), dA: grad(A), dB: dB, dC: dC, dD: grad(D),

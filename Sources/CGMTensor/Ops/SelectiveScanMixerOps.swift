@@ -11,8 +11,13 @@
 //     u = y ⊙ SiLU(z),  r = 1/√(mean_group(u²) + ε) per group of `groupSize` channels,  out = u r ⊙ w
 //     backward (n = u r, dn = dout ⊙ w):  dw += dout ⊙ n,  du = r (dn − n · mean_group(dn ⊙ n)),
 //               dy += du ⊙ SiLU(z),  dz += du ⊙ y ⊙ σ(z) (1 + z (1 − σ(z)))
-// The unfused equivalents are `conv1d(groups: C, causal: true)` + `silu` and `rmsNormGated`; the tests
-// check both against them.
+//   headMean (SSM-CGM A.8 shared value):  x: (B, L, F), columns c₀ ..< c₀ + H·P → v: (B, L, P)
+//     v[b, t, p] = (1/H) Σ_h x[b, t, c₀ + h·P + p]          backward: dx[…, c₀ + h·P + p] += dv / H
+//   mesCombine (SSM-CGM eq. 21 per head, B^(h) = s_h B):  ŷ: (B, L, H, P), v: (B, L, P), s, D: (H) → (B, L, H, P)
+//     y[b, t, h, :] = s_h ŷ[b, t, h, :] + D_h v[b, t, :]
+//     backward: dŷ = s_h dy,  ds_h += Σ dy ⊙ ŷ_h,  dD_h += Σ dy_h ⊙ v,  dv += Σ_h D_h dy_h
+// The unfused equivalents are `conv1d(groups: C, causal: true)` + `silu`, `rmsNormGated`, `mean` over the
+// head axis, and broadcast `mul`/`add`; the tests check each against them.
 
 extension Graph {
     /// SiLU(depthwise causal conv1d + bias) of the channels `columns` of `x` (B, L, F), with a PyTorch-layout
@@ -69,6 +74,98 @@ extension Graph {
         }
         return record(out, inputs: [y, gateSource, weight], rule: MixerGatedNormBackward(
             y: y, gateSource: gateSource, weight: weight, offset: off, groupSize: gs, rstd: rstd))
+    }
+}
+
+extension Graph {
+    /// The mean over `heads` heads of the channels `columns` (H·P wide) of `x` (B, L, F): v (B, L, P), the
+    /// MES shared value of SSM-CGM A.8, read in place from the convolution output.
+    public func headMean(_ x: Var, columns: Range<Int>, heads: Int) -> Var {
+        let sx = x.shape
+        precondition(sx.count == 3 && heads > 0 && columns.lowerBound >= 0 && columns.upperBound <= sx[2]
+                     && columns.count % heads == 0 && columns.count > 0,
+                     "headMean: columns \(columns) of \(sx) must split into \(heads) heads")
+        let (rows, width, p, off) = (sx[0] * sx[1], sx[2], columns.count / heads, columns.lowerBound)
+        let out = Tensor(uninitialized: [sx[0], sx[1], p])
+        let xp = x.value.pointer, yp = out.sharedMutablePointer, inv = 1 / Float(heads)
+        for r in 0..<rows {
+            let src = xp + r * width + off, dst = yp + r * p
+            dst.update(from: src, count: p)
+            for h in 1..<heads { let s = src + h * p; for i in 0..<p { dst[i] += s[i] } }
+            for i in 0..<p { dst[i] *= inv }
+        }
+        return record(out, inputs: [x], rule: HeadMeanBackward(x: x, offset: off, heads: heads, headdim: p))
+    }
+
+    /// y[b, t, h, :] = scale_h · ŷ[b, t, h, :] + skip_h · v[b, t, :]: the per-head output of the MES mixer
+    /// from the shared-value scan ŷ (B, L, H, P), with B^(h) = scale_h B and the skip D_h on the shared v (B, L, P).
+    public func mesCombine(_ yHat: Var, value v: Var, scale: Var, skip: Var) -> Var {
+        let sy = yHat.shape
+        precondition(sy.count == 4 && v.shape == [sy[0], sy[1], sy[3]] && scale.shape == [sy[2]] && skip.shape == [sy[2]],
+                     "mesCombine: ŷ \(sy) must be (B, L, H, P) with v (B, L, P) = \(v.shape), scale and skip (H) = \(scale.shape), \(skip.shape)")
+        let (rows, h, p) = (sy[0] * sy[1], sy[2], sy[3])
+        let out = Tensor(uninitialized: sy)
+        let yp = yHat.value.pointer, vp = v.value.pointer, sp = scale.value.pointer, dp = skip.value.pointer
+        let op = out.sharedMutablePointer
+        for r in 0..<rows {
+            let vr = vp + r * p
+            for hh in 0..<h {
+                let o = op + (r * h + hh) * p, yr = yp + (r * h + hh) * p, s = sp[hh], d = dp[hh]
+                for i in 0..<p { o[i] = s * yr[i] + d * vr[i] }
+            }
+        }
+        return record(out, inputs: [yHat, v, scale, skip], rule: MESCombineBackward(yHat: yHat, v: v, scale: scale, skip: skip))
+    }
+}
+
+struct HeadMeanBackward: BackwardRule {
+    let x: Var
+    let offset: Int, heads: Int, headdim: Int
+
+    func backward(_ dOutputs: [Tensor?], _ g: Graph) {
+        guard let dV = dOutputs[0], g.needsGrad(x) else { return }
+        let width = x.shape[2], rows = x.shape[0] * x.shape[1], p = headdim, inv = 1 / Float(heads)
+        let dx = g.gradBuffer(x), dv = dV.pointer
+        for r in 0..<rows {
+            let src = dv + r * p
+            for h in 0..<heads {
+                let dst = dx + r * width + offset + h * p
+                for i in 0..<p { dst[i] += inv * src[i] }
+            }
+        }
+    }
+}
+
+struct MESCombineBackward: BackwardRule {
+    let yHat: Var, v: Var, scale: Var, skip: Var
+
+    func backward(_ dOutputs: [Tensor?], _ g: Graph) {
+        guard let dOut = dOutputs[0] else { return }
+        let sy = yHat.shape, (rows, h, p) = (sy[0] * sy[1], sy[2], sy[3])
+        let dyHat = g.needsGrad(yHat) ? g.gradBuffer(yHat) : nil
+        let dv = g.needsGrad(v) ? g.gradBuffer(v) : nil
+        let ds = g.needsGrad(scale) ? g.gradBuffer(scale) : nil
+        let dd = g.needsGrad(skip) ? g.gradBuffer(skip) : nil
+        let yp = yHat.value.pointer, vp = v.value.pointer, sp = scale.value.pointer, dp = skip.value.pointer
+        let go = dOut.pointer
+        var sAcc = [Double](repeating: 0, count: h), dAcc = [Double](repeating: 0, count: h)
+        for r in 0..<rows {
+            let vr = vp + r * p
+            for hh in 0..<h {
+                let base = (r * h + hh) * p, gr = go + base, yr = yp + base
+                var sdot: Float = 0, ddot: Float = 0
+                for i in 0..<p {
+                    sdot += gr[i] * yr[i]
+                    ddot += gr[i] * vr[i]
+                }
+                sAcc[hh] += Double(sdot)
+                dAcc[hh] += Double(ddot)
+                if let dyHat { let s = sp[hh], out = dyHat + base; for i in 0..<p { out[i] += s * gr[i] } }
+                if let dv { let d = dp[hh], out = dv + r * p; for i in 0..<p { out[i] += d * gr[i] } }
+            }
+        }
+        if let ds { for hh in 0..<h { ds[hh] += Float(sAcc[hh]) } }
+        if let dd { for hh in 0..<h { dd[hh] += Float(dAcc[hh]) } }
     }
 }
 

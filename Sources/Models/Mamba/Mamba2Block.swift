@@ -10,8 +10,11 @@
 //   MES (A.8): v = (1/H) Σ_h x_h                               (shared value, eq. 19 with V = head mean)
 //              y_h = SSM_h(v; Δ_h, A_h, s_h B, C) + D_h v                     (eqs. 20–21 per head)
 //              where s_h is a learned per-head scale of the shared B ("B_scale", init 1; B^(h) = s_h B),
-//              C = C_sh is shared (ngroups 1). Scaling B by s_h is applied as scaling the scan's input by
-//              s_h (h_t is linear in B_t x_t), and the skip uses the unscaled v.
+//              C = C_sh is shared (ngroups 1). Since the state is linear in B_t x_t, head h's state under
+//              B^(h) = s_h B is s_h times its state under B, so the block computes ŷ_h = SSM_h(v; B, C) once
+//              with v shared by all heads (`selectiveScanSharedValue`) and y_h = s_h ŷ_h + D_h v
+//              (`mesCombine`); the skip uses the unscaled v. With learnable initial states, `init_states`
+//              is the initial state of the unscaled system (head h starts from s_h h₀^(h)).
 //              Heads stay concatenated (d_inner = H·P) into the gated norm and out_proj: eq. 21's sum
 //              z = Σ_h z^(h) is the special case out_proj = [W, …, W]; out_proj, being linear, realizes
 //              any per-head weighting of that sum, and the per-head maps of eq. 24 are unchanged.
@@ -148,14 +151,15 @@ public struct Mamba2Block {
                                       initialState: h0, chunk: c.chunk)
         case .mes:
             guard let bScale = w.bScale else { preconditionFailure("Mamba2Block: the MES variant needs B_scale") }
-            let x = g.reshape(g.slice(xBC, axis: 2, range: 0..<di), to: [nb, l, h, p])
+            let v = g.headMean(xBC, columns: 0..<di, heads: h)                 // (B, L, P), eq. 19
+            mesValue = v
             let bm = g.reshape(g.slice(xBC, axis: 2, range: di..<(di + n)), to: [nb, l, 1, n])
             let cm = g.reshape(g.slice(xBC, axis: 2, range: (di + n)..<c.convDim), to: [nb, l, 1, n])
-            let v = g.mean(x, axes: [2], keepDims: true)                       // (B, L, 1, P), eq. 19
-            mesValue = v
-            let scaled = g.mul(v, g.reshape(bScale, to: [h, 1]))               // s_h v: B^(h) = s_h B
-            let ssm = g.selectiveScan(scaled, dt: dt, A: a, B: bm, C: cm, D: nil, initialState: h0, chunk: c.chunk)
-            y = g.add(ssm, g.mul(v, g.reshape(w.d, to: [h, 1])))                // + D_h v
+            // ŷ_h = SSM_h(v; B, C): one shared value for all heads; then y_h = s_h ŷ_h + D_h v, since the
+            // scan is linear in B_t x_t (B^(h) = s_h B scales head h's SSM output by s_h).
+            let yHat = g.selectiveScanSharedValue(v, heads: h, dt: dt, A: a, B: bm, C: cm, D: nil,
+                                                  initialState: h0, chunk: c.chunk)
+            y = g.mesCombine(yHat, value: v, scale: bScale, skip: w.d)
         }
         if let trace { record(trace, xBC: xBC.value, mesValue: mesValue?.value, dt: dt.value, A: a.value, w: w, y: y.value) }
         let normed = g.gatedRMSNorm(g.reshape(y, to: [nb, l, di]), gateSource: zxbcdt, gateColumns: 0..<di,
