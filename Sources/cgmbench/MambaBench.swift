@@ -75,9 +75,14 @@ struct MambaBench {
     }
 
     /// Runs every length in `lengths` (ascending, so each peak RSS is that configuration's) and returns tables.
-    static func run(harness: Harness, lengths: [Int] = [144, 288, 576]) -> String {
-        var table = Table(header: ["Mamba-2 forecaster training (B=32)", "samples/s", "ms/step (× first L)", "PyTorch 1 thr",
-                                   "× PyTorch", "GFLOP/s", "peak RSS MiB", "PyTorch RSS"])
+    /// With `torchPython` (a Python with PyTorch), the reference script also runs at each length right after
+    /// the engine (one process per length, `threads` threads) and the table compares against that run as
+    /// well as against the anchors of ../shared/anchors.md.
+    static func run(harness: Harness, lengths: [Int] = [144, 288, 576], threads: Int = 1, torchPython: String? = nil,
+                    torchScript: String = "../shared/bench-reference/pytorch_models.py") -> String {
+        var table = Table(header: ["Mamba-2 forecaster training (B=32)", "samples/s", "ms/step (× first L)",
+                                   "PyTorch anchor", "× anchor", "PyTorch same run", "× same run", "GFLOP/s",
+                                   "peak RSS MiB", "PyTorch RSS (same run)"])
         var scanTable = Table(header: ["selective scan fwd+bwd (B=32, H=8, P=64, N=128, chunk 128)", "ms",
                                        "× first L", "GFLOP", "GFLOP × first L", "GFLOP/s"])
         var scanTimes: [Double] = [], stepTimes: [Double] = []
@@ -100,13 +105,17 @@ struct MambaBench {
             }
             let rates = m.ratesPerTrial.map { $0 * Double(batch) }, s = m.median * Double(batch)
             stepTimes.append(1000 / m.median)
+            let peak = peakRSSMiB()
             let torch = torchSamplesPerSecond[l]
+            let same = torchPython.flatMap { runTorch(python: $0, script: torchScript, length: l, threads: threads,
+                                                      harness: harness) }
             table.rows.append([
                 "L = \(l)", "\(fmt(s, 2)) [\(fmt(rates.min()!, 2))–\(fmt(rates.max()!, 2))]",
                 fmt(stepTimes.last!, 0) + " (" + fmt(stepTimes.last! / stepTimes[0], 2) + "×)",
                 torch.map { fmt($0, 1) } ?? "–", torch.map { fmt(s / $0, 2) + "×" } ?? "–",
-                fmt(m.median * gflopPerStep(length: l), 1), fmt(peakRSSMiB(), 0),
-                torchPeakRSS[l].map { fmt($0, 0) } ?? "–",
+                same.map { fmt($0.rate, 2) } ?? "–", same.map { fmt(s / $0.rate, 2) + "×" } ?? "–",
+                fmt(m.median * gflopPerStep(length: l), 1), fmt(peak, 0),
+                same.map { fmt($0.rss, 0) } ?? (torchPeakRSS[l].map { fmt($0, 0) + " (anchor)" } ?? "–"),
             ])
             lossNote += " L=\(l): \(fmt(Double(firstLoss), 3)) → \(fmt(Double(lastLoss), 3)) over \(step) steps;"
 
@@ -121,6 +130,30 @@ struct MambaBench {
             + "\n(the issue's linearity target is on the training step: time at L=576 ≤ 4.5× L=144; PyTorch: 5.4×."
             + " With chunk 128, L=144 is one chunk plus a 16-step tail and passes almost no state between chunks,"
             + " so the scan's own FLOPs grow faster than L from 144 to 576; beyond one chunk they grow linearly)"
+    }
+
+    /// Runs the PyTorch reference once at length `l` (one process) and returns its median samples/s and peak RSS.
+    static func runTorch(python: String, script: String, length l: Int, threads: Int,
+                         harness: Harness) -> (rate: Double, rss: Double)? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [script, "--model", "mamba", "--seq-len", "\(l)", "--threads", "\(threads)", "--trials",
+                       "\(harness.trials)", "--trial-seconds", "\(harness.trialSeconds)", "--no-flops"]
+        var env = ProcessInfo.processInfo.environment
+        env["OMP_NUM_THREADS"] = "\(threads)"; env["MKL_NUM_THREADS"] = "\(threads)"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        guard (try? p.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let rate = json["samples_per_s_median"] as? Double, let rss = json["peak_rss_mib"] as? Double else {
+            return nil
+        }
+        return (rate, rss)
     }
 
     /// One forward + backward of the chunked scan at the mixer's shapes.

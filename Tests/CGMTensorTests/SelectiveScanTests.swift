@@ -117,6 +117,24 @@ final class SelectiveScanTests: XCTestCase {
         }
     }
 
+    /// Gradient reaching only the final state (y unused), as when a streaming caller keeps just h_L.
+    func testGradientsFromFinalStateOnly() {
+        let ops = Operands(batch: 2, length: 9, heads: 4, headdim: 3, groups: 2, dstate: 5, seed: 33, initialState: true)
+        func gradients(_ chunk: Int?) -> [Tensor?] {
+            let g = Graph()
+            let v = ops.list.map { g.variable($0) }
+            let final = scan(g, v, useD: true, hasH0: true, chunk: chunk, final: true)[1]
+            g.backward(final, seed: randomTensor(final.shape, seed: 34))
+            return v.map { g.gradient(of: $0) }
+        }
+        let seq = gradients(nil), chk = gradients(4)
+        for k in [0, 1, 2, 3, 6] {   // D and C do not reach h_L
+            guard let a = chk[k], let b = seq[k] else { XCTFail("missing gradient \(k)"); continue }
+            assertClose(a, b, atol: 2e-5, rtol: 2e-4, "final-state-only gradient \(k)")
+        }
+        XCTAssertTrue((chk[4]?.scalars ?? []).allSatisfy { $0 == 0 }, "C does not reach h_L")
+    }
+
     /// Large Δ·|A| (decay e^{-160} per step) must neither overflow nor lose the recent inputs.
     func testStiffDecayIsStable() {
         let ops = Operands(batch: 1, length: 9, heads: 2, headdim: 2, groups: 1, dstate: 3, seed: 5,

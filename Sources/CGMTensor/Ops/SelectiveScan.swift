@@ -33,6 +33,11 @@
 //   then da_k = Σ_{i ≥ k} dΛ_i (reverse cumsum in the chunk), dΔ_k += da_k A, dA += Σ_k da_k Δ_k,
 //   and dH¹ of the previous chunk is dH⁰ (of chunk 0: ∂ℓ/∂h₀).
 // S and 𝓛 are recomputed (one q×q×N GEMM and q²/2 exps per head) rather than stored.
+//
+// Layouts: x, B and C are read through row strides, so they can sit in place in one packed tensor
+// (`selectiveScanPacked`, the Mamba-2 conv output); x's head stride may be 0, one value shared by all
+// heads (`selectiveScanSharedValue`, SSM-CGM A.8). The q×q products are lower triangular and run over
+// row blocks that skip the zero upper blocks (see "Lower-triangular products").
 
 import Foundation
 
