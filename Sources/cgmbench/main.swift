@@ -18,8 +18,13 @@ struct CGMBench: ParsableCommand {
     var torchPython: String?
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
-    @Flag(help: "Skip the GEMM table.")
-    var skipGEMM = false
+    @Option(parsing: .upToNextOption,
+            help: "Sections to run: gemm seq2seq memory mamba ddp data (default: all).")
+    var only: [String] = []
+    @Option(help: "Mamba context lengths.")
+    var mambaLengths: [Int] = [144, 288, 576]
+    @Option(help: "Data configs for the prepare benchmark.")
+    var dataConfigs: [String] = ["configs/data-physio-seq2seq.yaml"]
 
     @Option(help: .hidden)
     var profileSteps = 0
@@ -36,9 +41,27 @@ struct CGMBench: ParsableCommand {
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
-        if !skipGEMM {
+        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "ddp", "data"] : only)
+        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "ddp", "data"]).first {
+            throw ValidationError("unknown section '\(unknown)'")
+        }
+        if sections.contains("gemm") {
             print(GEMMBench(harness: harness).run().render(), "\n")
         }
+        if sections.contains("seq2seq") { try seq2seqSection(harness) }
+        if sections.contains("memory") { memorySection() }
+        if sections.contains("mamba") {
+            print(MambaBench.run(harness: harness, lengths: mambaLengths, threads: threads,
+                                 torchPython: torchPython, torchScript: torchScript), "\n")
+        }
+        if sections.contains("ddp") { print(DDPBench.run(), "\n") }
+        if sections.contains("data") {
+            guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }
+            print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs), "\n")
+        }
+    }
+
+    func seq2seqSection(_ harness: Harness) throws {
 
         var bench = Seq2SeqBench()
         var table = Table(header: ["PhysioSeq2Seq training (B=64)", "samples/s", "GFLOP/s", "of 150 GFLOP/s peak"])
@@ -57,8 +80,10 @@ struct CGMBench: ParsableCommand {
                            fmt(reference / 64 * Seq2SeqBench.gflopPerStep, 1), fmt(reference / 64 * Seq2SeqBench.gflopPerStep / 150, 3)])
         table.rows.append(["engine / PyTorch", fmt(s / reference, 2) + "×", "", ""])
         print(table.render(), "\n")
+    }
 
-        // Memory: peak RSS must not grow with the number of steps.
+    /// Peak RSS must not grow with the number of steps.
+    func memorySection() {
         var memory = Bench_RSS()
         var fresh = Seq2SeqBench()
         for i in 1...1000 {
