@@ -61,6 +61,13 @@ public struct SubgroupLabels {
         vocabulary = encoding?.vocabulary ?? []
     }
 
+    /// Labels from a subjects.csv (`diabetes_status` column), for datasets whose windows do not carry them.
+    public mutating func read(_ table: SubjectTable, subjects: [String]) {
+        for (i, id) in subjects.enumerated() {
+            if let label = table.value("diabetes_status", for: id), !label.isEmpty { bySubject[i] = label }
+        }
+    }
+
     public mutating func observe(_ batch: Batch) {
         guard let column else { return }
         let s = batch.staticFeatureCount

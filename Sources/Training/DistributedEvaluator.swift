@@ -9,8 +9,13 @@ import Models
 /// which makes the metrics independent of the number of ranks.
 public struct DistributedEvaluator {
     public var batchSize = 256
+    /// Subgroup labels (`diabetes_status`) from a subjects.csv, when the windows do not encode them.
+    public var subjectTable: SubjectTable?
 
-    public init(batchSize: Int = 256) { self.batchSize = batchSize }
+    public init(batchSize: Int = 256, subjectTable: SubjectTable? = nil) {
+        self.batchSize = batchSize
+        self.subjectTable = subjectTable
+    }
 
     public func run(model: any ForecastModel, dataset: ShardDataset, split: ShardSplit, comm: any Communicator)
         throws -> ForecastRecords {
@@ -18,6 +23,7 @@ public struct DistributedEvaluator {
         let spec = try? JSONDecoder().decode(FeatureSpec.self, from: Data(manifest.featureSpecJSON.utf8))
         let naive = try LastObservedGlucose(pastFeatures: manifest.pastFeatures, spec: spec)
         var labels = SubgroupLabels(manifest: manifest, spec: spec)
+        if let subjectTable { labels.read(subjectTable, subjects: manifest.subjects) }
         let n = dataset.count(split)
         guard n > 0 else { throw EvaluationError("the \(split) split of \(dataset.directory) has no windows") }
         let reader = try ShardReader(dataset: dataset, split: split, rank: comm.rank)

@@ -34,6 +34,8 @@ struct EvaluateCommand: ParsableCommand {
     var worstK = 100
     @Option(help: "Windows per forward pass.")
     var batchSize = 256
+    @Option(help: "subjects.csv giving each subject's diabetes_status for the subgroup breakdown (when the data does not encode it).")
+    var subjects: String?
 
     func validate() throws {
         guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test, got '\(split)'") }
@@ -48,7 +50,8 @@ struct EvaluateCommand: ParsableCommand {
         do {
             let dataset = try ShardDataset(directory: data)
             let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
-            let records = try DistributedEvaluator(batchSize: batchSize)
+            let table = try subjects.map { try SubjectTable.read(path: $0) }
+            let records = try DistributedEvaluator(batchSize: batchSize, subjectTable: table)
                 .run(model: restored.model, dataset: dataset, split: ShardSplit(rawValue: split)!, comm: comm)
             if comm.rank == 0 {
                 let options = EvaluationReport.Options(bootstrapReplicates: bootstrap, worstK: worstK)
