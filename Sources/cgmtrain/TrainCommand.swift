@@ -39,6 +39,10 @@ struct TrainCommand: ParsableCommand {
                                valueName: "key.path=value"))
     var overrides: [String] = []
 
+    @Option(help: ArgumentHelp("Verify every N steps that all ranks hold bit-identical parameters (0: off); same as --set train.check_replicas=N.",
+                               valueName: "N"))
+    var checkReplicas: Int?
+
     @Flag(help: "Continue the run in --run from its last.h5 (bit-identical to an uninterrupted run with the same number of ranks).")
     var resume = false
 
@@ -95,6 +99,9 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// `--set` overrides, then the shorthand options.
+    var allOverrides: [String] { overrides + (checkReplicas.map { ["train.check_replicas=\($0)"] } ?? []) }
+
     /// Rank 0 reads the config text and broadcasts it; every rank parses it with the overrides.
     private func loadConfig(_ comm: any Communicator) throws -> RunConfig {
         let source = config ?? RunDirectory(runDirectory).configFile
@@ -109,7 +116,7 @@ struct TrainCommand: ParsableCommand {
         if !problem.isEmpty { throw AgreedFailure(problem) }
         text = try comm.broadcast(text, root: 0)
         return try AgreedFailure.agree(comm, context: "invalid configuration") {
-            try RunConfig.parse(yaml: text, source: source, overrides: try [ConfigOverride](arguments: overrides))
+            try RunConfig.parse(yaml: text, source: source, overrides: try [ConfigOverride](arguments: allOverrides))
         }
     }
 
