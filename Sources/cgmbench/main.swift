@@ -57,7 +57,7 @@ struct CGMBench: ParsableCommand {
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("data") {
             guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }
-            print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs), "\n")
+            print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs, log: { _ in }), "\n")
         }
     }
 
