@@ -185,13 +185,5 @@ public struct DataConfig: Equatable, Sendable {
     public var hash: String { Self.fnv1a64Hex(canonicalDescription) }
 
     /// FNV-1a 64 of the UTF-8 bytes of `text`, as 16 lowercase hex digits.
-    public static func fnv1a64Hex(_ text: String) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h &*= 0x0000_0100_0000_01B3
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    public static func fnv1a64Hex(_ text: String) -> String { FNV1a64.hex(text) }
 }

@@ -32,13 +32,5 @@ enum ShardJSON {
     }
 
     /// FNV-1a 64-bit hash as 16 hex digits (deterministic across processes, unlike `Hasher`).
-    static func fingerprint(_ string: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in string.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    static func fingerprint(_ string: String) -> String { FNV1a64.hex(string) }
 }

@@ -36,9 +36,9 @@ public struct SubjectSplit: Equatable, Sendable {
         precondition(fractions.count == 3 && fractions.allSatisfy { $0 >= 0 },
                      "SubjectSplit: fractions must be 3 non-negative numbers, got \(fractions)")
         var ids = Array(Set(subjects)).sorted()
-        var rng = SplitMix64(seed: seed)
+        var rng = SamplerRNG(seed: seed)
         if ids.count > 1 {
-            for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, rng.below(i + 1)) }
+            for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, rng.belowByRejection(i + 1)) }
         }
         let n = ids.count
         var sizes = [0, Int((Double(n) * fractions[1]).rounded()), Int((Double(n) * fractions[2]).rounded())]
@@ -134,22 +134,10 @@ public struct SplitReport: Codable, Equatable, Sendable {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small portable seeded generator.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform integer in 0 ..< bound, without modulo bias.
-    mutating func below(_ bound: Int) -> Int {
+extension SamplerRNG {
+    /// Uniform integer in 0 ..< bound by modulo with rejection (the subject split's draw; kept so split
+    /// assignments stay as published, whereas the sampler uses `next(below:)`).
+    mutating func belowByRejection(_ bound: Int) -> Int {
         let b = UInt64(bound)
         let limit = UInt64.max - UInt64.max % b
         var x = next()

@@ -127,13 +127,13 @@ public enum Checkpoint {
     }
 
     static func stateChecksum(_ attrs: [(String, H5AttributeValue)]) -> String {
-        var h = TrainerFNV1a()
+        var h = FNV1a64()
         for (k, v) in attrs { h.add("\(k)=\(v)\n") }
         return h.hex
     }
 
     static func checksum(_ values: [Float]) -> String {
-        var h = TrainerFNV1a()
+        var h = FNV1a64()
         values.withUnsafeBytes { h.add($0) }
         return h.hex
     }

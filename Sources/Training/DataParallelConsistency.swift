@@ -3,6 +3,7 @@
 // per rank; only on a mismatch do they exchange per-parameter hashes (and names) to say which
 // parameter and which ranks differ. Every rank computes the same verdict and throws the same error.
 
+import CGMData
 import Distributed
 import Layers
 

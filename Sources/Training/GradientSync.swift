@@ -42,7 +42,7 @@ extension DataParallel: GradientSync {
 public enum ParameterFingerprint {
     /// Hash of every entry's name, shape and offset, in order.
     public static func hash(_ store: ParameterStore) -> UInt64 {
-        var h = TrainerFNV1a()
+        var h = FNV1a64()
         for e in store.entries { h.add("\(e.name):\(e.shape.map(String.init).joined(separator: "x"))@\(e.offset);") }
         return h.value
     }
@@ -54,32 +54,9 @@ public enum ParameterFingerprint {
 
     /// Hash of `count` floats' bit patterns.
     public static func valuesHash(_ p: UnsafePointer<Float>, count: Int) -> UInt64 {
-        var h = TrainerFNV1a()
+        var h = FNV1a64()
         h.add(UnsafeRawBufferPointer(start: p, count: count * MemoryLayout<Float>.size))
         return h.value
     }
 }
 
-/// FNV-1a 64-bit.
-struct TrainerFNV1a {
-    private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
-
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        var h = value
-        for b in bytes {
-            h ^= UInt64(b)
-            h &*= 0x0000_0100_0000_01B3
-        }
-        value = h
-    }
-
-    mutating func add(_ s: String) {
-        var copy = s
-        copy.withUTF8 { add(UnsafeRawBufferPointer($0)) }
-    }
-
-    var hex: String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
-}

@@ -2,6 +2,7 @@
 // hash that is stable across processes (FNV-1a 64 over a canonical text, never Swift's per-process
 // seeded `Hasher`), so ranks can compare layouts by exchanging one 64-bit word.
 
+import CGMData
 import Layers
 
 /// The names and shapes of a model's parameters, in registration order.
@@ -55,26 +56,3 @@ public struct ParameterLayout: Equatable, Sendable {
     }
 }
 
-/// 64-bit FNV-1a (Fowler–Noll–Vo): stable across processes and platforms.
-struct FNV1a64 {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    private static let prime: UInt64 = 0x0000_0100_0000_01b3
-
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        for b in bytes { value = (value ^ UInt64(b)) &* Self.prime }
-    }
-
-    mutating func add(_ string: String) {
-        for b in string.utf8 { value = (value ^ UInt64(b)) &* Self.prime }
-    }
-
-    mutating func add(_ word: UInt64) {
-        withUnsafeBytes(of: word.littleEndian) { add($0) }
-    }
-
-    /// Hash of 32-bit words (parameter bits): one multiply per word rather than per byte, so hashing
-    /// the parameters of a large model every few steps stays cheap.
-    mutating func add(words: UnsafePointer<UInt32>, count: Int) {
-        for i in 0..<count { value = (value ^ UInt64(words[i])) &* Self.prime }
-    }
-}

@@ -184,7 +184,7 @@ public final class Trainer {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AgreedFailure("cannot read \(path)")
         }
-        var h = TrainerFNV1a()
+        var h = FNV1a64()
         data.withUnsafeBytes { h.add($0) }
         return h.hex
     }

@@ -77,8 +77,8 @@ final class FeaturesTests: XCTestCase {
 
     func testIOBMatchesTheDirectSumOfEq5() {
         // The recurrence for the exponential tail against the plain double sum over all earlier doses.
-        var rng = SplitMix64(seed: 3)
-        let doses: [Float] = (0 ..< 400).map { _ in rng.below(10) == 0 ? Float(rng.below(50)) / 10 : 0.08 }
+        var rng = SamplerRNG(seed: 3)
+        let doses: [Float] = (0 ..< 400).map { _ in rng.belowByRejection(10) == 0 ? Float(rng.belowByRejection(50)) / 10 : 0.08 }
         let model = IOBModel()
         let fast = model.onBoard(doses: doses)
         for j in stride(from: 0, to: doses.count, by: 7) {
