@@ -14,6 +14,8 @@
 //                          (exp_avg, exp_avg_sq, step | momentum_buffer, step), flat (store.count,); fnv1a64
 //   /scheduler             attributes name + every exported scheduler value (Double)
 //   /early_stopping        attributes enabled + best, wait, checks, should_stop, patience, min_delta
+//   /preprocessing         optional: the dataset's fitted FeatureSpec, L, H and feature lists, with a
+//                          checksum (CheckpointPreprocessing.swift); absent in checkpoints written before it
 //
 // Files are written with H5File.create (temporary sibling, fsync, rename), so a crash never leaves a
 // half-written file under a checkpoint's name. Reading verifies the format, the schema version and every
@@ -49,6 +51,8 @@ public struct CheckpointContents {
     public var state: TrainingState
     /// Validation loss of the check that wrote the file (NaN for none).
     public var valLoss: Double
+    /// The data preprocessing of the training dataset (nil in checkpoints written before it was recorded).
+    public var preprocessing: CheckpointPreprocessing? = nil
 
     /// Snapshot of a store's parameters (copies).
     public static func parameters(of store: ParameterStore) -> [(name: String, shape: [Int], values: [Float])] {
@@ -102,6 +106,7 @@ public enum Checkpoint {
                 let es = try f.createGroup("early_stopping")
                 try es.setAttribute("enabled", .int64(c.state.earlyStopping.isEmpty ? 0 : 1))
                 for (k, v) in c.state.earlyStopping.sorted(by: { $0.key < $1.key }) { try es.setAttribute(k, .double(v)) }
+                if let p = c.preprocessing { try p.write(to: f) }
                 for (name, value) in rootAttributes(c, stateJSON: stateJSON) { try f.setAttribute(name, value) }
                 try f.setAttribute("state_checksum", .string(stateChecksum(rootAttributes(c, stateJSON: stateJSON))))
             }
@@ -225,6 +230,7 @@ public enum Checkpoint {
         guard parameterCount == Int64(c.parameters.reduce(0) { $0 + $1.values.count }) else {
             throw fail("holds \(c.parameters.reduce(0) { $0 + $1.values.count }) parameter values, its header says \(parameterCount)")
         }
+        c.preprocessing = try CheckpointPreprocessing.read(from: f, fail: fail)
         return c
     }
 }

@@ -21,10 +21,13 @@ public struct CheckpointRetention {
     public let directory: String
     /// k of top-k (0 = none).
     public let topK: Int
+    /// The training data's preprocessing, recorded in every checkpoint `save` writes (for `forecast`).
+    public let preprocessing: CheckpointPreprocessing?
 
-    public init(directory: String, topK: Int) {
+    public init(directory: String, topK: Int, preprocessing: CheckpointPreprocessing? = nil) {
         self.directory = directory
         self.topK = topK
+        self.preprocessing = preprocessing
     }
 
     public static let last = "last.h5"
@@ -95,9 +98,12 @@ public struct CheckpointRetention {
 
     // MARK: Placing files
 
-    /// Writes `contents` under each of `names` (see the file comment). `names` must not be empty.
+    /// Writes `contents` under each of `names` (see the file comment), with `preprocessing` recorded
+    /// unless `contents` carries its own. `names` must not be empty.
     public func save(_ contents: CheckpointContents, as names: [String]) throws {
         guard let first = names.first else { return }
+        var contents = contents
+        if contents.preprocessing == nil { contents.preprocessing = preprocessing }
         try Checkpoint.write(contents, to: path(first))
         for name in names.dropFirst() { try linkOrCopy(path(first), path(name)) }
     }

@@ -81,7 +81,11 @@ public final class Trainer {
     var trainReader: ShardReader!
     var validator: DistributedValidator!
     var runDir: RunDirectory { RunDirectory(options.runDirectory) }
-    var retention: CheckpointRetention { CheckpointRetention(directory: options.runDirectory, topK: config.train.topK) }
+    /// The dataset's preprocessing, recorded in every checkpoint (for `cgmtrain forecast`).
+    var preprocessing: CheckpointPreprocessing?
+    var retention: CheckpointRetention {
+        CheckpointRetention(directory: options.runDirectory, topK: config.train.topK, preprocessing: preprocessing)
+    }
     var metrics: MetricsLog { MetricsLog(run: runDir) }
     /// The state of the last checkpoint written (for the non-finite-loss message).
     var lastSaved: (file: String, epoch: Int, step: Int)?
@@ -120,6 +124,7 @@ public final class Trainer {
             dataset = ds
             manifestHash = try Self.manifestHash(options.dataDirectory)
             let m = ds.manifest
+            preprocessing = CheckpointPreprocessing(manifest: m)
             if let data = config.data, data.hash != m.configHash {
                 throw AgreedFailure("the config's data: section (hash \(data.hash)) does not match the recipe the dataset "
                                     + "\(options.dataDirectory) was prepared with (config_hash \(m.configHash) in its "
