@@ -20,7 +20,7 @@ public struct DistributedEvaluator {
     public func run(model: any ForecastModel, dataset: ShardDataset, split: ShardSplit, comm: any Communicator)
         throws -> ForecastRecords {
         let manifest = dataset.manifest
-        let spec = try? JSONDecoder().decode(FeatureSpec.self, from: Data(manifest.featureSpecJSON.utf8))
+        let spec = try? FeatureSpec(jsonString: manifest.featureSpecJSON)   // nil for datasets written without one
         let naive = try LastObservedGlucose(pastFeatures: manifest.pastFeatures, spec: spec)
         var labels = SubgroupLabels(manifest: manifest, spec: spec)
         if let subjectTable { labels.read(subjectTable, subjects: manifest.subjects) }
