@@ -101,7 +101,7 @@ public struct CheckpointPreprocessing: Equatable {
     }
 
     static func checksum(_ attrs: [(String, H5AttributeValue)]) -> String {
-        var h = TrainerFNV1a()
+        var h = FNV1a64()
         for (k, v) in attrs { h.add("\(k)=\(v)\n") }
         return h.hex
     }
