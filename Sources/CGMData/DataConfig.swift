@@ -18,6 +18,9 @@
 //     future_iob: basal_only     # basal_only | observed (see FutureIOBPolicy)
 //     qc: {min_history_points: on, rate_of_change: on, stale_decision: on, future_jump: on, twin_matching: on}
 //                                # residual_nan cannot be turned off; `qc: off` turns off all the others
+//     ode_states: false          # true: store the matched twin's ODE states and basal-only forecast per window
+//                                # (extras ode_hist (L,10), ode_fut (H,10), twin_forecast (H); see PrepareODEStates);
+//                                # needs qc.twin_matching on and history ≤ 37
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
@@ -32,7 +35,7 @@ public struct DataConfig: Equatable, Sendable {
     /// The config keys, in canonical order.
     public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
                               "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
-                              "future_iob", "qc"]
+                              "future_iob", "qc", "ode_states"]
     /// Preset names accepted by `preset`.
     public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer", "custom"]
 
@@ -64,6 +67,9 @@ public struct DataConfig: Equatable, Sendable {
     public var qc: Set<QCRule>
     /// Whether windows carry GluFormer tokens.
     public var tokens: Bool
+    /// Whether `prepare` stores the matched twin's ODE states and basal-only forecast per window
+    /// (PhysioSeq2Seq §3.4, Algorithm 1 passes 2–3; `PrepareODEStates`).
+    public var odeStates: Bool = false
 
     /// The defaults of a preset (subject split, seed 0, 70/15/15, gap 15 min, all QC rules).
     public init(preset: WindowPreset = .physioSeq2Seq) {
@@ -152,6 +158,7 @@ public struct DataConfig: Equatable, Sendable {
             config.futureIOB = policy
         }
         if dict["qc"] != nil { config.qc = try reader.qc("qc") }
+        if let v = try reader.bool("ode_states") { config.odeStates = v }
         try config.validate(keyPath: keyPath)
         return config
     }
@@ -165,6 +172,16 @@ public struct DataConfig: Equatable, Sendable {
             throw DataError(key: .config("\(keyPath).horizon"),
                             "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon))")
         }
+        if odeStates {
+            if !qc.contains(.twinMatching) {
+                throw DataError(key: .config("\(keyPath).ode_states"),
+                                "needs qc.twin_matching on: the ODE states come from the matched twin (Algorithm 1)")
+            }
+            if history > PrepareODEStates.maxHistory {
+                throw DataError(key: .config("\(keyPath).ode_states"), "needs history ≤ \(PrepareODEStates.maxHistory) "
+                                + "(the twin's 3-hour window, section 3.4), got history: \(history)")
+            }
+        }
     }
 
     /// A canonical one-line text of every setting (what `hash` digests).
@@ -177,7 +194,7 @@ public struct DataConfig: Equatable, Sendable {
             ("max_interpolation_gap_minutes", "\(maxInterpolationGapMinutes)"), ("future_iob", futureIOB.rawValue),
             ("qc", QCRule.allCases.filter { qc.contains($0) }.map { $0.key }.joined(separator: ",")),
             ("tokens", "\(tokens)"),
-        ]
+        ] + (odeStates ? [("ode_states", "true")] : [])   // absent when false: earlier hashes stay valid
         return fields.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
     }
 

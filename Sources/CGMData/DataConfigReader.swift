@@ -51,6 +51,12 @@ struct ConfigReader {
         }
     }
 
+    /// A boolean (`true|false|on|off|yes|no`).
+    func bool(_ key: String) throws -> Bool? {
+        guard let value = dict[key] else { return nil }
+        return try onOff(value, "\(path).\(key)")
+    }
+
     /// `qc: on|off|true|false` (all rules except residual_nan) or a map rule-key → on/off.
     func qc(_ key: String) throws -> Set<QCRule> {
         let value = dict[key]!

@@ -16,6 +16,7 @@
 // and the extraction yield = windows_accepted / windows_scanned (PhysioSeq2Seq App. C: 94.3 %).
 
 import Foundation
+import Physiology
 
 /// Names of the counters `prepare` writes into the manifest's QC section.
 public enum PrepareCounter {
@@ -87,7 +88,8 @@ extension CohortPlan {
 }
 
 /// Turns shard jobs of a `CohortPlan` into windows: QC rule 6 (if a check is given and the rule is enabled),
-/// then materialization with the fitted spec. Not thread-safe (the twin check keeps scratch state).
+/// then materialization with the fitted spec; with `data.ode_states` the rule-6 match's states and twin
+/// forecast are stored as extras (`PrepareODEStates`). Not thread-safe (the twin check keeps scratch state).
 public final class PrepareMaterializer {
     /// The plan.
     public let plan: CohortPlan
@@ -117,6 +119,16 @@ public final class PrepareMaterializer {
         var chosen: [ShardSplit: [(subject: Int, decision: Int)]] = [:]
         for split in job.splits { chosen[split] = [] }
         var accepted = 0, twinFailures = 0
+        let odeStates = plan.config.odeStates
+        var odeExtras: [ShardSplit: [String: (shape: [Int], values: [Float])]] = [:]
+        if odeStates {
+            guard twinCheck != nil else {
+                throw DataError(key: .config("data.ode_states"), "needs the twin-matching check (QC rule 6) in prepare")
+            }
+            for split in job.splits {
+                odeExtras[split] = PrepareODEStates.emptyExtras(history: plan.config.history, horizon: plan.config.horizon)
+            }
+        }
         for id in job.subjects {
             guard let s = subjectIndex[id] else {
                 throw DataError(key: .subject(id), "shard job \(job.label) names a subject that is not in the cohort")
@@ -124,20 +136,28 @@ public final class PrepareMaterializer {
             var hint: Int?
             for w in windowsOf[s] {
                 let ref = plan.windows[w]
-                if let check = twinCheck,
-                   check.fails(plan.features[s], decision: ref.decision, history: plan.config.history, hint: &hint) {
-                    twinFailures += 1
-                    continue
+                var match: TwinMatch?
+                if let check = twinCheck {
+                    // Rule 6; with ode_states the same match also yields X_hist, X_fut and the twin forecast.
+                    match = check.match(plan.features[s], decision: ref.decision, history: plan.config.history,
+                                        horizon: plan.config.horizon, hint: &hint)
+                    if match == nil {
+                        twinFailures += 1
+                        continue
+                    }
                 }
                 accepted += 1
                 if let name = plan.assignment[w], chosen[ShardSplit(name)] != nil {
                     chosen[ShardSplit(name)]!.append((s, ref.decision))
+                    if odeStates { PrepareODEStates.append(match!, to: &odeExtras[ShardSplit(name)]!) }
                 }
             }
         }
         var windows: [ShardSplit: WindowSet] = [:]
         for split in job.splits {
-            windows[split] = materialize(chosen[split]!)
+            var set = materialize(chosen[split]!)
+            if odeStates { set.extras.merge(odeExtras[split]!) { _, ode in ode } }
+            windows[split] = set
         }
         var counts = [PrepareCounter.accepted: accepted]
         if twinCheck != nil { counts[PrepareCounter.rule(.twinMatching)] = twinFailures }

@@ -34,6 +34,15 @@ public final class TwinMatchingCheck {
         return false
     }
 
+    /// Algorithm 1 on subject `f`'s window with decision index `t`: the match (passes 1–3, `horizon` future
+    /// steps, basal-only), or nil when twin matching fails (rule 6). `hint` as in `fails`.
+    public func match(_ f: SubjectFeatures, decision t: Int, history: Int, horizon: Int, hint: inout Int?) -> TwinMatch? {
+        let window = Self.window(f, decision: t, length: min(history, TwinMatcher.historyLength))
+        guard let match = matcher.match(window, horizon: horizon, hint: hint) else { return nil }
+        hint = match.twinIndex
+        return match
+    }
+
     /// The twin-matching input of the `length` grid steps ending at decision index `t` (see the file header).
     public static func window(_ f: SubjectFeatures, decision t: Int, length: Int) -> TwinWindow {
         precondition(length >= 1 && t - length + 1 >= 0 && t < f.count,

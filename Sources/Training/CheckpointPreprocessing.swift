@@ -60,7 +60,7 @@ public struct CheckpointPreprocessing: Equatable {
     /// The dimensions a model is built for.
     public var shape: DatasetShape {
         DatasetShape(history: history, horizon: horizon, pastFeatures: pastFeatures, futureFeatures: futureFeatures,
-                     staticFeatures: staticFeatures)
+                     staticFeatures: staticFeatures, extras: extras)
     }
 
     /// The fitted spec, decoded and checked against the recorded geometry (errors name `file`).

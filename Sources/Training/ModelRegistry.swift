@@ -7,6 +7,13 @@
 //     hidden: 64          # d, LSTM hidden units (eq. 12)
 //     dropout: 0.2        # p on the decoder outputs
 //     huber_delta: 1.0    # δ of the Huber loss in eq. 11-scaled space (eq. 15)
+//
+//   model:
+//     name: physio_seq2seq  # the same network with the matched twin's ODE states appended (section 3.5,
+//     hidden: 64            # eqs. 9–10); same keys; the dataset must be prepared with data.ode_states: true
+//
+// The "Digital twin" baseline (section 4.2) has nothing to train: `ModelRegistry.digitalTwin(shape:)` builds it
+// for evaluation; it is not a `model.name` for `train`.
 
 import CGMData
 import Foundation
@@ -19,19 +26,34 @@ public struct DatasetShape: Equatable {
     public var pastFeatures: [String]
     public var futureFeatures: [String]
     public var staticFeatures: [String]
+    /// Per-window shapes of the extra arrays (e.g. `ode_hist`), by name.
+    public var extras: [String: [Int]]
 
-    public init(history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String], staticFeatures: [String]) {
+    public init(history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],
+                extras: [String: [Int]] = [:]) {
         self.history = history
         self.horizon = horizon
         self.pastFeatures = pastFeatures
         self.futureFeatures = futureFeatures
         self.staticFeatures = staticFeatures
+        self.extras = extras
     }
 
     /// The dimensions recorded in a dataset's manifest.
     public init(_ m: Manifest) {
         self.init(history: m.history, horizon: m.horizon, pastFeatures: m.pastFeatures,
-                  futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures)
+                  futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras)
+    }
+
+    /// Nil if the dataset has each of the ODE-state extras `names` (`data.ode_states: true`) with the right
+    /// shape, otherwise a message for `model` naming what is missing.
+    func odeStatesProblem(model: String, names: [String]) -> String? {
+        let want = PrepareODEStates.shapes(history: history, horizon: horizon)
+        for name in names where extras[name] != want[name] {
+            return "model \(model) needs extras/\(name) of per-window shape \(want[name]!) in the dataset (got "
+                + (extras[name].map { "\($0)" } ?? "none") + "); prepare it with data.ode_states: true"
+        }
+        return nil
     }
 }
 
@@ -67,7 +89,7 @@ public struct ModelBuildError: Error, CustomStringConvertible {
 /// The models `cgmtrain train` knows.
 public enum ModelRegistry {
     /// Every registered model.
-    public static let all: [ModelSpec] = [seq2seq]
+    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq]
 
     /// The spec named `name`, or nil.
     public static func spec(_ name: String) -> ModelSpec? { all.first { $0.name == name } }
@@ -116,4 +138,46 @@ public enum ModelRegistry {
                                      hidden: Int(config.values["hidden"]!), dropout: Float(config.values["dropout"]!),
                                      huberDelta: Float(config.values["huber_delta"]!), seed: seed)
         })
+
+    // MARK: physio_seq2seq
+
+    /// Parses seq2seq's keys for a model named `name`.
+    static func parseSeq2SeqKeys(_ m: RunConfigMap, name: String) throws -> ModelConfig {
+        try m.rejectUnknown(["name", "hidden", "dropout", "huber_delta"], context: " for model \(name)")
+        let hidden = try m.int("hidden", in: 1...4096) ?? 64
+        let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2
+        let delta = try m.double("huber_delta", "> 0", { $0 > 0 }) ?? 1.0
+        return ModelConfig(name: name,
+                           node: .map([("name", .string(name)), ("hidden", .int(hidden)),
+                                       ("dropout", .double(dropout)), ("huber_delta", .double(delta))]),
+                           values: ["hidden": Double(hidden), "dropout": dropout, "huber_delta": delta])
+    }
+
+    /// PhysioSeq2Seq (section 3.5): seq2seq with the matched twin's ODE states (`ode_hist`, `ode_fut` extras)
+    /// appended to encoder and decoder inputs (eqs. 9–10).
+    static let physioSeq2Seq = ModelSpec(
+        name: "physio_seq2seq",
+        summary: "PhysioSeq2Seq: encoder–decoder LSTM with the matched twin's ODE states (section 3.5)",
+        parse: { m in try parseSeq2SeqKeys(m, name: "physio_seq2seq") },
+        build: { config, shape, seed in
+            if let problem = shape.odeStatesProblem(model: "physio_seq2seq",
+                                                    names: [PrepareODEStates.history, PrepareODEStates.future]) {
+                throw ModelBuildError(description: problem)
+            }
+            return PhysioSeq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
+                                           hidden: Int(config.values["hidden"]!), dropout: Float(config.values["dropout"]!),
+                                           huberDelta: Float(config.values["huber_delta"]!), seed: seed)
+        })
+
+    // MARK: digital_twin
+
+    /// The "Digital twin" baseline (section 4.2) for a dataset prepared with `data.ode_states: true`:
+    /// the stored basal-only forecast of the matched twin. Parameter-less; for evaluation, not training.
+    /// - Throws: `ModelBuildError` if the dataset has no `twin_forecast` extra of shape [H].
+    public static func digitalTwin(shape: DatasetShape, huberDelta: Float = 1) throws -> DigitalTwinForecaster {
+        if let problem = shape.odeStatesProblem(model: "digital_twin", names: [PrepareODEStates.twinForecast]) {
+            throw ModelBuildError(description: problem)
+        }
+        return DigitalTwinForecaster(huberDelta: huberDelta)
+    }
 }

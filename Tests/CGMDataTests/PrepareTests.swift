@@ -269,6 +269,35 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(b2, b1)
     }
 
+    func testODEStatesAreStoredAndIdenticalForOneAndTwoRanks() throws {
+        let configPath = try config("physio-ode.yaml", """
+            data:
+              preset: physio_seq2seq
+              split_seed: 3
+              ode_states: true
+            """)
+        let (alone, out1) = try prepare(configPath, out: "np1")
+        XCTAssertEqual(alone.status, 0, alone.log)
+        let (m1, b1) = try snapshot(out1)
+        XCTAssertEqual(m1.extras, [PrepareODEStates.history: [37, 10], PrepareODEStates.future: [48, 10],
+                                   PrepareODEStates.twinForecast: [48]])
+        let train = try XCTUnwrap(b1[.train])
+        XCTAssertGreaterThan(train.count, 0)
+        let hist = try XCTUnwrap(train.extras[PrepareODEStates.history]).values
+        XCTAssertEqual(hist.count, train.count * 370)
+        XCTAssertTrue(hist.allSatisfy { $0.isFinite }, "matched twins have finite states")
+        XCTAssertTrue(try XCTUnwrap(train.extras[PrepareODEStates.twinForecast]).values.allSatisfy { $0 > 0 && $0.isFinite })
+
+        let (r, out2) = try prepare(configPath, out: "np2", np: 2)
+        XCTAssertFalse(r.timedOut, r.log)
+        XCTAssertEqual(r.status, 0, r.log)
+        let (m2, b2) = try snapshot(out2)
+        XCTAssertEqual(m2, m1)
+        for split in ShardSplit.allCases {
+            XCTAssertEqual(b2[split], b1[split], "np=2 \(split.rawValue) windows (with extras) differ")
+        }
+    }
+
     // MARK: Bad input
 
     func testBadTimestampFailsNamingFileAndLineAndLeavesNothing() throws {
