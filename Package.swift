@@ -85,11 +85,11 @@ let tests: [Target] = [
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "Models", "_TestSupport"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
-    .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed"]),
+    .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: [
         "Training", "Models", "CGMData", "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
     ]),
-    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor"]),
+    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
 let package = Package(

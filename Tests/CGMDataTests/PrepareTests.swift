@@ -11,6 +11,7 @@ import Distributed
 import Foundation
 import Physiology
 import XCTest
+import _TestSupport
 
 final class PrepareTests: XCTestCase {
     static let timeout: TimeInterval = 90
@@ -72,93 +73,11 @@ final class PrepareTests: XCTestCase {
 
     // MARK: Subprocesses
 
-    struct Outcome {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        let timedOut: Bool
-        var log: String { "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
-    }
-
-    /// The built `cgmtrain`: $CGMTRAIN_BINARY, next to the test bundle, or <package>/.build/debug.
-    func cgmtrainBinary() throws -> URL {
-        var candidates: [URL] = []
-        if let override = ProcessInfo.processInfo.environment["CGMTRAIN_BINARY"] {
-            candidates.append(URL(fileURLWithPath: override))
-        }
-        let bundle = Bundle.main.bundleURL
-        candidates.append(bundle.appendingPathComponent("cgmtrain"))
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("cgmtrain"))
-        for b in Bundle.allBundles where b.bundleURL.pathExtension == "xctest" {
-            candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("cgmtrain"))
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/cgmtrain"))
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) {
-            return found
-        }
-        XCTFail("cgmtrain binary not found (looked at \(candidates.map(\.path))); run `swift build` first")
-        throw XCTSkip("cgmtrain binary missing")
-    }
-
-    func mpirunPath() throws -> String {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/local/bin")
-            .split(separator: ":").map { "\($0)/mpirun" }
-        guard let found = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            XCTFail("mpirun not found on PATH; install Open MPI (libopenmpi-dev / openmpi-bin)")
-            throw XCTSkip("mpirun missing")
-        }
-        return found
-    }
+    typealias Outcome = LaunchOutcome
 
     /// `cgmtrain args` alone (np = nil) or under `mpirun -np N --oversubscribe`, killed after `timeout`.
     func cgmtrain(_ args: [String], np: Int? = nil) throws -> Outcome {
-        let binary = try cgmtrainBinary()
-        let proc = Process()
-        if let np {
-            proc.executableURL = URL(fileURLWithPath: try mpirunPath())
-            proc.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", binary.path] + args
-        } else {
-            proc.executableURL = binary
-            proc.arguments = args
-        }
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        proc.environment = env
-        let outURL = work.appendingPathComponent("stdout-\(UUID().uuidString.prefix(6))")
-        let errURL = work.appendingPathComponent("stderr-\(UUID().uuidString.prefix(6))")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        proc.standardOutput = out
-        proc.standardError = err
-        proc.standardInput = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        proc.terminationHandler = { _ in done.signal() }
-        try proc.run()
-        var timedOut = false
-        if done.wait(timeout: .now() + Self.timeout) == .timedOut {
-            timedOut = true
-            proc.terminate()
-            if done.wait(timeout: .now() + 5) == .timedOut {
-                kill(proc.processIdentifier, SIGKILL)
-                _ = done.wait(timeout: .now() + 5)
-            }
-        }
-        try out.close()
-        try err.close()
-        return Outcome(status: proc.isRunning ? -1 : proc.terminationStatus,
-                       stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-                       timedOut: timedOut)
+        try CGMTrainLauncher.run(args, np: np, timeout: Self.timeout)
     }
 
     /// `cgmtrain prepare` on the class cohort with `configPath` into work/`name`.

@@ -5,92 +5,16 @@
 
 import Foundation
 import XCTest
+import _TestSupport
 
 final class MPILaunchTests: XCTestCase {
     static let timeout: TimeInterval = 60
 
-    /// The built `cgmtrain` executable: $CGMTRAIN_BINARY, next to the test bundle, or <package>/.build/debug.
-    func cgmtrainBinary() throws -> URL {
-        var candidates: [URL] = []
-        if let override = ProcessInfo.processInfo.environment["CGMTRAIN_BINARY"] {
-            candidates.append(URL(fileURLWithPath: override))
-        }
-        let bundle = Bundle.main.bundleURL
-        candidates.append(bundle.appendingPathComponent("cgmtrain"))
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("cgmtrain"))
-        for b in Bundle.allBundles where b.bundleURL.pathExtension == "xctest" {
-            candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("cgmtrain"))
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/cgmtrain"))
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) {
-            return found
-        }
-        XCTFail("cgmtrain binary not found (looked at \(candidates.map(\.path))); run `swift build` first")
-        throw XCTSkip("cgmtrain binary missing")
-    }
+    typealias Outcome = LaunchOutcome
 
-    func mpirunPath() throws -> String {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/local/bin")
-            .split(separator: ":").map { "\($0)/mpirun" }
-        guard let found = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            XCTFail("mpirun not found on PATH; install Open MPI (libopenmpi-dev / openmpi-bin)")
-            throw XCTSkip("mpirun missing")
-        }
-        return found
-    }
-
-    struct Outcome {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        let timedOut: Bool
-    }
-
-    /// Runs mpirun with a hard timeout; output goes to files so full pipes can never block the job.
+    /// `mpirun -np N cgmtrain ARGS` with a hard timeout.
     func mpirun(np: Int, _ args: [String]) throws -> Outcome {
-        let binary = try cgmtrainBinary()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: try mpirunPath())
-        proc.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", binary.path] + args
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        proc.environment = env
-
-        let tmp = FileManager.default.temporaryDirectory
-            .appendingPathComponent("mpirun-test-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let outURL = tmp.appendingPathComponent("out"), errURL = tmp.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        proc.standardOutput = out
-        proc.standardError = err
-        proc.standardInput = FileHandle.nullDevice
-
-        let done = DispatchSemaphore(value: 0)
-        proc.terminationHandler = { _ in done.signal() }
-        try proc.run()
-        var timedOut = false
-        if done.wait(timeout: .now() + Self.timeout) == .timedOut {
-            timedOut = true
-            proc.terminate()                                   // SIGTERM: mpirun tears its ranks down
-            if done.wait(timeout: .now() + 5) == .timedOut {
-                kill(proc.processIdentifier, SIGKILL)
-                _ = done.wait(timeout: .now() + 5)
-            }
-        }
-        try out.close()
-        try err.close()
-        return Outcome(status: proc.isRunning ? -1 : proc.terminationStatus,
-                       stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-                       timedOut: timedOut)
+        try CGMTrainLauncher.run(args, np: np, timeout: Self.timeout)
     }
 
     func assertAllRanksOK(np: Int, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -13,6 +13,7 @@ import Models
 import Optim
 import Training
 import XCTest
+import _TestSupport
 
 final class DataParallelTests: XCTestCase {
     // MARK: Bucket plan
@@ -237,73 +238,11 @@ final class DataParallelTests: XCTestCase {
 extension DataParallelTests {
     static let timeout: TimeInterval = 60
 
-    func cgmtrainBinary() throws -> URL {
-        var candidates: [URL] = []
-        if let override = ProcessInfo.processInfo.environment["CGMTRAIN_BINARY"] {
-            candidates.append(URL(fileURLWithPath: override))
-        }
-        for b in Bundle.allBundles where b.bundleURL.pathExtension == "xctest" {
-            candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("cgmtrain"))
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/cgmtrain"))
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("cgmtrain binary not found (looked at \(candidates.map(\.path))); run `swift build` first")
-            throw XCTSkip("cgmtrain binary missing")
-        }
-        return found
-    }
+    typealias Outcome = LaunchOutcome
 
-    struct Outcome {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        let timedOut: Bool
-        var log: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
-    }
-
-    /// `mpirun -np N cgmtrain ddp-check args` with a hard timeout; output to files so pipes never block.
+    /// `mpirun -np N cgmtrain ddp-check args` with a hard timeout.
     func ddpCheck(np: Int, _ args: [String]) throws -> Outcome {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/mpirun" }
-        guard let mpirun = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            XCTFail("mpirun not found on PATH")
-            throw XCTSkip("mpirun missing")
-        }
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: mpirun)
-        proc.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", try cgmtrainBinary().path, "ddp-check"] + args
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        proc.environment = env
-        let dir = try temporaryDirectory()
-        let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        proc.standardOutput = out
-        proc.standardError = err
-        proc.standardInput = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        proc.terminationHandler = { _ in done.signal() }
-        try proc.run()
-        var timedOut = false
-        if done.wait(timeout: .now() + Self.timeout) == .timedOut {
-            timedOut = true
-            proc.terminate()
-            if done.wait(timeout: .now() + 5) == .timedOut {
-                kill(proc.processIdentifier, SIGKILL)
-                _ = done.wait(timeout: .now() + 5)
-            }
-        }
-        try out.close()
-        try err.close()
-        return Outcome(status: proc.isRunning ? -1 : proc.terminationStatus,
-                       stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "", timedOut: timedOut)
+        try CGMTrainLauncher.run(["ddp-check"] + args, np: np, timeout: Self.timeout)
     }
 
     func temporaryDirectory() throws -> URL {
