@@ -260,7 +260,11 @@ extension DataParallelTests {
         let stdout: String
         let stderr: String
         let timedOut: Bool
-        var log: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+        var log: String {
+            let hint = stdout.contains("ddp-check") || stderr.contains("ddp-check:") ? "" :
+                "\n(no ddp-check output: is DDPCheckCommand registered in Sources/cgmtrain/main.swift and the binary rebuilt?)"
+            return "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)\(hint)"
+        }
     }
 
     /// `mpirun -np N cgmtrain ddp-check args` with a hard timeout; output to files so pipes never block.
