@@ -6,6 +6,8 @@
 //                  backward (includes waiting for the slower rank)
 //   all-reduce     per step: the same bucketed all-reduces timed back to back after training, i.e. the
 //                  communication cost alone, without waiting for a slower rank
+//   compute CPU    per step: thread CPU time of forward + backward + optimizer on the slowest rank — the
+//                  step's cost with a core to itself, a check on wall-clock figures from a busy machine
 //   hidden         all-reduce − exposed is what overlap hides, when positive (compare runs with and
 //                  without `overlapWithBackward`)
 
@@ -43,6 +45,9 @@ public struct DataParallelBenchmark {
         public var exposedMilliseconds: Double
         /// Slowest rank's mean time inside non-blocking starts during backward per step.
         public var launchMilliseconds: Double
+        /// Slowest rank's CPU time of forward, backward and optimizer per step (thread CPU clock: what the
+        /// step costs when the rank has its core to itself; MPI's spin-waits are excluded).
+        public var computeCPUMilliseconds: Double
         /// Bucketed all-reduce of the gradients alone (back to back, no skew), per step.
         public var allReduceMilliseconds: Double
         public var buckets: Int
@@ -54,7 +59,7 @@ public struct DataParallelBenchmark {
             func f(_ x: Double) -> String { String(format: "%.4f", x) }
             return "ddp-bench ranks=\(ranks) batch=\(batchSize) overlap=\(overlap ? 1 : 0) samples_per_s=\(f(samplesPerSecond)) "
                 + "step_ms=\(f(stepMilliseconds)) backward_ms=\(f(backwardMilliseconds)) exposed_ms=\(f(exposedMilliseconds)) "
-                + "launch_ms=\(f(launchMilliseconds)) allreduce_ms=\(f(allReduceMilliseconds)) buckets=\(buckets) "
+                + "launch_ms=\(f(launchMilliseconds)) compute_cpu_ms=\(f(computeCPUMilliseconds)) allreduce_ms=\(f(allReduceMilliseconds)) buckets=\(buckets) "
                 + "bytes=\(gradientBytes)"
         }
     }
@@ -73,22 +78,29 @@ public struct DataParallelBenchmark {
             let first: Int = (j * comm.size + comm.rank) * batchSize
             batches.append(data.batch(Array(first..<(first + batchSize))))
         }
+        var computeCPU = 0.0
         func step(_ s: Int) throws {
             let batch = batches[s % batches.count]
-            try ddp.accumulateGradients(microBatches: 1) { _ in
-                let g = Graph(training: true, random: RandomContext(seed: 5, step: UInt64(s), sampleIndices: batch.indices))
-                return (model.loss(batch, g), batch.count)
-            }
+            let c0 = threadCPUSeconds()
+            ddp.zeroGradients()
+            let g = Graph(training: true, random: RandomContext(seed: 5, step: UInt64(s), sampleIndices: batch.indices))
+            try ddp.backward(model.loss(batch, g), samples: batch.count, synchronize: true)
+            let c1 = threadCPUSeconds()
+            try ddp.synchronizeGradients()
+            let c2 = threadCPUSeconds()
             adam.step()
+            computeCPU += (c1 - c0) + (threadCPUSeconds() - c2)
         }
         for s in 0..<warmupSteps { try step(s) }
         ddp.resetStatistics()
+        computeCPU = 0
         try comm.barrier()
         let t0 = monotonicSeconds()
         for s in 0..<steps { try step(warmupSteps + s) }
         try comm.barrier()
         let wall = try comm.allReduce(monotonicSeconds() - t0, op: .max)
         let stats = ddp.statistics
+        let cpuPerStep = try comm.allReduce(computeCPU, op: .max) / Double(steps)
 
         // The all-reduces alone: back to back, after a barrier, on the real gradient buffer.
         try comm.barrier()
@@ -104,6 +116,7 @@ public struct DataParallelBenchmark {
             backwardMilliseconds: try comm.allReduce(stats.synchronizingBackwardSeconds, op: .max) * perStep,
             exposedMilliseconds: try comm.allReduce(stats.exposedSeconds, op: .max) * perStep,
             launchMilliseconds: try comm.allReduce(stats.launchSeconds, op: .max) * perStep,
+            computeCPUMilliseconds: cpuPerStep * 1000,
             allReduceMilliseconds: comm.size > 1 ? allReduce * 1000 : 0,
             buckets: ddp.buckets.count, gradientBytes: model.store.count * MemoryLayout<Float>.stride,
             overlap: overlapWithBackward)

@@ -30,6 +30,7 @@ struct DDPBench {
                                                   "--first-bucket-cap-bytes", "65536"]),
         ]
         var rows = [Row](repeating: Row(), count: configs.count)
+        let loadBefore = loadAverage()
         for _ in 0..<rounds {
             for (i, c) in configs.enumerated() {
                 let args = ["ddp-check", "--bench", "--steps", "\(steps)", "--warmup-steps", "\(warmupSteps)"] + c.extra
@@ -42,10 +43,11 @@ struct DDPBench {
                 }
             }
         }
+        let loadAfter = loadAverage()
         let base = median(rows[0].samplesPerSecond)
         let plainExposed = rows[1].median("exposed_ms")
         var table = Table(header: ["PhysioSeq2Seq data parallel (B=64/rank)", "samples/s", "× np=1", "step ms",
-                                   "backward ms", "all-reduce ms", "waited ms", "hidden ms", "buckets"])
+                                   "backward ms", "CPU ms", "all-reduce ms", "waited ms", "hidden ms", "buckets"])
         for (i, c) in configs.enumerated() {
             let r = rows[i], s = median(r.samplesPerSecond)
             let overlapped = c.extra.contains("--overlap")
@@ -53,11 +55,18 @@ struct DDPBench {
             table.rows.append([
                 c.name, "\(fmt(s, 0)) [\(fmt(r.samplesPerSecond.min()!, 0))–\(fmt(r.samplesPerSecond.max()!, 0))]",
                 fmt(s / base, 2) + "×", fmt(r.median("step_ms"), 2), fmt(r.median("backward_ms"), 2),
+                fmt(r.median("compute_cpu_ms"), 2),
                 c.np > 1 ? fmt(r.median("allreduce_ms"), 3) : "–", c.np > 1 ? fmt(r.median("exposed_ms"), 3) : "–",
                 c.np > 1 ? fmt(hidden, 3) : "–", fmt(r.median("buckets"), 0),
             ])
         }
+        // What the step costs with a core per rank: CPU time of the compute plus the all-reduce alone.
+        let cpu1 = rows[0].median("compute_cpu_ms"), cpu2 = rows[1].median("compute_cpu_ms")
+        let ceiling1 = 64_000 / cpu1, ceiling2 = 128_000 / (cpu2 + rows[1].median("allreduce_ms"))
         let notes = """
+            load average before/after: \(loadBefore) / \(loadAfter) (2 cores; other work inflates np=2's wall clock most).
+            CPU ms: thread CPU time of forward + backward + Adam per step on the slowest rank (MPI spin-waits excluded).
+            CPU-bound ceiling with a core per rank: np=1 \(fmt(ceiling1, 0)), np=2 \(fmt(ceiling2, 0)) samples/s = \(fmt(ceiling2 / ceiling1, 2))× (64·np / (CPU ms + all-reduce ms)).
             all-reduce ms: the step's bucketed gradient all-reduces (\(Int(rows[1].median("bytes")) / 1024) KiB) alone, back to back.
             waited ms: communication the training thread waited for after backward (includes waiting for the slower rank).
             hidden ms: waited (np=2) − waited (overlap). Medians of \(rounds) rounds × \(steps) steps; [min–max] over rounds.
@@ -105,6 +114,11 @@ struct DDPBench {
             if kv.count == 2, let v = Double(kv[1]) { fields[String(kv[0])] = v }
         }
         return .success(fields)
+    }
+
+    /// The 1-minute load average, as text.
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").first.map(String.init) ?? "?"
     }
 
     static func locateCGMTrain() -> String? {
