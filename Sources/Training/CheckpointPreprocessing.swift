@@ -18,35 +18,20 @@ import HDF5IO
 public struct CheckpointPreprocessing: Equatable {
     /// `Manifest.featureSpecJSON`, verbatim (FeatureSpec.jsonString() output).
     public var featureSpecJSON: String
-    /// History L and horizon H (steps).
-    public var history: Int
-    public var horizon: Int
-    /// Feature names in tensor order.
-    public var pastFeatures: [String]
-    public var futureFeatures: [String]
-    public var staticFeatures: [String]
-    /// Extra per-window arrays of the dataset: name → per-window shape.
-    public var extras: [String: [Int]]
+    /// Window geometry (L, H), feature names in tensor order and extra per-window arrays: what a model is built for.
+    public var shape: DatasetShape
     /// The manifest's `config_hash` (the `data:` recipe).
     public var dataConfigHash: String
 
-    public init(featureSpecJSON: String, history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String],
-                staticFeatures: [String], extras: [String: [Int]] = [:], dataConfigHash: String) {
+    public init(featureSpecJSON: String, shape: DatasetShape, dataConfigHash: String) {
         self.featureSpecJSON = featureSpecJSON
-        self.history = history
-        self.horizon = horizon
-        self.pastFeatures = pastFeatures
-        self.futureFeatures = futureFeatures
-        self.staticFeatures = staticFeatures
-        self.extras = extras
+        self.shape = shape
         self.dataConfigHash = dataConfigHash
     }
 
     /// The preprocessing recorded in a prepared dataset's manifest.
     public init(manifest m: Manifest) {
-        self.init(featureSpecJSON: m.featureSpecJSON, history: m.history, horizon: m.horizon, pastFeatures: m.pastFeatures,
-                  futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras,
-                  dataConfigHash: m.configHash)
+        self.init(featureSpecJSON: m.featureSpecJSON, shape: DatasetShape(m), dataConfigHash: m.configHash)
     }
 
     /// The error for a checkpoint without recorded preprocessing (written before it was recorded).
@@ -55,12 +40,6 @@ public struct CheckpointPreprocessing: Equatable {
                         + "older cgmtrain train), so raw data cannot be turned into this model's inputs the way "
                         + "training saw them; retrain with this version (or evaluate it on its prepared dataset with "
                         + "`cgmtrain evaluate`)")
-    }
-
-    /// The dimensions a model is built for.
-    public var shape: DatasetShape {
-        DatasetShape(history: history, horizon: horizon, pastFeatures: pastFeatures, futureFeatures: futureFeatures,
-                     staticFeatures: staticFeatures, extras: extras)
     }
 
     /// The fitted spec, decoded and checked against the recorded geometry (errors name `file`).
@@ -73,9 +52,9 @@ public struct CheckpointPreprocessing: Equatable {
                                   + "decoded: \(error)")
         }
         var differences: [String] = []
-        if spec.pastFeatures != pastFeatures { differences.append("past features \(spec.pastFeatures) vs \(pastFeatures)") }
-        if spec.futureFeatures != futureFeatures { differences.append("future features \(spec.futureFeatures) vs \(futureFeatures)") }
-        if spec.staticFeatures != staticFeatures { differences.append("static features \(spec.staticFeatures) vs \(staticFeatures)") }
+        if spec.pastFeatures != shape.pastFeatures { differences.append("past features \(spec.pastFeatures) vs \(shape.pastFeatures)") }
+        if spec.futureFeatures != shape.futureFeatures { differences.append("future features \(spec.futureFeatures) vs \(shape.futureFeatures)") }
+        if spec.staticFeatures != shape.staticFeatures { differences.append("static features \(spec.staticFeatures) vs \(shape.staticFeatures)") }
         guard differences.isEmpty else {
             throw CheckpointError(file: file, "its recorded feature spec disagrees with its recorded feature lists: "
                                   + differences.joined(separator: "; "))
@@ -93,10 +72,10 @@ public struct CheckpointPreprocessing: Equatable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try encoder.encode(v), as: UTF8.self) }
         return [
-            ("feature_spec_json", .string(featureSpecJSON)), ("history", .int64(Int64(history))),
-            ("horizon", .int64(Int64(horizon))), ("past_features", .string(try json(pastFeatures))),
-            ("future_features", .string(try json(futureFeatures))), ("static_features", .string(try json(staticFeatures))),
-            ("extras", .string(try json(extras))), ("data_config_hash", .string(dataConfigHash)),
+            ("feature_spec_json", .string(featureSpecJSON)), ("history", .int64(Int64(shape.history))),
+            ("horizon", .int64(Int64(shape.horizon))), ("past_features", .string(try json(shape.pastFeatures))),
+            ("future_features", .string(try json(shape.futureFeatures))), ("static_features", .string(try json(shape.staticFeatures))),
+            ("extras", .string(try json(shape.extras))), ("data_config_hash", .string(dataConfigHash)),
         ]
     }
 
@@ -131,9 +110,10 @@ public struct CheckpointPreprocessing: Equatable {
             throw fail("/preprocessing attribute 'extras' is not a JSON object of shapes: the file is corrupt")
         }
         let p = CheckpointPreprocessing(
-            featureSpecJSON: try g.stringAttribute("feature_spec_json"), history: Int(try g.int64Attribute("history")),
-            horizon: Int(try g.int64Attribute("horizon")), pastFeatures: try list("past_features"),
-            futureFeatures: try list("future_features"), staticFeatures: try list("static_features"), extras: extras,
+            featureSpecJSON: try g.stringAttribute("feature_spec_json"),
+            shape: DatasetShape(history: Int(try g.int64Attribute("history")), horizon: Int(try g.int64Attribute("horizon")),
+                                pastFeatures: try list("past_features"), futureFeatures: try list("future_features"),
+                                staticFeatures: try list("static_features"), extras: extras),
             dataConfigHash: try g.stringAttribute("data_config_hash"))
         guard try g.stringAttribute("fnv1a64") == checksum(try p.attributes()) else {
             throw fail("/preprocessing fails its checksum: the file is corrupt")

@@ -23,12 +23,12 @@ public struct CheckpointForecaster {
     public init(checkpoint path: String) throws {
         let contents = try Checkpoint.read(path)
         guard let p = contents.preprocessing else { throw CheckpointPreprocessing.missing(file: path) }
-        guard p.extras.isEmpty else {
+        guard p.shape.extras.isEmpty else {
             throw CheckpointError(file: path, "its model was trained with extra per-window inputs ("
-                                  + p.extras.keys.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")
+                                  + p.shape.extras.keys.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")
         }
         do {
-            recipe = try InferenceRecipe(spec: try p.featureSpec(file: path), history: p.history, horizon: p.horizon)
+            recipe = try InferenceRecipe(spec: try p.featureSpec(file: path), history: p.shape.history, horizon: p.shape.horizon)
         } catch let e as DataError {
             throw CheckpointError(file: path, "its recorded preprocessing is unusable: \(e)")
         }

@@ -286,9 +286,10 @@ final class CheckpointPreprocessingTests: XCTestCase {
         let spec = try FeatureSpec(jsonString: try empty.jsonString().replacingOccurrences(of: #""subjectGlucose":[]"#, with:
             #""subjectGlucose":[{"centre":140,"id":"s0","scale":30},{"centre":"nan","id":"s1","scale":0}]"#))
         XCTAssert(spec.glucose(of: "s1")!.centre.isNaN)
-        let p = CheckpointPreprocessing(featureSpecJSON: try spec.jsonString(), history: 12, horizon: 6,
-                                        pastFeatures: ["cgm_scaled", "iob_scaled"], futureFeatures: ["iob_scaled"],
-                                        staticFeatures: [], extras: [:], dataConfigHash: "abc")
+        let p = CheckpointPreprocessing(featureSpecJSON: try spec.jsonString(),
+                                        shape: DatasetShape(history: 12, horizon: 6, pastFeatures: ["cgm_scaled", "iob_scaled"],
+                                                            futureFeatures: ["iob_scaled"], staticFeatures: [], extras: [:]),
+                                        dataConfigHash: "abc")
         try Checkpoint.write(contents(p), to: dir + "/with.h5")
         let back = try XCTUnwrap(try Checkpoint.read(dir + "/with.h5").preprocessing)
         XCTAssertEqual(back, p)
@@ -315,7 +316,7 @@ final class CheckpointPreprocessingTests: XCTestCase {
 
         // Recorded lists that disagree with the spec are refused by name.
         var wrong = p
-        wrong.pastFeatures = ["cgm_scaled"]
+        wrong.shape.pastFeatures = ["cgm_scaled"]
         XCTAssertThrowsError(try wrong.featureSpec(file: "ck.h5")) { e in
             XCTAssert("\(e)".contains("ck.h5: its recorded feature spec disagrees"), "\(e)")
         }
