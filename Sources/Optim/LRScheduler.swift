@@ -40,17 +40,13 @@ func value(_ state: [String: Double], _ key: String) throws -> Double {
     return v
 }
 
-// MARK: - StepLR
+// MARK: - Closed-form schedules
 
-/// Multiplies the learning rate by `gamma` every `stepSize` steps (PyTorch `StepLR`):
-/// lr(e) = baseLR · gamma^⌊e / stepSize⌋.
-public final class StepLR: LRScheduler {
+/// A schedule whose learning rate is a function of the step alone: the shared counter (`lastEpoch`), base
+/// rate, stepping and checkpoint state of `StepLR` and `CosineWithWarmup`. Subclasses give `learningRate(at:)`.
+public class ClosedFormLRScheduler: LRScheduler {
     /// The optimizer whose learning rate is set.
     public let optimizer: any Optimizer
-    /// Steps between two decays.
-    public let stepSize: Int
-    /// Decay factor.
-    public let gamma: Double
     /// The optimizer's learning rate when the scheduler was created (PyTorch's `initial_lr`).
     public private(set) var baseLR: Double
     /// Steps taken since creation (PyTorch `last_epoch`).
@@ -58,19 +54,17 @@ public final class StepLR: LRScheduler {
     /// The learning rate applied by the last step.
     public private(set) var lastLearningRate: Double
 
-    /// Takes the optimizer's current learning rate as the base and applies step 0.
-    public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) {
-        precondition(stepSize > 0, "StepLR: stepSize \(stepSize) must be positive")
+    /// Takes the optimizer's current learning rate as the base and applies step 0. Subclasses set their
+    /// own properties before calling this, so `learningRate(at:)` can use them.
+    init(_ optimizer: any Optimizer) {
         self.optimizer = optimizer
-        self.stepSize = stepSize
-        self.gamma = gamma
         self.baseLR = optimizer.learningRate
         self.lastLearningRate = optimizer.learningRate
         apply()
     }
 
     /// The learning rate at step `epoch`.
-    public func learningRate(at epoch: Int) -> Double { baseLR * pow(gamma, Double(epoch / stepSize)) }
+    public func learningRate(at epoch: Int) -> Double { fatalError("\(Self.self) must override learningRate(at:)") }
 
     /// Advances one step and applies its learning rate; `metric` is ignored.
     public func step(metric: Double?) {
@@ -95,6 +89,28 @@ public final class StepLR: LRScheduler {
     }
 }
 
+// MARK: - StepLR
+
+/// Multiplies the learning rate by `gamma` every `stepSize` steps (PyTorch `StepLR`):
+/// lr(e) = baseLR · gamma^⌊e / stepSize⌋.
+public final class StepLR: ClosedFormLRScheduler {
+    /// Steps between two decays.
+    public let stepSize: Int
+    /// Decay factor.
+    public let gamma: Double
+
+    /// Takes the optimizer's current learning rate as the base and applies step 0.
+    public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) {
+        precondition(stepSize > 0, "StepLR: stepSize \(stepSize) must be positive")
+        self.stepSize = stepSize
+        self.gamma = gamma
+        super.init(optimizer)
+    }
+
+    /// The learning rate at step `epoch`.
+    public override func learningRate(at epoch: Int) -> Double { baseLR * pow(gamma, Double(epoch / stepSize)) }
+}
+
 // MARK: - Cosine with warmup
 
 /// Linear warmup from 0 to the base learning rate over `warmupSteps`, then a half cosine down to
@@ -106,34 +122,23 @@ public final class StepLR: LRScheduler {
 ///
 /// Unlike HuggingFace, p is clamped to 1, so stepping past `totalSteps` holds the minimum instead
 /// of climbing the cosine back up.
-public final class CosineWithWarmup: LRScheduler {
-    /// The optimizer whose learning rate is set.
-    public let optimizer: any Optimizer
+public final class CosineWithWarmup: ClosedFormLRScheduler {
     /// W: steps of linear warmup from 0.
     public let warmupSteps: Int
     /// T: the step at which the cosine reaches its minimum.
     public let totalSteps: Int
     /// r: the final learning rate as a fraction of the base.
     public let minLRRatio: Double
-    /// The optimizer's learning rate when the scheduler was created (the peak).
-    public private(set) var baseLR: Double
-    /// Steps taken since creation (PyTorch `last_epoch`).
-    public private(set) var lastEpoch = 0
-    /// The learning rate applied by the last step.
-    public private(set) var lastLearningRate: Double
 
     /// Takes the optimizer's current learning rate as the peak and applies step 0 (learning rate 0 when W > 0).
     public init(_ optimizer: any Optimizer, warmupSteps: Int, totalSteps: Int, minLRRatio: Double = 0) {
         precondition(warmupSteps >= 0 && totalSteps >= warmupSteps,
                      "CosineWithWarmup: need 0 ≤ warmupSteps (\(warmupSteps)) ≤ totalSteps (\(totalSteps))")
         precondition((0...1).contains(minLRRatio), "CosineWithWarmup: minLRRatio \(minLRRatio) outside [0, 1]")
-        self.optimizer = optimizer
         self.warmupSteps = warmupSteps
         self.totalSteps = totalSteps
         self.minLRRatio = minLRRatio
-        self.baseLR = optimizer.learningRate
-        self.lastLearningRate = optimizer.learningRate
-        apply()
+        super.init(optimizer)
     }
 
     /// The multiplier of the base learning rate at step `s`.
@@ -144,25 +149,6 @@ public final class CosineWithWarmup: LRScheduler {
         return max(0, f * (1 - minLRRatio) + minLRRatio)
     }
 
-    /// Advances one step and applies its learning rate; `metric` is ignored.
-    public func step(metric: Double?) {
-        lastEpoch += 1
-        apply()
-    }
-
-    private func apply() {
-        lastLearningRate = baseLR * factor(at: lastEpoch)
-        optimizer.learningRate = lastLearningRate
-    }
-
-    /// `last_epoch`, `base_lr`.
-    public func exportState() -> [String: Double] { ["last_epoch": Double(lastEpoch), "base_lr": baseLR] }
-
-    /// Restores `last_epoch` and `base_lr` and re-applies the learning rate.
-    public func importState(_ state: [String: Double]) throws {
-        let epoch = try value(state, "last_epoch"), base = try value(state, "base_lr")
-        lastEpoch = Int(epoch)
-        baseLR = base
-        apply()
-    }
+    /// The learning rate at step `s`.
+    public override func learningRate(at s: Int) -> Double { baseLR * factor(at: s) }
 }
