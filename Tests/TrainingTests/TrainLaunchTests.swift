@@ -11,6 +11,7 @@
 
 import Foundation
 import XCTest
+import _TestSupport
 @testable import Training
 
 final class TrainLaunchTests: XCTestCase {
@@ -28,20 +29,8 @@ final class TrainLaunchTests: XCTestCase {
 
     // MARK: Launching
 
-    /// The built cgmtrain: $CGMTRAIN_BINARY, next to the test bundle, or <package>/.build/debug.
-    func binary() throws -> String {
-        var candidates: [String] = []
-        if let b = ProcessInfo.processInfo.environment["CGMTRAIN_BINARY"] { candidates.append(b) }
-        for b in Bundle.allBundles where b.bundleURL.pathExtension == "xctest" {
-            candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("cgmtrain").path)
-        }
-        candidates.append(Self.packageRoot.appendingPathComponent(".build/debug/cgmtrain").path)
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            XCTFail("cgmtrain binary not found (looked at \(candidates)); run `swift build` first")
-            throw XCTSkip("cgmtrain binary missing")
-        }
-        return found
-    }
+    /// The built cgmtrain (see `CGMTrainLauncher.binary`).
+    func binary() throws -> String { try CGMTrainLauncher.binary().path }
 
     func which(_ tool: String) throws -> String {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/usr/local/bin").split(separator: ":")
