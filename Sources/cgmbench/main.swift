@@ -19,7 +19,7 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba ddp data (default: all).")
+            help: "Sections to run: gemm seq2seq memory mamba stream ddp data (default: all).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
@@ -41,8 +41,8 @@ struct CGMBench: ParsableCommand {
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
-        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "ddp", "data"] : only)
-        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "ddp", "data"]).first {
+        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data"] : only)
+        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data"]).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
@@ -54,6 +54,7 @@ struct CGMBench: ParsableCommand {
             print(MambaBench.run(harness: harness, lengths: mambaLengths, threads: threads,
                                  torchPython: torchPython, torchScript: torchScript), "\n")
         }
+        if sections.contains("stream") { print(StreamBench.run(harness: harness, lengths: mambaLengths), "\n") }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("data") {
             guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }

@@ -1,4 +1,5 @@
 // Streaming Mamba-2 (Mamba2Stream, MambaStackStream) against the chunked forward:
+//   • (d_state 10: the eight-lane state update and its scalar tail)
 //   • stepping token by token reproduces the block's full forward at every position, standard (2 groups)
 //     and MES, L = 13 with chunk 5 (not a multiple), with non-zero learned initial states and B_scale;
 //   • prefill of a prefix + steps = forward over the whole sequence, and prefill's final state equals the
@@ -16,7 +17,7 @@ final class Mamba2StreamTests: XCTestCase {
     private let batch = 2, length = 13
 
     private func config(_ variant: Mamba2Variant) -> Mamba2Config {
-        Mamba2Config(dModel: 8, dState: 6, dConv: 4, expand: 2, headdim: 4, ngroups: variant == .mes ? 1 : 2,
+        Mamba2Config(dModel: 8, dState: 10, dConv: 4, expand: 2, headdim: 4, ngroups: variant == .mes ? 1 : 2,
                      chunk: 5, learnableInitStates: true, variant: variant)
     }
 

@@ -243,16 +243,34 @@ public struct Mamba2Stream {
                 let xh = c.variant == .mes ? vb.baseAddress! : xbc + hh * p
                 let scale = bScale?.pointer[hh] ?? 1
                 for i in 0..<p {
-                    let s = state + (hh * p + i) * n, dx = dlt * xh[i]
-                    var acc: Float = 0
-                    for kk in 0..<n {
-                        s[kk] = decay * s[kk] + dx * bt[kk]
-                        acc += s[kk] * ct[kk]
-                    }
+                    let acc = Self.stateRow(state + (hh * p + i) * n, bt, ct, decay: decay, dx: dlt * xh[i], n: n)
                     y[hh * p + i] = scale * acc + dp[hh] * xh[i]
                 }
             }
         }
+    }
+
+    /// One row (channel) of a head's state: s ← decay·s + dx·B, returns s·C; eight lanes at a time.
+    @inline(__always)
+    private static func stateRow(_ s: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+                                 decay: Float, dx: Float, n: Int) -> Float {
+        typealias V = SIMD8<Float>
+        let sr = UnsafeMutableRawPointer(s), br = UnsafeRawPointer(b), cr = UnsafeRawPointer(c)
+        var acc = V(repeating: 0)
+        var k = 0
+        while k + 8 <= n {
+            let v = sr.loadUnaligned(fromByteOffset: k * 4, as: V.self) * decay + br.loadUnaligned(fromByteOffset: k * 4, as: V.self) * dx
+            sr.storeBytes(of: v, toByteOffset: k * 4, as: V.self)
+            acc += v * cr.loadUnaligned(fromByteOffset: k * 4, as: V.self)
+            k += 8
+        }
+        var total = acc.sum()
+        while k < n {
+            s[k] = decay * s[k] + dx * b[k]
+            total += s[k] * c[k]
+            k += 1
+        }
+        return total
     }
 
     /// out = W_out · (RMSNorm over groups of d_inner/G of y ⊙ SiLU(z)) ⊙ w for `rows` rows; y (rows, d_inner),
