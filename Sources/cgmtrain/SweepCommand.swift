@@ -135,7 +135,13 @@ private func runSweepJob(_ job: SweepJobOptions, groupSize: Int?, onlyTrial: Int
 
 /// This command line, to print when a signal stopped the sweep.
 private func rerunCommand(ranks: Int) -> String {
-    let args = CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("--debug-step-delay") }
+    var args: [String] = [], skip = false
+    for a in CommandLine.arguments.dropFirst() {
+        if skip { skip = false; continue }
+        if a == "--debug-step-delay" { skip = true; continue }
+        if a.hasPrefix("--debug-step-delay=") { continue }
+        args.append(a)
+    }
     return (ranks > 1 ? "mpirun -n \(ranks) " : "") + "cgmtrain " + args.map(SweepLaunch.quote).joined(separator: " ")
 }
 
@@ -237,8 +243,7 @@ struct SweepReportCommand: ParsableCommand {
         do {
             var selection: SweepSelection?
             if metric != nil || tieBreakers != nil {
-                let plan = try SweepDirectory(directory).readPlan()
-                var s = plan.flatMap { (try? SweepConfig.load(path: $0.sweepFile))?.selection } ?? SweepSelection()
+                var s = try SweepDirectory(directory).readPlan()?.select.selection ?? SweepSelection()
                 if let m = metric {
                     guard let v = SweepMetric(rawValue: m) else { throw ValidationError("--metric must be one of \(SweepMetric.allCases.map(\.rawValue).joined(separator: ", "))") }
                     s.metric = v

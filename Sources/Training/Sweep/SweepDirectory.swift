@@ -96,21 +96,45 @@ public struct SweepPlanEntry: Codable, Equatable {
     enum CodingKeys: String, CodingKey { case trial, overrides, error, configHash = "config_hash" }
 }
 
+/// The selection rule as stored in plan.json (so `sweep report` needs only the sweep directory).
+public struct SweepSelectionRecord: Codable, Equatable {
+    public var metric: String
+    public var tieBreakers: [String]
+    public var tolerance: Double
+
+    enum CodingKeys: String, CodingKey { case metric, tolerance, tieBreakers = "tie_breakers" }
+
+    init(_ s: SweepSelection) {
+        metric = s.metric.rawValue
+        tieBreakers = s.tieBreakers.map(\.rawValue)
+        tolerance = s.tolerance
+    }
+
+    /// The rule (unknown names fall back to the defaults).
+    public var selection: SweepSelection {
+        SweepSelection(metric: SweepMetric(rawValue: metric) ?? .valLoss,
+                       tieBreakers: tieBreakers.compactMap(SweepMetric.init(rawValue:)), tolerance: tolerance)
+    }
+}
+
 /// plan.json.
 public struct SweepPlanFile: Codable, Equatable {
     public var name: String
+    /// Absolute paths of the sweep file and base config when the plan was written.
     public var sweepFile: String
     public var base: String
     public var seed: UInt64
+    public var select: SweepSelectionRecord
     public var trials: [SweepPlanEntry]
 
-    enum CodingKeys: String, CodingKey { case name, seed, trials, base, sweepFile = "sweep_file" }
+    enum CodingKeys: String, CodingKey { case name, seed, trials, base, select, sweepFile = "sweep_file" }
 
     public init(_ plan: SweepPlan) {
         name = plan.config.name
-        sweepFile = plan.config.source
-        base = plan.config.base
+        sweepFile = SweepLaunch.absolute(plan.config.source)
+        base = SweepLaunch.absolute(plan.config.base)
         seed = plan.config.seed
+        select = SweepSelectionRecord(plan.config.selection)
         trials = plan.trials.map { t in
             switch plan.configs[t.index] {
             case .success(let c): return SweepPlanEntry(trial: t.index, overrides: t.overrides, configHash: c.hash, error: nil)
@@ -163,7 +187,7 @@ public struct SweepDirectory {
     /// Creates the directory and writes plan.json, or checks an existing plan against `plan`: every trial both
     /// lists have must have the same overrides and configuration hash (a longer new list extends the sweep).
     public func preparePlan(_ plan: SweepPlan) throws {
-        let new = SweepPlanFile(plan)
+        var new = SweepPlanFile(plan)
         if let old = try readPlan() {
             for (a, b) in zip(old.trials, new.trials) where a.overrides != b.overrides || a.configHash != b.configHash {
                 let what = a.overrides != b.overrides
@@ -174,7 +198,8 @@ public struct SweepDirectory {
                 throw RunDirectoryError("\(path) holds a different sweep (\(old.sweepFile)): trial \(a.trial) — \(what); "
                                         + "use a new --out directory, or restore the sweep file")
             }
-            if old.trials.count >= new.trials.count && old.name == new.name { return }
+            if old.trials.count > new.trials.count { new.trials += old.trials[new.trials.count...] }   // keep a longer list
+            if old == new { return }
         }
         try Self.writeAtomically(try Self.encoder().encode(new), to: planFile)
     }

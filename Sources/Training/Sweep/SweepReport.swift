@@ -20,16 +20,14 @@ public struct SweepReport {
     /// Searched keys (table columns).
     public let keys: [String]
 
-    /// Reads DIR/plan.json and every trial's status. `selection` defaults to the sweep file's (re-read).
+    /// Reads DIR/plan.json and every trial's status. `selection` defaults to the sweep's (stored in plan.json).
     public init(directory path: String, selection: SweepSelection? = nil) throws {
         directory = SweepDirectory(path)
         guard let plan = try directory.readPlan() else {
             throw RunDirectoryError("\(directory.planFile) does not exist: is \(path) the --out directory of a sweep?")
         }
         self.plan = plan
-        var chosen = selection
-        if chosen == nil { chosen = (try? SweepConfig.load(path: plan.sweepFile))?.selection }
-        self.selection = chosen ?? SweepSelection()
+        self.selection = selection ?? plan.select.selection
         var statuses: [SweepTrialStatus] = []
         for entry in plan.trials {
             if var s = try directory.readStatus(entry.trial) {

@@ -42,7 +42,7 @@ final class SweepTrialMonitor: @unchecked Sendable {
             var lastCheck = Date.distantPast
             while !isEnded {
                 if let s = processStop.requested { trialStop.request(s) }
-                if let check, pruneReason == nil, Date().timeIntervalSince(lastCheck) >= 0.25 {
+                if let check, pruneReason == nil, Date().timeIntervalSince(lastCheck) >= 0.1 {
                     lastCheck = Date()
                     if let r = check() {
                         lock.lock()
