@@ -1,7 +1,7 @@
 // `cgmtrain sweep run`: the trials of a sweep inside one MPI job.
 //
 //   1. Rank 0 reads the sweep file and its base config and broadcasts both texts; every rank samples the same
-//      trial list from the seed (SweepPlan) — nothing else needs to be communicated.
+//      trial list from the seed (SweepPlan); an all-gather of the list's hash checks that they agree.
 //   2. Rank 0 creates or checks OUT/plan.json and reads every trial's status.json: finished and pruned
 //      trials are skipped, failed ones too (unless --retry-failed), running/interrupted ones are resumed
 //      from their last.h5 (or restarted when none was written), the rest are new. Invalid configurations
@@ -75,9 +75,17 @@ extension SweepPlan {
         if !problem.isEmpty { throw AgreedFailure(problem) }
         sweepText = try comm.broadcast(sweepText, root: 0)
         baseText = try comm.broadcast(baseText, root: 0)
-        return try AgreedFailure.agree(comm, context: "invalid sweep") {
+        let plan = try AgreedFailure.agree(comm, context: "invalid sweep") {
             try SweepPlan(config: try SweepConfig.parse(yaml: sweepText, source: sweepFile), baseText: baseText)
         }
+        // Every rank sampled the same list (it would differ only with different cgmtrain builds on the nodes).
+        var h = FNV1a64()
+        for t in plan.trials { h.add(t.overrides.map(\.argument).joined(separator: " ") + "\n") }
+        let hashes = try comm.allGather([Int64(bitPattern: h.value)])
+        if let r = hashes.firstIndex(where: { $0 != hashes[0] }) {
+            throw AgreedFailure("rank \(r) sampled a different trial list than rank 0 (different cgmtrain builds on the nodes?)")
+        }
+        return plan
     }
 }
 
