@@ -20,6 +20,10 @@
 // takes the whole job down — mpirun/srun kill every rank. Rerunning the same command resumes: finished
 // trials are untouched, the interrupted ones continue from last.h5. A stop signal (SIGTERM/SIGINT/SIGUSR1)
 // stops each group's current trial after its step with last.h5 written; no new trial starts.
+// Also: trials are assigned round-robin, not dynamically, so a group that finishes early waits at the final
+// collective (Open MPI busy-polls there unless oversubscribed or OMPI_MCA_mpi_yield_when_idle=1); resume
+// with the same --group-size (a trial stopped mid-epoch resumes only on as many ranks as wrote it); OUT
+// must be on a filesystem every rank sees; one job per sweep directory at a time (or one array task per trial).
 
 import CGMData
 import Distributed
