@@ -4,6 +4,8 @@
 //   • the CSV columns; every listed window's horizon lies within 06:00–22:00 (the simulator's clocks are
 //     UTC) and the windows left out do not; the shift moves the forecasts;
 //   • a zero shift gives Δ = 0 exactly in every window and step (and ΔTIR 0);
+//   • on the training split the SD source is `train`: SD_subj equals the population SD recomputed from the
+//     shards' distinct times, and the scaled shift equals SD_subj / σ_c of the recorded FeatureSpec;
 //   • an unknown covariate is an error naming it and listing the model's future features; nothing written.
 
 import CGMData
@@ -115,7 +117,41 @@ extension TrainLaunchTests {
             }
         }
 
-        // 3. An unknown covariate: the error names it and lists the future features; nothing is written.
+        // 3. On the training split every subject's SD comes from its training data: the population SD of its
+        //    heart rate over the distinct 5-minute times of its windows (recomputed here from the shards), and
+        //    the scaled shift of +1 SD is SD_subj / σ_c with the cohort σ_c of the recorded FeatureSpec.
+        let trainRun = try counterfactual(np: 2, ["--checkpoint", run + "/best.h5", "--data", prepared, "--split", "train",
+                                                  "--shift", "heart_rate_bpm=+1sd", "--out", dir + "/cf-train"])
+        XCTAssertEqual(trainRun.status, 0, trainRun.log)
+        let spec = try FeatureSpec(jsonString: dataset.manifest.featureSpecJSON)
+        let zc = try XCTUnwrap(spec.standardization(of: "heart_rate_bpm"))
+        let trainWindows = try ShardReader(dataset: dataset, split: .train).read(indices: Array(0..<dataset.count(.train)))
+        let column = try XCTUnwrap(dataset.manifest.pastFeatures.firstIndex(of: "heart_rate_bpm"))
+        let futureColumn = try XCTUnwrap(dataset.manifest.futureFeatures.firstIndex(of: "heart_rate_bpm"))
+        let (L, P, H, F) = (trainWindows.history, trainWindows.pastFeatureCount, trainWindows.horizon, trainWindows.futureFeatureCount)
+        var series: [String: [Int64: Double]] = [:]   // the past and the future rows: all of it is training data
+        for w in 0..<trainWindows.count {
+            let id = dataset.manifest.subjects[Int(trainWindows.subject[w])], t = trainWindows.decisionTime[w]
+            for i in 0..<L {
+                series[id, default: [:]][t - Int64(300 * (L - 1 - i))] = Double(trainWindows.past[(w * L + i) * P + column]) * zc.std + zc.mean
+            }
+            for s in 0..<H {
+                series[id, default: [:]][t + Int64(300 * (s + 1))] = Double(trainWindows.future[(w * H + s) * F + futureColumn]) * zc.std + zc.mean
+            }
+        }
+        let trainSubjects = readForecastCSV(try String(contentsOfFile: dir + "/cf-train/subjects.csv", encoding: .utf8))
+        XCTAssertEqual(trainSubjects.rows.count, series.count)
+        for row in trainSubjects.rows {
+            let id = row["subject_id"] ?? ""
+            XCTAssertEqual(row["heart_rate_bpm_sd_source"], "train", id)
+            let values = Array(try XCTUnwrap(series[id], id).values)
+            let mean = values.reduce(0, +) / Double(values.count)
+            let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+            XCTAssertEqual(Double(row["heart_rate_bpm_subject_sd"] ?? "") ?? .nan, sd, accuracy: 1e-3, id)
+            XCTAssertEqual(Double(row["heart_rate_bpm_scaled_change"] ?? "") ?? .nan, sd / zc.std, accuracy: 1e-5, id)
+        }
+
+        // 4. An unknown covariate: the error names it and lists the future features; nothing is written.
         let bad = try counterfactual(np: 0, common + ["--shift", "glucagon=+1sd", "--out", dir + "/cf-bad"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssert(bad.stderr.contains("'glucagon'") && bad.stderr.contains("minute_of_day, tod_sin, tod_cos, heart_rate_bpm, steps"),
