@@ -6,7 +6,8 @@ struct CGMTrainCLI: ParsableCommand {
         commandName: "cgmtrain",
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
         subcommands: [
-            SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, ForecastCommand.self,
+            SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, CompareCommand.self,
+            ForecastCommand.self,
             DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self,
         ]
     )
