@@ -107,7 +107,9 @@ public struct ModelComparison: Codable, Equatable, Sendable {
                  "[\(EvalTextTable.fixed(r.steps[i].min, 1)), \(EvalTextTable.fixed(r.steps[i].max, 1))]"]
             } },
             groups: idx.map { (label: "\((($0 + 1) * stepMinutes)) min", span: 2) })
-        out += "\nWorst-\(worstShared.k) segments (RMSE = mean per-segment RMSE)\n"
+        let shown = worstShared.segments.count
+        out += "\nWorst-\(shown) segments" + (shown < worstShared.k ? " (K = \(worstShared.k) requested)" : "")
+            + " (RMSE = mean per-segment RMSE; shared: ranked by the mean across models)\n"
         let worstRows = models.map { name -> [String] in
             let own = worstIndependent[name]?.summaries[WorstSegments.modelName]
             let shared = worstShared.summaries[name]
