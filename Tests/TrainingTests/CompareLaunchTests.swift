@@ -2,7 +2,8 @@
 // simulate`, prepared on 2 ranks with data.ode_states (twin matching, ODE states, twin forecast in the
 // shards), a 1-epoch Seq2Seq and the parameter-less naive and digital-twin "trainings" (config.yaml,
 // best.h5/last.h5, no steps); then compare on 1 and 2 ranks: every model in the table, the naive checkpoint
-// folded into the built-in baseline row, and byte-identical CSVs for np = 1 and np = 2.
+// folded into the built-in baseline row, and byte-identical CSVs for np = 1 and np = 2. `forecast` accepts the
+// seq2seq and naive checkpoints trained on the ODE dataset and refuses the twin (raw data has no twin forecast).
 
 import Foundation
 import XCTest
@@ -45,6 +46,17 @@ final class CompareLaunchTests: XCTestCase {
             XCTAssertEqual(state.globalStep, 0, "\(name) takes no optimizer step")
             XCTAssertTrue(state.lastValLoss.isFinite && state.lastValLoss > 0, "\(name): validation loss \(state.lastValLoss)")
         }
+
+        // forecast from raw data: models that ignore the shards' ODE extras work; the twin needs them and is refused.
+        for name in ["seq2seq", "naive"] {
+            let r = try run(["forecast", "--checkpoint", "\(dir)/\(name)/best.h5", "--cgm", cohort + "/cgm.csv",
+                             "--subjects", cohort + "/subjects.csv", "--out", "\(dir)/forecast-\(name).csv"])
+            XCTAssertTrue(r.stderr.contains("model \(name)"), r.log)
+        }
+        let twin = try CGMTrainLauncher.run(["forecast", "--checkpoint", "\(dir)/digital_twin/best.h5", "--cgm", cohort + "/cgm.csv"],
+                                            timeout: Self.timeout)
+        XCTAssertNotEqual(twin.status, 0)
+        XCTAssertTrue(twin.stderr.contains("twin_forecast") && twin.stderr.contains("digital_twin/best.h5"), twin.log)
 
         var outputs: [[String: String]] = []
         for np in [1, 2] {
