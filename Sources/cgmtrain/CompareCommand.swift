@@ -78,7 +78,11 @@ struct CompareCommand: ParsableCommand {
                                                  subjectTable: try subjects.map { try SubjectTable.read(path: $0) })
             let parsed = try checkpoints.map(ComparedCheckpoint.init(argument:))
             // Restore every model first, so a bad checkpoint fails before any evaluation.
-            let restored = try parsed.map { try CheckpointModel(checkpoint: $0.path, shape: shape) }
+            let restored = try parsed.map { c in
+                do { return try CheckpointModel(checkpoint: c.path, shape: shape) } catch let e as ModelBuildError {
+                    throw EvaluationError("checkpoint \(c.path) cannot be evaluated on \(data): \(e)")
+                }
+            }
             let rows = zip(parsed, restored).filter { $0.1.model.name != "naive" }
             try ComparedCheckpoint.checkLabels(rows.map { ($0.0.label ?? $0.1.model.name, $0.0.path) })
             guard !rows.isEmpty else {
