@@ -1,7 +1,12 @@
 // Multi-model comparison (PhysioSeq2Seq §4.3 and Appendices D–E): every model and the naive baseline on
 // the intersection of segments all models can evaluate — Table 2 (RMSE/MAE/ME at selected horizons),
 // Table 7 (IQR and [min, max] of the errors), Table 4 (independent and shared worst-K) — plus the data and
-// SVG plots of error against horizon (Figure 3).
+// SVG plots of error against horizon (Figure 3). `cgmtrain compare` (CompareCommand.swift) fills it from
+// checkpoints; the worst-K segment lists are written by EvaluationReportCompareWorst.swift.
+//
+// The shared set: a window is kept when every model has it and every value of every model's record is
+// finite (target, forecast, naive value); `totalSegments − segments` windows are dropped, and
+// `nonFiniteSegments` says, per model, how many of them were its own non-finite forecasts.
 
 import Foundation
 
@@ -18,6 +23,10 @@ public struct ModelComparison: Codable, Equatable, Sendable {
     public var horizon: Int
     /// Segments evaluable by every model (the shared test set).
     public var segments: Int
+    /// Distinct segments any model was evaluated on (the split's windows); `totalSegments − segments` were dropped.
+    public var totalSegments: Int
+    /// Per model, its segments with a non-finite value (its forecast, or the target / naive value).
+    public var nonFiniteSegments: [String: Int]
     /// Subjects among them.
     public var subjects: Int
     /// Per model, its segments left out of the shared set (absent from another model, or non-finite).
@@ -30,6 +39,11 @@ public struct ModelComparison: Codable, Equatable, Sendable {
     public var worstShared: WorstSegments
     /// Horizons shown in the tables.
     public var selectedMinutes: [Int]
+    /// Free-form provenance (checkpoints, data directory, split, ranks, …).
+    public var info: [String: String] = [:]
+
+    /// Segments left out of the shared set.
+    public var droppedSegments: Int { totalSegments - segments }
 
     /// Compares `models` on their common evaluable segments. Throws when names repeat, when no segment is
     /// common, or when the models' records disagree on a shared segment's data.
@@ -45,20 +59,24 @@ public struct ModelComparison: Codable, Equatable, Sendable {
         let horizon = restricted[0].records.horizon
         let minutes = selectedMinutes ?? HorizonMetrics.defaultSelectedMinutes(horizon: horizon, stepMinutes: stepMinutes)
         var metrics = [String: HorizonMetrics](), worst = [String: WorstSegments](), excluded = [String: Int]()
+        var nonFinite = [String: Int]()
         for (m, r) in zip(models, restricted) {
             metrics[m.name] = HorizonMetrics.compute(r.records, stepMinutes: stepMinutes, selectedMinutes: minutes)
             worst[m.name] = WorstSegments.select(r.records, k: k)
             excluded[m.name] = m.records.count - r.records.count
+            nonFinite[m.name] = m.records.records.lazy.filter { !$0.isFinite }.count
         }
+        let all = models.reduce(into: Set<Int>()) { $0.formUnion($1.records.segmentIDs) }
         return ModelComparison(
             models: models.map(\.name), stepMinutes: stepMinutes, horizon: horizon, segments: common.count,
+            totalSegments: all.count, nonFiniteSegments: nonFinite,
             subjects: restricted[0].records.subjects.count, excludedSegments: excluded, metrics: metrics,
             worstIndependent: worst, worstShared: try WorstSegments.shared(restricted, k: k),
             selectedMinutes: minutes)
     }
 
     /// Rows of the tables: the naive baseline, then the models; each with its per-step summaries.
-    private var rows: [(label: String, steps: [ErrorSummary])] {
+    var rows: [(label: String, steps: [ErrorSummary])] {
         guard let first = models.first, let reference = metrics[first] else { return [] }
         return [(Self.naiveLabel, reference.steps.map(\.naive))]
             + models.map { name in (name, metrics[name]?.steps.map(\.model) ?? []) }
@@ -74,7 +92,7 @@ public struct ModelComparison: Codable, Equatable, Sendable {
     public func table() -> String {
         let idx = selectedIndices
         let groups = idx.map { (label: "\((($0 + 1) * stepMinutes)) min", span: 3) }
-        var out = "Model comparison on \(segments) shared segments (\(subjects) subjects)\n"
+        var out = "Model comparison on \(segments) shared segments (\(subjects) subjects)\n" + droppedLine + "\n"
         out += EvalTextTable.render(
             header: ["Model"] + idx.flatMap { _ in ["RMSE", "MAE", "ME"] },
             rows: rows.map { r in [r.label] + idx.flatMap { i in
@@ -89,7 +107,9 @@ public struct ModelComparison: Codable, Equatable, Sendable {
                  "[\(EvalTextTable.fixed(r.steps[i].min, 1)), \(EvalTextTable.fixed(r.steps[i].max, 1))]"]
             } },
             groups: idx.map { (label: "\((($0 + 1) * stepMinutes)) min", span: 2) })
-        out += "\nWorst-\(worstShared.k) segments (RMSE = mean per-segment RMSE)\n"
+        let shown = worstShared.segments.count
+        out += "\nWorst-\(shown) segments" + (shown < worstShared.k ? " (K = \(worstShared.k) requested)" : "")
+            + " (RMSE = mean per-segment RMSE; shared: ranked by the mean across models)\n"
         let worstRows = models.map { name -> [String] in
             let own = worstIndependent[name]?.summaries[WorstSegments.modelName]
             let shared = worstShared.summaries[name]
@@ -101,6 +121,17 @@ public struct ModelComparison: Codable, Equatable, Sendable {
         out += EvalTextTable.render(header: ["Model", "RMSE", "MAE", "ME", "RMSE", "MAE", "ME"], rows: worstRows,
                                 groups: [("Independent", 3), ("Shared", 3)])
         return out
+    }
+
+    /// "N of M windows dropped (…)": how the shared set was formed.
+    public var droppedLine: String {
+        guard droppedSegments > 0 else { return "all \(totalSegments) windows are evaluable by every model" }
+        let causes = models.compactMap { name -> String? in
+            guard let n = nonFiniteSegments[name], n > 0 else { return nil }
+            return "\(name) \(n)"
+        }
+        return "\(droppedSegments) of \(totalSegments) windows dropped (not evaluable by every model"
+            + (causes.isEmpty ? "" : "; non-finite values: " + causes.joined(separator: ", ")) + ")"
     }
 
     /// Table 2 as CSV: `model`, then `rmse_<m>min, mae_<m>min, me_<m>min, iqr_<m>min, min_<m>min,
@@ -122,19 +153,24 @@ public struct ModelComparison: Codable, Equatable, Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Figure 3's data: `minutes_ahead`, then `<label>_rmse, <label>_mae, <label>_me` for the naive
-    /// baseline and each model (labels lower-cased, non-alphanumerics as "_").
+    /// A row label as a CSV column prefix: lower-cased, non-alphanumerics as "_".
+    static func key(_ label: String) -> String {
+        String(label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    /// Figure 3's data, every horizon step: `minutes_ahead`, then `<label>_rmse, <label>_mae, <label>_me`
+    /// for the naive baseline and each model, then `<label>_iqr, <label>_min, <label>_max` likewise.
     public func perHorizonCSV() -> String {
-        func key(_ label: String) -> String {
-            String(label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
-        }
         let table = rows
-        var lines = [(["minutes_ahead"] + table.flatMap { r in ["rmse", "mae", "me"].map { "\(key(r.label))_\($0)" } })
-            .map(EvalCSV.field).joined(separator: ",")]
+        let point: [(String, (ErrorSummary) -> Double)] = [("rmse", { $0.rmse }), ("mae", { $0.mae }), ("me", { $0.me })]
+        let spread: [(String, (ErrorSummary) -> Double)] = [("iqr", { $0.iqr }), ("min", { $0.min }), ("max", { $0.max })]
+        func header(_ stats: [(String, (ErrorSummary) -> Double)]) -> [String] {
+            table.flatMap { r in stats.map { "\(Self.key(r.label))_\($0.0)" } }
+        }
+        var lines = [(["minutes_ahead"] + header(point) + header(spread)).map(EvalCSV.field).joined(separator: ",")]
         for i in 0..<horizon {
-            lines.append(([String((i + 1) * stepMinutes)] + table.flatMap { r in
-                [r.steps[i].rmse, r.steps[i].mae, r.steps[i].me].map(EvalCSV.number)
-            }).joined(separator: ","))
+            let values = [point, spread].flatMap { stats in table.flatMap { r in stats.map { $0.1(r.steps[i]) } } }
+            lines.append(([String((i + 1) * stepMinutes)] + values.map(EvalCSV.number)).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -158,8 +194,9 @@ public struct ModelComparison: Codable, Equatable, Sendable {
         return result
     }
 
-    /// Writes `compare.json`, `compare.csv` (Table 2), `compare_per_horizon.csv` (Figure 3 data) and
-    /// `compare_rmse.svg`, `compare_mae.svg`, `compare_me.svg` into `dir`, atomically.
+    /// Writes `compare.json`, `compare.csv` (Table 2), `compare_per_horizon.csv` (Figure 3 data),
+    /// `compare_rmse.svg`, `compare_mae.svg`, `compare_me.svg`, and the worst-K lists
+    /// `compare_worst_shared.csv`, `compare_worst_independent.csv` (Appendix D) into `dir`, atomically.
     public func write(toDirectory dir: String) throws {
         try EvaluationFiles.ensureDirectory(dir)
         func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
@@ -167,5 +204,7 @@ public struct ModelComparison: Codable, Equatable, Sendable {
         try EvaluationFiles.writeAtomically(tableCSV(), to: path("compare.csv"))
         try EvaluationFiles.writeAtomically(perHorizonCSV(), to: path("compare_per_horizon.csv"))
         for (metric, chart) in plots() { try chart.write(to: path("compare_\(metric.rawValue).svg")) }
+        try EvaluationFiles.writeAtomically(worstSharedCSV(), to: path("compare_worst_shared.csv"))
+        try EvaluationFiles.writeAtomically(worstIndependentCSV(), to: path("compare_worst_independent.csv"))
     }
 }

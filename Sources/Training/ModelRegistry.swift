@@ -12,8 +12,7 @@
 //     name: physio_seq2seq  # the same network with the matched twin's ODE states appended (section 3.5,
 //     hidden: 64            # eqs. 9–10); same keys; the dataset must be prepared with data.ode_states: true
 //
-// The "Digital twin" baseline (section 4.2) has nothing to train: `ModelRegistry.digitalTwin(shape:)` builds it
-// for evaluation; it is not a `model.name` for `train`.
+// The parameter-less baselines `naive` and `digital_twin` (section 4.2) are in ModelRegistry+Baselines.swift.
 
 import CGMData
 import Foundation
@@ -89,7 +88,7 @@ public struct ModelBuildError: Error, CustomStringConvertible {
 /// The models `cgmtrain train` knows.
 public enum ModelRegistry {
     /// Every registered model.
-    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq]
+    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, naive, digitalTwinModel]
 
     /// The spec named `name`, or nil.
     public static func spec(_ name: String) -> ModelSpec? { all.first { $0.name == name } }

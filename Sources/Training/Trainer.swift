@@ -45,7 +45,8 @@ public struct TrainOptions {
 
 /// How a run ended (errors are thrown instead).
 public enum TrainingOutcome: Equatable {
-    /// Ran to the end: `reason` is "max_epochs" or "early_stopping" (or "already finished" on resume).
+    /// Ran to the end: `reason` is "max_epochs", "early_stopping", "no_parameters" (nothing to train) or
+    /// "already finished" (on resume).
     case completed(reason: String, state: TrainingState)
     /// Stopped by a signal after `state.globalStep`; last.h5 holds the state.
     case stopped(signal: String, state: TrainingState)
@@ -105,10 +106,12 @@ public final class Trainer {
     public func run() throws -> TrainingOutcome {
         var state = try setup()
         if !state.finished.isEmpty {
-            progress.line("run already finished (\(state.finished == "early_stopping" ? "early stopping" : "max_epochs reached")) "
+            let why = ["early_stopping": "early stopping", Self.finishedWithoutParameters: "the model has no parameters"]
+            progress.line("run already finished (\(why[state.finished] ?? "max_epochs reached")) "
                           + "at epoch \(state.epoch), step \(state.globalStep); nothing to do")
             return .completed(reason: "already finished", state: state)
         }
+        if model.store.count == 0 { return try finishWithoutTraining(&state) }   // naive, digital_twin
         return try trainLoop(&state)
     }
 

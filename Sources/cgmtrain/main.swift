@@ -6,8 +6,9 @@ struct CGMTrainCLI: ParsableCommand {
         commandName: "cgmtrain",
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
         subcommands: [
-            SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, ForecastCommand.self,
-            CounterfactualCommand.self, DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self, SweepCommand.self,
+            SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, CompareCommand.self,
+            ForecastCommand.self, CounterfactualCommand.self, SweepCommand.self,
+            DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self,
         ]
     )
 }

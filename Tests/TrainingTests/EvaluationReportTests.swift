@@ -156,13 +156,13 @@ final class EvaluationReportTests: XCTestCase {
         XCTAssertEqual(perHorizon.count, 1 + 2)
         XCTAssertTrue(perHorizon[0].hasPrefix("minutes_ahead,naive_baseline_rmse,naive_baseline_mae,naive_baseline_me,"
             + "seq2seq___ode_rmse"))
-        XCTAssertEqual(perHorizon[1].split(separator: ",").count, 1 + 3 * 3)
+        XCTAssertEqual(perHorizon[1].split(separator: ",").count, 1 + 3 * 6, "RMSE, MAE, ME, IQR, min, max per row")
 
         let dir = try temporaryDirectory()
         try c.write(toDirectory: dir)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), [
             "compare.csv", "compare.json", "compare_mae.svg", "compare_me.svg", "compare_per_horizon.csv",
-            "compare_rmse.svg",
+            "compare_rmse.svg", "compare_worst_independent.csv", "compare_worst_shared.csv",
         ])
         let svg = try SVGInspector.parse(try String(contentsOfFile: dir + "/compare_rmse.svg", encoding: .utf8))
         XCTAssertEqual(svg.classCounts["path.series"], 3)
