@@ -131,8 +131,11 @@ public struct CounterfactualReport {
 
     // MARK: Text outputs
 
+    /// Fixed decimals; "" for non-finite; no "-0.0" for values that round to zero.
     static func number(_ x: Double, _ digits: Int = 4) -> String {
-        x.isFinite ? String(format: "%.\(digits)f", x) : ""
+        guard x.isFinite else { return "" }
+        let s = String(format: "%.\(digits)f", x)
+        return s.hasPrefix("-") && Double(s) == 0 ? String(s.dropFirst()) : s
     }
 
     /// Per-window CSV.
