@@ -37,6 +37,11 @@ public struct Mamba2StreamState: Equatable, Sendable {
     public var ssm: [Float]
     /// Positions consumed so far.
     public var position: Int
+
+    /// A state from its parts (e.g. read back from a file); sizes are checked when it is stepped.
+    public init(batch: Int, convWindow: [Float], ssm: [Float], position: Int) {
+        (self.batch, self.convWindow, self.ssm, self.position) = (batch, convWindow, ssm, position)
+    }
 }
 
 /// A `Mamba2Block` bound to the current values of its parameters for streaming inference.
@@ -83,6 +88,7 @@ public struct Mamba2Stream {
     public func step(_ u: Tensor, _ state: inout Mamba2StreamState) -> Tensor {
         let c = block.config, nb = state.batch
         precondition(u.shape == [nb, c.dModel], "Mamba2Stream.step: input \(u.shape) must be (B = \(nb), d_model = \(c.dModel))")
+        checkSizes(state, "step")
         let (di, cd, f, k) = (c.dInner, c.convDim, c.inProjFeatures, c.dConv)
         let zx = Tensor(uninitialized: [nb, f])
         BLAS.gemm(transA: false, transB: true, m: nb, n: f, k: c.dModel, a: u.pointer, lda: c.dModel,
@@ -131,6 +137,7 @@ public struct Mamba2Stream {
         let (nb, l) = (u.shape[0], u.shape[1])
         var st = state ?? initialState(batch: nb)
         precondition(st.batch == nb, "Mamba2Stream.prefill: state of \(st.batch) sequences for input \(u.shape)")
+        checkSizes(st, "prefill")
         guard l > 0 else { return (Tensor(zeros: [nb, 0, c.dModel]), st) }
         let (di, cd, f, k, h, p, n) = (c.dInner, c.convDim, c.inProjFeatures, c.dConv, c.nheads, c.headdim, c.dState)
         let rows = nb * l
@@ -204,6 +211,14 @@ public struct Mamba2Stream {
     }
 
     // MARK: Pieces shared by step and prefill
+
+    private func checkSizes(_ s: Mamba2StreamState, _ op: String) {
+        let c = block.config
+        precondition(s.convWindow.count == s.batch * (c.dConv - 1) * c.convDim
+                     && s.ssm.count == s.batch * c.nheads * c.headdim * c.dState,
+                     "Mamba2Stream.\(op): state sizes \(s.convWindow.count), \(s.ssm.count) do not fit this block "
+                     + "(B·(d_conv−1)·conv_dim = \(s.batch * (c.dConv - 1) * c.convDim), B·H·P·N = \(s.batch * c.nheads * c.headdim * c.dState))")
+    }
 
     /// Δ = clamp(softplus(dt + dt_bias)) for `rows` rows of the in-projection output: (rows, H).
     private func deltas(_ zx: Tensor, rows: Int) -> Tensor {

@@ -14,6 +14,9 @@ public struct MambaStackStreamState: Equatable, Sendable {
     public var layers: [Mamba2StreamState]
     /// Positions consumed so far.
     public var position: Int { layers.first?.position ?? 0 }
+
+    /// A state from its layers' states.
+    public init(layers: [Mamba2StreamState]) { self.layers = layers }
 }
 
 /// A `MambaStack` bound to its store for streaming inference.
