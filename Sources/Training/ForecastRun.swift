@@ -23,9 +23,11 @@ public struct CheckpointForecaster {
     public init(checkpoint path: String) throws {
         let contents = try Checkpoint.read(path)
         guard let p = contents.preprocessing else { throw CheckpointPreprocessing.missing(file: path) }
-        guard p.shape.extras.isEmpty else {
+        // GluFormer's `tokens` are rebuilt by the model from its cgm_scaled history (GluFormerForecaster.contexts).
+        let needed = p.shape.extras.keys.filter { $0 != "tokens" || !p.shape.pastFeatures.contains(FeatureCatalog.cgmScaled) }
+        guard needed.isEmpty else {
             throw CheckpointError(file: path, "its model was trained with extra per-window inputs ("
-                                  + p.shape.extras.keys.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")
+                                  + needed.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")
         }
         do {
             recipe = try InferenceRecipe(spec: try p.featureSpec(file: path), history: p.shape.history, horizon: p.shape.horizon)

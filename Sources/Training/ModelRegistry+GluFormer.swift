@@ -53,7 +53,8 @@ extension ModelRegistry {
                     + "); prepare it with data.preset: gluformer")
             }
             return GluFormerForecaster(gluformerConfig(config, maxLength: want[0]), history: shape.history,
-                                       horizon: shape.horizon, seed: seed)
+                                       horizon: shape.horizon,
+                                       scaledCGMColumn: shape.pastFeatures.firstIndex(of: FeatureCatalog.cgmScaled), seed: seed)
         })
 
     /// The network settings of a parsed `model:` section for sequences of `maxLength` tokens.

@@ -132,6 +132,21 @@ final class GluFormerTests: XCTestCase {
         for s in 0 ..< 5 { XCTAssertEqual(greedy.logits[0][s].max(), greedy.logits[0][s][greedy.tokens[0][s]]) }
     }
 
+    func testPointDecodings() {
+        // p ∝ [4, 1, 1] on tokens 0, 1, 460 (others −∞-ish): argmax 0, median 0 (4/6 ≥ ½), mean pulled far up.
+        var logits = [Float](repeating: -80, count: 461)
+        logits[0] = log(4); logits[1] = 0; logits[460] = 0
+        var rng = PhiloxGenerator(seed: 0)
+        XCTAssertEqual(GluFormerGenerator.choose(logits, .greedy, &rng).token, 0)
+        XCTAssertEqual(GluFormerGenerator.choose(logits, .median, &rng).token, 0)
+        let mean = GluFormerGenerator.choose(logits, .expectedValue, &rng)
+        let expected: Float = 40 + Float(1 + 460) / 6   // (0·4 + 1·1 + 460·1) / 6 above 40
+        XCTAssertEqual(mean.glucose, expected, accuracy: 1e-3)
+        XCTAssertEqual(mean.token, GlucoseTokenizer.token(mean.glucose))
+        logits[0] = 0; logits[1] = log(3); logits[460] = log(2)   // p = [1, 3, 2] / 6: median token 1 (4/6 ≥ ½)
+        XCTAssertEqual(GluFormerGenerator.choose(logits, .median, &rng).token, 1)
+    }
+
     func testImputationFillsGapsFromPrecedingContextOnly() {
         let net = tiny()
         let gen = GluFormerGenerator(network: net)
@@ -143,7 +158,7 @@ final class GluFormerTests: XCTestCase {
         XCTAssertFalse(filled[10 ..< 16].contains { $0.isNaN })
         // Generation from the context alone: the same values as generating from tokens 1 … 9.
         let direct = gen.generate(contexts: [GlucoseTokenizer.tokens(Array(series[1 ..< 10]))], steps: 6,
-                                  decoding: .expectedValue).glucose[0]
+                                  decoding: .median).glucose[0]
         XCTAssertEqual(Array(filled[10 ..< 16]), direct)
         XCTAssertEqual(Array(filled[16...]), Array(series[16...]))
         let linear = GluFormerGenerator.linearFill(series)

@@ -83,7 +83,7 @@ final class GluFormerLaunchTests: XCTestCase {
         var trainSum = 0.0, trainN = 0
         for t in train.target { trainSum += Double(t); trainN += 1 }
         let trainMean = Float(trainSum / Double(trainN))
-        var errGen = 0.0, errLinear = 0.0, errMean = 0.0, errLast = 0.0, n = 0
+        var errGen = 0.0, errExpected = 0.0, errGreedy = 0.0, errLinear = 0.0, errMean = 0.0, errLast = 0.0, n = 0
         for w in 0 ..< val.count {
             let row = Array(valTokens.tokens[(w * 72) ..< (w * 72 + 72)])
             guard !row.contains(GlucoseTokenizer.padding) else { continue }
@@ -91,8 +91,11 @@ final class GluFormerLaunchTests: XCTestCase {
             var gapped = truth
             for k in 36 ..< 48 { gapped[k] = .nan }
             let filled = generator.impute(gapped), linear = GluFormerGenerator.linearFill(gapped)
+            let mean = generator.impute(gapped, decoding: .expectedValue), greedy = generator.impute(gapped, decoding: .greedy)
             for k in 36 ..< 48 {
                 errGen += Double(abs(filled[k] - truth[k]))
+                errExpected += Double(abs(mean[k] - truth[k]))
+                errGreedy += Double(abs(greedy[k] - truth[k]))
                 errLinear += Double(abs(linear[k] - truth[k]))
                 errMean += Double(abs(trainMean - truth[k]))
                 errLast += Double(abs(truth[35] - truth[k]))
@@ -102,8 +105,9 @@ final class GluFormerLaunchTests: XCTestCase {
         XCTAssertGreaterThan(n, 0)
         let (maeGen, maeLinear, maeMean) = (errGen / Double(n), errLinear / Double(n), errMean / Double(n))
         print(String(format: "GluFormer imputation of 1-hour gaps (%d points): MAE %.2f mg/dL by generation (context "
-                     + "before the gap only), %.2f by linear interpolation (uses both sides), %.2f by the last value "
-                     + "before the gap, %.2f by the training mean", n, maeGen, maeLinear, errLast / Double(n), maeMean))
+                     + "before the gap only, median decoding; expected value %.2f, greedy %.2f), %.2f by linear interpolation (uses both sides), %.2f by the last value "
+                     + "before the gap, %.2f by the training mean", n, maeGen, errExpected / Double(n), errGreedy / Double(n), maeLinear,
+                     errLast / Double(n), maeMean))
         XCTAssertLessThan(maeGen, maeMean, "generation must beat filling with the training mean")
 
         // 3. `generate`: CSV in mg/dL, one row per subject/sample/step, reproducible with the seed.
@@ -120,5 +124,21 @@ final class GluFormerLaunchTests: XCTestCase {
         let values = lines.dropFirst().compactMap { Float($0.split(separator: ",").last!) }
         XCTAssertEqual(values.count, lines.count - 1)
         XCTAssertTrue(values.allSatisfy { (40 ... 500).contains($0) })
+
+        // 4. `evaluate`-style forecasts of the shard windows equal `cgmtrain forecast` from raw CSV (tokens rebuilt
+        //    from the scaled-CGM history): the first validation window, at its decision time.
+        let w = try XCTUnwrap((0 ..< val.count).first { k in
+            !valTokens.tokens[(k * 72) ..< (k * 72 + 60)].contains(GlucoseTokenizer.padding)
+        })
+        let one = try ShardReader(dataset: dataset, split: .val).read(indices: [w])
+        let shardForecast = model.forecast(one, Graph(training: false, recording: false)).point.scalars
+        let subject = dataset.manifest.subjects[Int(one.subject[0])]
+        let r = try run(["forecast", "--checkpoint", runDir + "/best.h5", "--cgm", cohort + "/cgm.csv", "--subject", subject,
+                         "--at", "\(one.decisionTime[0])"])
+        let rows = r.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.count, 12)
+        for (h, row) in rows.enumerated() {
+            XCTAssertEqual(Float(row[5]) ?? .nan, shardForecast[h], accuracy: 1, "step \(h + 1) (a value at exactly .5 may round to the neighbouring token after eq. 14 and back)")
+        }
     }
 }

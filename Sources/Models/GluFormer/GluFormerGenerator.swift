@@ -20,6 +20,9 @@ public enum GluFormerDecoding: Equatable, Sendable {
     case greedy
     /// The token nearest the expected glucose Σ p_k (k + 40); the reported value is that expectation.
     case expectedValue
+    /// The median token of the predicted distribution (the smallest k with P(token ≤ k) ≥ ½): robust to the
+    /// probability mass a briefly trained model spreads over far-away tokens, which pulls the expectation.
+    case median
     /// Sample from the `k` most likely tokens with softmax(ℓ / temperature) renormalized over them.
     case topK(Int, temperature: Float)
 }
@@ -133,6 +136,16 @@ public struct GluFormerGenerator {
             }
             let value = Float(mean / sum) + GlucoseTokenizer.minGlucose
             return (GlucoseTokenizer.token(value), value)
+        case .median:
+            let m = logits.max()!
+            let e = logits.map { Foundation.exp(Double($0 - m)) }
+            let half = e.reduce(0, +) / 2
+            var cumulative = 0.0
+            for (k, w) in e.enumerated() {
+                cumulative += w
+                if cumulative >= half { return (k, GlucoseTokenizer.glucose(k)) }
+            }
+            return (e.count - 1, GlucoseTokenizer.glucose(e.count - 1))
         case .topK(let k, let temperature):
             precondition(k >= 1 && temperature > 0, "GluFormerGenerator: top-k needs k ≥ 1 and temperature > 0")
             // The k largest logits (ties: lower token first), then a draw from their renormalized softmax.

@@ -1,14 +1,14 @@
 // Gap imputation with GluFormer (gluformer-readme: "imputation of missing data segments"): every run of missing
-// values (NaN) on a 5-minute glucose grid is filled by generating its length of tokens from the real values
-// before it (at most maxLength − 1 of them, from the start of the series or the previous gap's fill), with the
-// given decoding (default: expected value). A gap at the very start, with no context, stays NaN. The linear
-// interpolation it is compared with (`linearFill`) also uses the value after the gap, which generation does not.
+// values (NaN) on a 5-minute glucose grid is filled by generating its length of tokens from the values just before
+// it (at most maxLength − 1, back to the previous unfilled gap), with the given decoding (default: median, see
+// GluFormerForecaster). A gap at the very start, with no context, stays NaN. The linear interpolation it is
+// compared with (`linearFill`) also uses the value after the gap, which generation does not.
 
 import CGMData
 
 extension GluFormerGenerator {
     /// `glucose` (mg/dL, NaN = missing) with every gap that has preceding data filled by generation.
-    public func impute(_ glucose: [Float], decoding: GluFormerDecoding = .expectedValue, seed: UInt64 = 0) -> [Float] {
+    public func impute(_ glucose: [Float], decoding: GluFormerDecoding = .median, seed: UInt64 = 0) -> [Float] {
         var out = glucose
         var i = 0
         while i < out.count {
