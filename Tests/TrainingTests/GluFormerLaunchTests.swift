@@ -118,6 +118,11 @@ final class GluFormerLaunchTests: XCTestCase {
         }
         let text = try String(contentsOfFile: out1, encoding: .utf8)
         XCTAssertEqual(text, try String(contentsOfFile: out2, encoding: .utf8), "same seed, same samples")
+        // Recomputing the window per token (the reference's way) gives the same samples as the KV cache.
+        let uncached = dir + "/gen-nocache.csv"
+        _ = try run(["generate", "--checkpoint", runDir + "/best.h5", "--cgm", cohort + "/cgm.csv", "--hours", "2",
+                     "--top-k", "10", "--samples", "3", "--seed", "1", "--no-cache", "--out", uncached])
+        XCTAssertEqual(text, try String(contentsOfFile: uncached, encoding: .utf8), "KV cache and recomputation agree")
         let lines = text.split(separator: "\n")
         XCTAssertEqual(lines.first, "subject_id,sample,step,minutes_ahead,timestamp,glucose_mg_dl")
         XCTAssertEqual(lines.count - 1, 8 * 3 * 24, "8 subjects × 3 samples × 24 steps")
