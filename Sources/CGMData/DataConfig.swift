@@ -5,7 +5,8 @@
 //   data:
 //     preset: physio_seq2seq     # physio_seq2seq | ssm_cgm (24 h) | ssm_cgm_12h | ssm_cgm_24h | ssm_cgm_48h
 //                                # | gluformer | custom (custom needs history, horizon, past_features)
-//     history: 37                # L, steps of 5 min including the decision step (gluformer: tokens)
+//     history: 37                # L, steps of 5 min including the decision step (gluformer: context tokens;
+//                                # a token window stores L + H tokens, default 276 + 12 = 288 = 24 h)
 //     horizon: 48                # H, steps
 //     stride: 12                 # steps between decision times
 //     split: subject             # subject (seeded 70/15/15) | temporal (last hour test, hour before validation)
@@ -85,8 +86,8 @@ public struct DataConfig: Equatable, Sendable {
         staticFeatures = preset.staticFeatures
         maxInterpolationGapMinutes = 15
         futureIOB = .basalOnly
-        qc = Set(QCRule.allCases)
         tokens = preset.tokens
+        qc = tokens ? [.residualNaN] : Set(QCRule.allCases)   // token windows are cut at gaps instead (TokenWindows)
     }
 
     /// The windowing described by this config.
@@ -112,7 +113,7 @@ public struct DataConfig: Equatable, Sendable {
         case "ssm_cgm", "ssm_cgm_24h": config = DataConfig(preset: .ssmCGM(contextHours: 24))
         case "ssm_cgm_12h": config = DataConfig(preset: .ssmCGM(contextHours: 12))
         case "ssm_cgm_48h": config = DataConfig(preset: .ssmCGM(contextHours: 48))
-        case "gluformer": config = DataConfig(preset: .gluformer(sequenceLength: 288))
+        case "gluformer": config = DataConfig(preset: .gluformer(sequenceLength: 276))   // 276 + 12 = 288 tokens (24 h)
         case "custom":
             for key in ["history", "horizon", "past_features"] where dict[key] == nil {
                 throw DataError(key: .config("\(keyPath).\(key)"), "is required with preset 'custom'")
@@ -171,6 +172,13 @@ public struct DataConfig: Equatable, Sendable {
         if split == .temporal, horizon * 5 > 60 {
             throw DataError(key: .config("\(keyPath).horizon"),
                             "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon))")
+        }
+        if tokens, qc != [.residualNaN] {
+            throw DataError(key: .config("\(keyPath).qc"), "must be off with preset gluformer: token windows are cut at "
+                            + "gaps longer than max_interpolation_gap_minutes instead of QC rules 1–3, 5, 6")
+        }
+        if tokens, odeStates {
+            throw DataError(key: .config("\(keyPath).ode_states"), "is not available with preset gluformer")
         }
         if odeStates {
             if !qc.contains(.twinMatching) {

@@ -54,6 +54,7 @@ public struct WindowExtractor {
     /// Scans every subject's candidate windows through `qc`; returns the accepted ones (in subject
     /// order, then time order) and the QC counts.
     public func candidates(_ features: [SubjectFeatures], qc: QualityControl) -> (windows: [WindowRef], report: QCReport) {
+        if tokens { return tokenCandidates(features) }   // GluFormer: cut at gaps (TokenWindows.swift)
         var report = QCReport(enabled: qc.enabled)
         var refs: [WindowRef] = []
         for (s, f) in features.enumerated() where f.count >= history + horizon {
@@ -116,11 +117,14 @@ public struct WindowExtractor {
                 }
                 let t = ref.decision, lo = t - L + 1
                 let count = features[current].count
-                precondition(lo >= 0 && t + H < count, "window \(lo)…\(t + H) outside subject \(features[current].id)'s grid")
+                // Token windows may start before their gap-free run (padding); others never do.
+                let first = tokens ? features[current].cgm.withUnsafeBufferPointer { firstTokenIndex($0, decision: t) } : lo
+                precondition((first == lo ? lo >= 0 : first > lo) && t + H < count,
+                             "window \(lo)…\(t + H) outside subject \(features[current].id)'s grid")
                 let pastBase = w * L * P
                 for p in 0 ..< P {
                     pastColumns[p].withUnsafeBufferPointer { column in
-                        for l in 0 ..< L { pastBuf[pastBase + l * P + p] = column[lo + l] }
+                        for l in 0 ..< L { pastBuf[pastBase + l * P + p] = lo + l < first ? 0 : column[lo + l] }
                     }
                 }
                 let futureBase = w * H * F
@@ -142,8 +146,11 @@ public struct WindowExtractor {
                 }
                 features[current].cgm.withUnsafeBufferPointer { cgm in
                     for h in 0 ..< H { targetBuf[w * H + h] = cgm[t + 1 + h] }
-                    if tokens {
-                        for k in 0 ..< L + H { tokenBuf[w * (L + H) + k] = Float(WindowPreset.token(cgm[lo + k])) }
+                    if tokens {   // padding before the window's gap-free run (TokenWindows.swift)
+                        for k in 0 ..< L + H {
+                            tokenBuf[w * (L + H) + k] = Float(lo + k < first ? GlucoseTokenizer.padding
+                                                                             : GlucoseTokenizer.token(cgm[lo + k]))
+                        }
                     }
                 }
                 for k in 0 ..< S { staticsOut[w * S + k] = staticRow[k] }

@@ -8,7 +8,8 @@
 //                   wearables, meal flag); future = time encodings + wearables + meal flag; statics =
 //                   age, diabetes status, clinical site, subject id, glucose centre/scale.
 //   gluformer       token windows: extras["tokens"] holds the L + H glucose tokens
-//                   round(clamp(g, 40, 500)) − 40 of each window (0 … 460); past = [g~].
+//                   round(clamp(g, 40, 500)) − 40 of each window (0 … 460, padding 461; GlucoseTokenizer),
+//                   cut at gaps (TokenWindows.swift); past = [g~]. Default L 276 + H 12 = 288 tokens (24 h).
 // Default stride: 12 steps (one hour) for every preset.
 
 /// History/horizon/stride and feature lists of a windowing setup.
@@ -58,14 +59,13 @@ public struct WindowPreset: Equatable, Sendable {
                                              "glucose_centre", "glucose_scale"])
     }
 
-    /// GluFormer token windows of `sequenceLength` history tokens plus `horizon` forecast tokens.
+    /// GluFormer token windows of `sequenceLength` history tokens plus `horizon` forecast tokens (the stored
+    /// token sequence has `sequenceLength + horizon` tokens).
     public static func gluformer(sequenceLength: Int, horizon: Int = 12) -> WindowPreset {
         WindowPreset(name: "gluformer", history: sequenceLength, horizon: horizon,
                      pastFeatures: [FeatureCatalog.cgmScaled], futureFeatures: [], tokens: true)
     }
 
-    /// The GluFormer token of a glucose value: round(clamp(g, 40, 500)) − 40, in 0 … 460.
-    public static func token(_ glucose: Float) -> Int {
-        Int(min(max(glucose, 40), 500).rounded()) - 40
-    }
+    /// The GluFormer token of a glucose value: round(clamp(g, 40, 500)) − 40, in 0 … 460 (NaN: padding 461).
+    public static func token(_ glucose: Float) -> Int { GlucoseTokenizer.token(glucose) }
 }

@@ -25,12 +25,14 @@ public struct CheckpointForecaster {
         guard let p = contents.preprocessing else { throw CheckpointPreprocessing.missing(file: path) }
         // Raw data gives no per-window extras (ODE states, twin forecast): the model must build without them
         // (seq2seq or naive trained on an ode_states dataset do; physio_seq2seq and digital_twin do not).
+        // GluFormer's `tokens` are rebuilt by the model from its cgm_scaled history (GluFormerForecaster.contexts).
         var shape = p.shape
-        shape.extras = [:]
-        if !p.shape.extras.isEmpty, (try? ModelRegistry.build(try RunConfig.parse(yaml: contents.configYAML).model,
-                                                              shape: shape, seed: contents.seed)) == nil {
+        shape.extras = p.shape.extras.filter { $0.key == "tokens" && p.shape.pastFeatures.contains(FeatureCatalog.cgmScaled) }
+        let needed = p.shape.extras.keys.filter { shape.extras[$0] == nil }
+        if !needed.isEmpty, (try? ModelRegistry.build(try RunConfig.parse(yaml: contents.configYAML).model,
+                                                      shape: shape, seed: contents.seed)) == nil {
             throw CheckpointError(file: path, "its model was trained with extra per-window inputs ("
-                                  + p.shape.extras.keys.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")
+                                  + needed.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")
         }
         do {
             recipe = try InferenceRecipe(spec: try p.featureSpec(file: path), history: p.shape.history, horizon: p.shape.horizon)

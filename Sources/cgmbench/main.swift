@@ -19,10 +19,12 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba stream ddp data (default: all).")
+            help: "Sections to run: gemm seq2seq memory mamba stream ddp data gluformer (default: all).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
+    @Option(help: "Path of the PyTorch GluFormer reference script.")
+    var gluformerTorchScript = "launch/bench/gluformer_torch.py"
     @Option(help: "Data configs for the prepare benchmark.")
     var dataConfigs: [String] = ["configs/data-physio-seq2seq.yaml"]
 
@@ -41,8 +43,8 @@ struct CGMBench: ParsableCommand {
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
-        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data"] : only)
-        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data"]).first {
+        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data", "gluformer"] : only)
+        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data", "gluformer"]).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
@@ -56,6 +58,10 @@ struct CGMBench: ParsableCommand {
         }
         if sections.contains("stream") { print(StreamBench.run(harness: harness, lengths: mambaLengths), "\n") }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
+        if sections.contains("gluformer") {
+            print(GluFormerBench.run(harness: harness, threads: threads, torchPython: torchPython,
+                                     torchScript: gluformerTorchScript), "\n")
+        }
         if sections.contains("data") {
             guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }
             print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs, log: { _ in }), "\n")

@@ -1,0 +1,107 @@
+// `cgmtrain generate`: GluFormer's autoregressive continuation of each subject's glucose (gluformer-readme,
+// "Generative Modeling"), as CSV in mg/dL.
+//
+//   cgmtrain generate --checkpoint RUN/best.h5 --cgm data/cohort/cgm.csv [--subject S0007] --hours 24 \
+//                     --top-k 10 [--temperature 1] --samples 3 --seed 1 [--no-cache] [--out gen.csv]
+//
+// Per subject: the CSV is resampled as `prepare` did (the checkpoint's max_interpolation_gap_minutes), the
+// subject's latest gap-free run is tokenized, its last L tokens (the trained context) are the context, and
+// `--samples` continuations of hours·12 steps are drawn by top-k sampling (`--top-k 1`: greedy) from one seeded
+// stream, with a KV cache (`--no-cache`: recompute the window for each token, as the reference does). Columns:
+// subject_id, sample, step (1…), minutes_ahead, timestamp (ISO 8601 UTC), glucose_mg_dl. One process, no MPI.
+
+import ArgumentParser
+import CGMData
+import CGMTensor
+import Foundation
+import Models
+import Training
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate glucose continuations with a GluFormer checkpoint (top-k sampling, KV cache); writes CSV.")
+
+    @Option(help: "GluFormer checkpoint written by `cgmtrain train` (e.g. RUN/best.h5).")
+    var checkpoint: String
+    @Option(help: "Measurements CSV (subject_id, timestamp, glucose_mg_dl, ...): the histories to continue.")
+    var cgm: String
+    @Option(help: "Only this subject.")
+    var subject: String?
+    @Option(help: "Hours to generate (12 steps of 5 min per hour).")
+    var hours: Double = 24
+    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (1 = greedy).")
+    var topK: Int = 10
+    @Option(help: "Softmax temperature of the sampling.")
+    var temperature: Float = 1
+    @Option(help: "Continuations per subject.")
+    var samples: Int = 1
+    @Option(help: "Seed of the sampling stream.")
+    var seed: UInt64 = 0
+    @Flag(help: "Recompute the whole window for every token instead of using the KV cache (slower; same output).")
+    var noCache = false
+    @Option(help: "Output CSV file (default: stdout).")
+    var out: String?
+
+    func validate() throws {
+        guard hours > 0 else { throw ValidationError("--hours must be positive (got \(hours))") }
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
+        guard temperature > 0 else { throw ValidationError("--temperature must be positive (got \(temperature))") }
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1 (got \(samples))") }
+    }
+
+    func run() throws {
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        do {
+            let started = Date()
+            let restored = try CheckpointModel(checkpoint: checkpoint)
+            guard let model = restored.model as? GluFormerForecaster else {
+                throw ValidationError("\(checkpoint): generate needs a gluformer checkpoint (this one is '\(restored.model.name)')")
+            }
+            let gap = restored.config.data?.maxInterpolationGapMinutes ?? 15
+            let cohort = try CohortReader().read(cgmPath: cgm, subjectsPath: nil)
+            var (subjects, _) = try Resampler(maxInterpolationGapMinutes: gap).resample(cohort)
+            if let subject {
+                subjects = subjects.filter { $0.id == subject }
+                guard !subjects.isEmpty else { throw ValidationError("\(cgm): no subject '\(subject)'") }
+            }
+            let steps = max(1, Int((hours * 12).rounded()))
+            let generator = GluFormerGenerator(network: model.network)
+            var csv = "subject_id,sample,step,minutes_ahead,timestamp,glucose_mg_dl\n"
+            var tokensGenerated = 0
+            for (index, s) in subjects.enumerated() {
+                guard let run = GlucoseTokenizer.segments(s.glucose).last else {
+                    FileHandle.standardError.write(Data("cgmtrain generate: note: \(s.id) has no glucose; skipped\n".utf8))
+                    continue
+                }
+                let context = GlucoseTokenizer.tokens(Array(s.glucose[run].suffix(model.history)))
+                // Subjects draw from disjoint seeded streams, so one subject's output does not depend on the others.
+                let result = generator.generate(contexts: Array(repeating: context, count: samples), steps: steps,
+                                                decoding: topK == 1 ? .greedy : .topK(topK, temperature: temperature),
+                                                seed: seed &* 1_000_003 &+ UInt64(index), useCache: !noCache)
+                let last = s.time(at: run.upperBound - 1)
+                for sample in 0 ..< samples {
+                    for (k, g) in result.glucose[sample].enumerated() {
+                        let t = last + Int64(k + 1) * ResampledSubject.gridSeconds
+                        csv += "\(s.id),\(sample + 1),\(k + 1),\((k + 1) * 5),\(GridTime.iso8601(t)),\(Int(g))\n"
+                    }
+                }
+                tokensGenerated += samples * steps
+            }
+            let seconds = Date().timeIntervalSince(started)
+            if let out {
+                try csv.write(toFile: out + ".tmp", atomically: false, encoding: .utf8)
+                _ = try? FileManager.default.removeItem(atPath: out)
+                try FileManager.default.moveItem(atPath: out + ".tmp", toPath: out)
+                FileHandle.standardError.write(Data(("cgmtrain generate: wrote \(out): \(subjects.count) subject(s) × \(samples) "
+                    + "sample(s) × \(steps) steps (\(tokensGenerated) tokens, " + String(format: "%.1f", seconds) + " s, "
+                    + (noCache ? "no cache" : "KV cache") + ")\n").utf8))
+            } else {
+                FileHandle.standardOutput.write(Data(csv.utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("cgmtrain generate: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
