@@ -2,7 +2,7 @@
 // conv windows survive between calls. One HDF5 file (written atomically: H5File.create → temp + rename):
 //   attributes  version (1), model, parameters (FNV-1a 64 of the model's parameter values: the state
 //               belongs to exactly these weights), subject, first_time (Unix s of the first encoder position),
-//               last_time (Unix s of the last reading consumed), positions
+//               last_time (Unix s of the last reading consumed), positions (encoder positions consumed)
 //   /stacks/<name>/layer<i>/conv_window   (B, d_conv − 1, conv_dim)  float32
 //   /stacks/<name>/layer<i>/ssm           (B, H, P, N) flattened     float32
 // Any read error names the file and what is wrong.
@@ -23,15 +23,13 @@ public struct ForecastStreamFile: Equatable {
     public var subject: String
     /// Unix seconds of the first encoder position and of the last reading consumed.
     public var firstTime: Int64, lastTime: Int64
-    /// Encoder positions consumed.
-    public var positions: Int
-    /// The Mamba stacks' states by name.
-    public var stacks: [String: MambaStackStreamState]
+    /// The model's stream state (its Mamba stacks' states and the positions consumed).
+    public var state: ForecastStreamState
 
-    public init(model: String, parameters: String, subject: String, firstTime: Int64, lastTime: Int64, positions: Int,
-                stacks: [String: MambaStackStreamState]) {
+    public init(model: String, parameters: String, subject: String, firstTime: Int64, lastTime: Int64,
+                state: ForecastStreamState) {
         (self.model, self.parameters, self.subject) = (model, parameters, subject)
-        (self.firstTime, self.lastTime, self.positions, self.stacks) = (firstTime, lastTime, positions, stacks)
+        (self.firstTime, self.lastTime, self.state) = (firstTime, lastTime, state)
     }
 
     /// FNV-1a 64 of every parameter value's bits, as 16 hex digits.
@@ -50,11 +48,11 @@ public struct ForecastStreamFile: Equatable {
             try f.setAttribute("subject", .string(subject))
             try f.setAttribute("first_time", .int64(firstTime))
             try f.setAttribute("last_time", .int64(lastTime))
-            try f.setAttribute("positions", .int64(Int64(positions)))
+            try f.setAttribute("positions", .int64(Int64(state.positions)))
             let root = try f.createGroup("stacks")
-            for name in stacks.keys.sorted() {
+            for name in state.stacks.keys.sorted() {
                 let g = try root.createGroup(name)
-                for (i, layer) in stacks[name]!.layers.enumerated() {
+                for (i, layer) in state.stacks[name]!.layers.enumerated() {
                     let lg = try g.createGroup("layer\(i)")
                     try lg.createDataset("conv_window", values: layer.convWindow)
                     try lg.createDataset("ssm", values: layer.ssm)
@@ -90,7 +88,7 @@ public struct ForecastStreamFile: Equatable {
             return ForecastStreamFile(model: try f.stringAttribute("model"), parameters: try f.stringAttribute("parameters"),
                                       subject: try f.stringAttribute("subject"), firstTime: try f.int64Attribute("first_time"),
                                       lastTime: try f.int64Attribute("last_time"),
-                                      positions: Int(try f.int64Attribute("positions")), stacks: stacks)
+                                      state: ForecastStreamState(stacks: stacks, positions: Int(try f.int64Attribute("positions"))))
         } catch let e as CheckpointError {
             throw e
         } catch {

@@ -22,13 +22,14 @@ final class ForecastStreamFileTests: XCTestCase {
         let x = randomTensor([2, 7, 8], seed: 4)
         let (_, state) = stream.prefill(x)
         let file = ForecastStreamFile(model: "ssm_cgm", parameters: ForecastStreamFile.fingerprint(store), subject: "S0001",
-                                      firstTime: 1_767_600_000, lastTime: 1_767_601_800, positions: 7, stacks: ["encoder": state])
+                                      firstTime: 1_767_600_000, lastTime: 1_767_601_800,
+                                      state: ForecastStreamState(stacks: ["encoder": state], positions: 7))
         let path = dir + "/stream.h5"
         try file.write(to: path)
         let back = try ForecastStreamFile.read(path)
         XCTAssertEqual(back, file)
         let u = randomTensor([2, 8], seed: 5)
-        var a = state, b = try XCTUnwrap(back.stacks["encoder"])
+        var a = state, b = try XCTUnwrap(back.state.stacks["encoder"])
         XCTAssertEqual(stream.step(u, &a).scalars, stream.step(u, &b).scalars, "the read state continues bit-identically")
 
         let before = ForecastStreamFile.fingerprint(store)
