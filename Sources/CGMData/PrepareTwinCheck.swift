@@ -35,10 +35,13 @@ public final class TwinMatchingCheck {
     }
 
     /// Algorithm 1 on subject `f`'s window with decision index `t`: the match (passes 1–3, `horizon` future
-    /// steps, basal-only), or nil when twin matching fails (rule 6). `hint` as in `fails`.
-    public func match(_ f: SubjectFeatures, decision t: Int, history: Int, horizon: Int, hint: inout Int?) -> TwinMatch? {
+    /// steps under `future` inputs, basal-only by default), or nil when twin matching fails (rule 6). The
+    /// choice of twin (pass 1) never depends on `future`. `hint` as in `fails`.
+    public func match(_ f: SubjectFeatures, decision t: Int, history: Int, horizon: Int,
+                      future: TwinFutureInputs = .basalOnly, hint: inout Int?) -> TwinMatch? {
         let window = Self.window(f, decision: t, length: min(history, TwinMatcher.historyLength))
-        guard let match = matcher.match(window, horizon: horizon, hint: hint) else { return nil }
+        let inputs = Self.futureInputs(f, decision: t, horizon: horizon, policy: future)
+        guard let match = matcher.match(window, future: inputs, horizon: horizon, hint: hint) else { return nil }
         hint = match.twinIndex
         return match
     }
