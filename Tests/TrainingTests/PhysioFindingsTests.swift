@@ -1,0 +1,225 @@
+// The paper's findings (PhysioSeq2Seq section 4.3, issue 5 "What must hold"), checked on a small cohort of
+// the built-in simulator with small but real models trained in process:
+//
+//   simulate (T1D only, fixed seed) → prepare (DatasetPreparer, real HDF5, data.ode_states: true, the
+//   physio_seq2seq preset: L = 37, H = 48) → train seq2seq, physio_seq2seq and recursive_lstm with the real
+//   Trainer (one rank, the registry's models, Adam, best checkpoint by validation Huber loss) → forecast the
+//   test split from best.h5 → per-horizon MAE / ME (ErrorSummary) against naive persistence.
+//
+//   (a) every learned model beats naive persistence in MAE at 60, 120 and 240 min;
+//   (b) seq2seq has a smaller |ME| at 240 min than the recursive LSTM (the paper's central finding);
+//   (c) physio_seq2seq is not worse than seq2seq: MAE at 240 min ≤ 1.05 × seq2seq's (5 % tolerance: the
+//       paper's gain is 0.26 mg/dL of 39.5, far below what a cohort this small resolves, so the test
+//       asks for "not worse" beyond noise, not for the gain itself).
+//
+// Sizes are the smallest that gave the same conclusions across seeds when the test was written (see the
+// report printed by the test); budgets are fixed (epochs, hidden sizes), nothing is tuned per model.
+// A second test measures the meal-aware twin (data.twin.future_inputs: announced) against the basal-only
+// twin on windows with a logged meal in the first 2 h of the horizon.
+
+import CGMData
+import CGMTensor
+import Distributed
+import Foundation
+import Models
+import Physiology
+import XCTest
+@testable import Training
+
+final class PhysioFindingsTests: XCTestCase {
+    static let env = ProcessInfo.processInfo.environment
+    /// Cohort and budget; PHYSIO_FINDINGS_* environment variables override them for investigation runs.
+    static let subjects = Int(env["PHYSIO_FINDINGS_SUBJECTS"] ?? "") ?? 12
+    static let days = Int(env["PHYSIO_FINDINGS_DAYS"] ?? "") ?? 3
+    static let seed = UInt64(env["PHYSIO_FINDINGS_SEED"] ?? "") ?? 11
+    static let hidden = Int(env["PHYSIO_FINDINGS_HIDDEN"] ?? "") ?? 32
+    static let epochs = Int(env["PHYSIO_FINDINGS_EPOCHS"] ?? "") ?? 12
+    static let lr = env["PHYSIO_FINDINGS_LR"] ?? "0.003"
+    static let stride = Int(env["PHYSIO_FINDINGS_STRIDE"] ?? "") ?? 6
+    static let plateau = env["PHYSIO_FINDINGS_PLATEAU"] ?? "2"
+
+    struct Scores {
+        /// Per model (and "naive"), per horizon step h (0-based), ErrorSummary over the test windows.
+        var byModel: [String: [ErrorSummary]] = [:]
+        var testWindows = 0, trainWindows = 0
+        var seconds: [String: Double] = [:]
+    }
+
+    nonisolated(unsafe) static var cached: (dir: URL, csv: String, data: String, manifest: Manifest)?
+    nonisolated(unsafe) static var scores: Scores?
+
+    override class func tearDown() {
+        if let c = cached, ProcessInfo.processInfo.environment["CGMTRAIN_KEEP_TEST_DIRS"] == nil {
+            try? FileManager.default.removeItem(at: c.dir)
+        }
+        cached = nil
+        scores = nil
+        super.tearDown()
+    }
+
+    static let dataYAML = """
+        data:
+          preset: physio_seq2seq
+          stride: \(stride)
+          fractions: [0.6, 0.2, 0.2]
+          ode_states: true
+        """
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// The simulated cohort, prepared once for the class.
+    static func dataset() throws -> (dir: URL, csv: String, data: String, manifest: Manifest) {
+        if let c = cached { return c }
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("physio-findings-\(getpid())-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cohort = dir.appendingPathComponent("cohort").path
+        _ = try CohortSimulator.run(CohortConfig(subjects: subjects, days: days, seed: seed, groupMix: [(.t1d, 1)]),
+                                    to: cohort, truth: false)
+        let config = try RunConfig.parse(yaml: dataYAML + "\nmodel: {name: seq2seq}\n", source: "findings.yaml", overrides: [])
+        let data = dir.appendingPathComponent("prepared").path
+        let outcome = try DatasetPreparer.run(
+            PrepareOptions(cgmPath: cohort + "/cgm.csv", subjectsPath: cohort + "/subjects.csv", outDir: data),
+            comm: SingleProcessCommunicator(), loadConfig: { config.data! })
+        cached = (dir, cohort + "/cgm.csv", data, outcome.manifest)
+        return cached!
+    }
+
+    /// Trains `model` (YAML mapping) with the real Trainer; returns its best checkpoint's test forecasts.
+    static func trainAndForecast(_ model: String, name: String, test: Batch) throws -> [Float] {
+        let (dir, _, data, manifest) = try dataset()
+        let run = dir.appendingPathComponent("run-\(name)").path
+        let yaml = dataYAML + "\nmodel: \(model)\ntrain:\n  seed: 1\n  batch_size: 32\n  max_epochs: \(epochs)\n"
+            + "  optimizer: {name: adam, lr: \(lr)}\n  top_k: 1\n  log_every_seconds: 1000\n"
+            + (plateau == "0" ? "" : "  scheduler: {name: reduce_on_plateau, factor: 0.5, patience: \(plateau), min_lr: 1.0e-4}\n")
+        let config = try RunConfig.parse(yaml: yaml, source: "\(name).yaml", overrides: [])
+        let trainer = Trainer(config: config, options: TrainOptions(dataDirectory: data, runDirectory: run),
+                              comm: SingleProcessCommunicator(), stop: StopSignal(),
+                              progress: Progress(enabled: false, every: 1000, isTerminal: false))
+        _ = try trainer.run()
+        let best = try CheckpointModel(checkpoint: run + "/best.h5", shape: DatasetShape(manifest))
+        XCTAssertEqual(best.model.name, name)
+        return best.model.forecast(test, Graph(training: false, recording: false)).point.scalars
+    }
+
+    /// Per-step error summaries of forecasts (B × H) against the batch's targets.
+    static func summaries(_ forecast: [Float], _ batch: Batch) -> [ErrorSummary] {
+        (0 ..< batch.horizon).map { h in
+            ErrorSummary(errors: (0 ..< batch.count).map { b in
+                Double(forecast[b * batch.horizon + h]) - Double(batch.target[b * batch.horizon + h])
+            })
+        }
+    }
+
+    static func computeScores() throws -> Scores {
+        if let s = scores { return s }
+        let t0 = now()
+        let (_, _, data, manifest) = try dataset()
+        var s = Scores()
+        s.seconds["simulate+prepare"] = now() - t0
+        let ds = try ShardDataset(directory: data)
+        let test = try ShardReader(dataset: ds, split: .test).read(indices: Array(0 ..< ds.count(.test)))
+        s.testWindows = test.count
+        s.trainWindows = ds.count(.train)
+        let naive = try LastObservedGlucose(pastFeatures: manifest.pastFeatures, spec: nil).values(test)
+        s.byModel["naive"] = summaries(test.target.indices.map { naive[$0 / test.horizon] }, test)
+        for (name, model) in [("seq2seq", "{name: seq2seq, hidden: \(hidden)}"),
+                              ("physio_seq2seq", "{name: physio_seq2seq, hidden: \(hidden)}"),
+                              ("recursive_lstm", "{name: recursive_lstm, hidden: \(hidden)}")] {
+            let start = now()
+            s.byModel[name] = summaries(try trainAndForecast(model, name: name, test: test), test)
+            s.seconds[name] = now() - start
+        }
+        scores = s
+        print(report(s))
+        return s
+    }
+
+    static func report(_ s: Scores) -> String {
+        var lines = ["PhysioFindings: \(subjects) T1D subjects × \(days) days (seed \(seed)), \(s.trainWindows) train / "
+                     + "\(s.testWindows) test windows, stride \(stride), hidden \(hidden), \(epochs) epochs, lr \(lr), plateau patience \(plateau)"]
+        lines.append("model            " + [30, 60, 120, 240].map { "  MAE@\($0) ME@\($0)" }.joined())
+        for name in ["naive", "seq2seq", "physio_seq2seq", "recursive_lstm"] {
+            guard let m = s.byModel[name] else { continue }
+            lines.append(name.padding(toLength: 17, withPad: " ", startingAt: 0) + [6, 12, 24, 48].map {
+                String(format: "  %6.2f %6.2f", m[$0 - 1].mae, m[$0 - 1].me)
+            }.joined())
+        }
+        lines.append("seconds: " + s.seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }
+            .joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+
+    /// Horizon steps (1-based) of 60, 120 and 240 min.
+    static let checkedSteps = [12, 24, 48]
+
+    func testEveryLearnedModelBeatsNaivePersistenceFrom60Minutes() throws {
+        let s = try Self.computeScores()
+        let naive = s.byModel["naive"]!
+        for name in ["seq2seq", "physio_seq2seq", "recursive_lstm"] {
+            for step in Self.checkedSteps {
+                XCTAssertLessThan(s.byModel[name]![step - 1].mae, naive[step - 1].mae,
+                                  "\(name) MAE at \(step * 5) min vs naive\n\(Self.report(s))")
+            }
+        }
+    }
+
+    func testSeq2SeqHasSmallerLongHorizonBiasThanTheRecursiveLSTM() throws {
+        let s = try Self.computeScores()
+        XCTAssertLessThan(abs(s.byModel["seq2seq"]![47].me), abs(s.byModel["recursive_lstm"]![47].me),
+                          "|ME| at 240 min\n\(Self.report(s))")
+    }
+
+    func testODEStatesDoNotMakeSeq2SeqWorse() throws {
+        let s = try Self.computeScores()
+        XCTAssertLessThanOrEqual(s.byModel["physio_seq2seq"]![47].mae, 1.05 * s.byModel["seq2seq"]![47].mae,
+                                 "MAE at 240 min, 5 % tolerance\n\(Self.report(s))")
+    }
+
+    /// The meal-aware twin (data.twin.future_inputs: announced) against the paper's basal-only twin on the
+    /// windows of the same cohort with a logged meal in the first 2 h of the horizon (all splits: nothing is
+    /// trained). Expected direction: knowing the meals and boluses lowers the twin's error after them.
+    func testMealAwareTwinReducesPostMealError() throws {
+        let (_, csv, _, _) = try Self.dataset()
+        let config = try DataConfig.parse(["preset": "physio_seq2seq", "stride": Self.stride, "ode_states": true,
+                                           "twin": ["future_inputs": "announced"]])
+        let plan = try CohortPipeline.plan(config: config, cgmPath: csv)
+        let check = TwinMatchingCheck()
+        let (l, h) = (config.history, config.horizon)
+        // basal_only (the paper), announced (history meals in matching + future meals/boluses: what prepare
+        // stores), and, for the investigation, the future inputs alone on the paper's insulin-only match.
+        var errors = [[[Double]]](repeating: [[Double]](repeating: [], count: h), count: 3)
+        var windows = 0, mealWindows = 0
+        for ref in plan.windows {
+            let f = plan.features[ref.subject], t = ref.decision
+            windows += 1
+            guard !f.carbs.isEmpty, (t + 1 ... t + 24).contains(where: { f.carbs[$0] > 0 }) else { continue }
+            var hint: Int?
+            let futureOnly = check.matcher.match(TwinMatchingCheck.window(f, decision: t, length: l),
+                                                 future: TwinMatchingCheck.futureInputs(f, decision: t, horizon: h, policy: .announced),
+                                                 horizon: h)
+            guard let b = check.match(f, decision: t, history: l, horizon: h, future: .basalOnly, hint: &hint),
+                  let a = check.match(f, decision: t, history: l, horizon: h, future: .announced, hint: &hint),
+                  let af = futureOnly else { continue }
+            XCTAssertEqual(af.twinIndex, b.twinIndex, "pass 1 does not depend on the future inputs")
+            mealWindows += 1
+            for (i, m) in [b, a, af].enumerated() {
+                for k in 0 ..< h { errors[i][k].append(Double(m.glucoseFut[k]) - Double(f.cgm[t + 1 + k])) }
+            }
+        }
+        let summaries = errors.map { $0.map { ErrorSummary(errors: $0) } }
+        let means = summaries.map { m in m.reduce(0) { $0 + $1.mae } / Double(h) }
+        var lines = ["Meal-aware twin: \(mealWindows) of \(windows) windows have a logged meal in the first 2 h of the horizon"]
+        lines.append("twin                   MAE@60 ME@60  MAE@120 ME@120  MAE@240 ME@240  MAE mean over 48 steps")
+        for (i, name) in ["basal_only", "announced", "future inputs only"].enumerated() {
+            lines.append(name.padding(toLength: 21, withPad: " ", startingAt: 0)
+                + [12, 24, 48].map { String(format: "  %6.2f %6.2f", summaries[i][$0 - 1].mae, summaries[i][$0 - 1].me) }.joined()
+                + String(format: "  %6.2f", means[i]))
+        }
+        let (meanB, meanA) = (means[0], means[1])
+        let report = lines.joined(separator: "\n")
+        print(report)
+        XCTAssertGreaterThanOrEqual(mealWindows, 20, report)
+        XCTAssertLessThan(meanA, meanB, report)
+    }
+}
