@@ -1,20 +1,28 @@
 // The paper's findings (PhysioSeq2Seq section 4.3, issue 5 "What must hold"), checked on a small cohort of
 // the built-in simulator with small but real models trained in process:
 //
-//   simulate (T1D only, fixed seed) → prepare (DatasetPreparer, real HDF5, data.ode_states: true, the
-//   physio_seq2seq preset: L = 37, H = 48) → train seq2seq, physio_seq2seq and recursive_lstm with the real
-//   Trainer (one rank, the registry's models, Adam, best checkpoint by validation Huber loss) → forecast the
-//   test split from best.h5 → per-horizon MAE / ME (ErrorSummary) against naive persistence.
+//   simulate (24 T1D subjects × 3 days, seed 11) → prepare (DatasetPreparer, one rank, real HDF5,
+//   data.ode_states: true, the physio_seq2seq preset: L = 37, H = 48, stride 6, subjects 60/20/20) → train
+//   seq2seq, physio_seq2seq and recursive_lstm (hidden 32 each) with the real Trainer (Adam 0.01, batch 32,
+//   20 epochs, ReduceLROnPlateau ×0.5 after 2, best.h5 by validation Huber loss) → forecast the test split →
+//   per-horizon MAE / ME (ErrorSummary) against naive persistence.
 //
 //   (a) every learned model beats naive persistence in MAE at 60, 120 and 240 min;
 //   (b) seq2seq has a smaller |ME| at 240 min than the recursive LSTM (the paper's central finding);
 //   (c) physio_seq2seq is not worse than seq2seq: MAE at 240 min ≤ 1.05 × seq2seq's (5 % tolerance: the
-//       paper's gain is 0.26 mg/dL of 39.5, far below what a cohort this small resolves, so the test
-//       asks for "not worse" beyond noise, not for the gain itself).
+//       paper's gain is 0.26 mg/dL of 39.5, far below what a cohort this small resolves).
 //
-// Sizes are the smallest that gave the same conclusions across seeds when the test was written (see the
-// report printed by the test); budgets are fixed (epochs, hidden sizes), nothing is tuned per model.
-// A second test measures the meal-aware twin (data.twin.future_inputs: announced) against the basal-only
+// What was found (seed study, 24–36 subjects × 2–3 days, seeds 11–13, same budget): the between-model
+// differences at these sizes are of the order of the seed-to-seed variation. Each of (a) at 60 min, (b) and
+// (c) failed for at least one seed/size and held for others; the recursive LSTM's 240-min bias had either
+// sign (−40 … +19 mg/dL), not the paper's systematic under-prediction; physio_seq2seq overfits the ~14
+// training subjects (validation loss minimal after a few epochs, train loss still falling). The default
+// configuration was fixed before looking at its outcome; the findings that do not hold there are marked as
+// known issues (Swift Testing `withKnownIssue`), every other expectation fails normally. PHYSIO_FINDINGS_*
+// environment variables (SUBJECTS, DAYS, SEED, HIDDEN, EPOCHS, LR, STRIDE, PLATEAU) rerun it at other sizes,
+// with plain expectations. Budget: ~30 s CPU in a debug build (Models/Training are compiled with -O).
+//
+// A second suite measures the meal-aware twin (data.twin.future_inputs: announced) against the basal-only
 // twin on windows with a logged meal in the first 2 h of the horizon.
 
 import CGMData
