@@ -22,9 +22,10 @@
 //                                # (extras ode_hist (L,10), ode_fut (H,10), twin_forecast (H); see PrepareODEStates);
 //                                # needs qc.twin_matching on and history ≤ 37
 //     twin:
-//       future_inputs: basal_only  # basal_only (Algorithm 1 pass 3) | announced: the twin forecast and ode_fut
-//                                  # also get the meals and boluses recorded over the horizon (meal-aware twin,
-//                                  # an oracle; see TwinFutureInputs); needs ode_states: true and a carbs_g column
+//       future_inputs: basal_only  # basal_only (Algorithm 1 pass 3) | announced: the twin is matched with the
+//                                  # history's meals too and its forecast / ode_fut get the meals and boluses
+//                                  # recorded over the horizon (meal-aware twin, an oracle; see TwinFutureInputs);
+//                                  # needs ode_states: true and a carbs_g column
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
