@@ -92,6 +92,10 @@ public enum CohortPipeline {
         let statics = try FeatureCatalog.expandStatics(config.staticFeatures, table: cohort.subjectTable,
                                                        keyPath: "data.static_features")
         if past.isEmpty { throw DataError(key: .config("data.past_features"), "expands to no feature for this data") }
+        if config.odeStates, config.twinFutureInputs == .announced, !cohort.channels.contains(.carbs) {
+            throw DataError(file: cohort.file, key: .config("data.twin.future_inputs"),
+                            "announced feeds the twin the recorded meals, but the file has no \(Channel.carbs.rawValue) column")
+        }
 
         let (resampled, resampleReport) = try Resampler(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
             .resample(cohort)

@@ -22,6 +22,11 @@
 //     ode_states: false          # true: store the matched twin's ODE states and basal-only forecast per window
 //                                # (extras ode_hist (L,10), ode_fut (H,10), twin_forecast (H); see PrepareODEStates);
 //                                # needs qc.twin_matching on and history ≤ 37
+//     twin:
+//       future_inputs: basal_only  # basal_only (Algorithm 1 pass 3) | announced: the twin is matched with the
+//                                  # history's meals too and its forecast / ode_fut get the meals and boluses
+//                                  # recorded over the horizon (meal-aware twin, an oracle; see TwinFutureInputs);
+//                                  # needs ode_states: true and a carbs_g column
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
@@ -36,7 +41,7 @@ public struct DataConfig: Equatable, Sendable {
     /// The config keys, in canonical order.
     public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
                               "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
-                              "future_iob", "qc", "ode_states"]
+                              "future_iob", "qc", "ode_states", "twin"]
     /// Preset names accepted by `preset`.
     public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer", "custom"]
 
@@ -71,6 +76,8 @@ public struct DataConfig: Equatable, Sendable {
     /// Whether `prepare` stores the matched twin's ODE states and basal-only forecast per window
     /// (PhysioSeq2Seq §3.4, Algorithm 1 passes 2–3; `PrepareODEStates`).
     public var odeStates: Bool = false
+    /// The matched twin's inputs over the horizon (`twin.future_inputs`), for the stored twin forecast and X_fut.
+    public var twinFutureInputs: TwinFutureInputs = .basalOnly
 
     /// The defaults of a preset (subject split, seed 0, 70/15/15, gap 15 min, all QC rules).
     public init(preset: WindowPreset = .physioSeq2Seq) {
@@ -160,12 +167,30 @@ public struct DataConfig: Equatable, Sendable {
         }
         if dict["qc"] != nil { config.qc = try reader.qc("qc") }
         if let v = try reader.bool("ode_states") { config.odeStates = v }
+        if let value = dict["twin"] {
+            guard let twin = value as? [String: Any] else {
+                throw DataError(key: .config("\(keyPath).twin"), "must be a map (e.g. twin: {future_inputs: announced}), got \(value)")
+            }
+            let sub = ConfigReader(dict: twin, path: "\(keyPath).twin")
+            try sub.rejectUnknown(["future_inputs"])
+            if let v = try sub.string("future_inputs") {
+                guard let policy = TwinFutureInputs(rawValue: v) else {
+                    throw DataError(key: .config("\(keyPath).twin.future_inputs"),
+                                    "must be basal_only or announced (got '\(v)')")
+                }
+                config.twinFutureInputs = policy
+            }
+        }
         try config.validate(keyPath: keyPath)
         return config
     }
 
     /// Cross-key checks.
     func validate(keyPath: String) throws {
+        if twinFutureInputs == .announced, !odeStates {
+            throw DataError(key: .config("\(keyPath).twin.future_inputs"),
+                            "announced needs ode_states: true (it changes the stored twin forecast and ode_fut)")
+        }
         if pastFeatures.isEmpty {
             throw DataError(key: .config("\(keyPath).past_features"), "must list at least one feature")
         }
@@ -194,7 +219,7 @@ public struct DataConfig: Equatable, Sendable {
 
     /// A canonical one-line text of every setting (what `hash` digests).
     public var canonicalDescription: String {
-        let fields: [(String, String)] = [
+        var fields: [(String, String)] = [
             ("preset", preset), ("history", "\(history)"), ("horizon", "\(horizon)"), ("stride", "\(stride)"),
             ("split", split.rawValue), ("split_seed", "\(splitSeed)"), ("fractions", fractions.map { "\($0)" }.joined(separator: ",")),
             ("past_features", pastFeatures.joined(separator: ",")), ("future_features", futureFeatures.joined(separator: ",")),
@@ -203,6 +228,8 @@ public struct DataConfig: Equatable, Sendable {
             ("qc", QCRule.allCases.filter { qc.contains($0) }.map { $0.key }.joined(separator: ",")),
             ("tokens", "\(tokens)"),
         ] + (odeStates ? [("ode_states", "true")] : [])   // absent when false: earlier hashes stay valid
+        let twin: [(String, String)] = twinFutureInputs == .basalOnly ? [] : [("twin_future_inputs", twinFutureInputs.rawValue)]
+        fields += twin   // absent when basal_only (the default): earlier hashes stay valid
         return fields.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
     }
 

@@ -29,6 +29,8 @@ public struct SubjectFeatures: Sendable {
     public var doses: [Float]
     /// Basal micro-dose per bin (U), rate/12; empty without a basal column.
     public var basalDoses: [Float]
+    /// Carbohydrates per bin (g, summed); empty without a carbs_g column. The meal-aware twin reads it.
+    public var carbs: [Float] = []
 
     /// Unix seconds of grid index `i`.
     public func time(at i: Int) -> Int64 { start + Int64(i) * ResampledSubject.gridSeconds }
@@ -58,6 +60,7 @@ public struct FeatureBuilder: Sendable {
             out.basalDoses = basal.map { $0.map { $0 / 12 } } ?? []  // micro-dose r/12 per 5-min bin (§3.3)
             out.doses = (0 ..< n).map { i in (bolus?[i] ?? 0) + (out.basalDoses.isEmpty ? 0 : out.basalDoses[i]) }
         }
+        out.carbs = s.values(for: .carbs) ?? []
         var iobSeries: [Float]?
         for name in features where out.columns[name] == nil {
             out.columns[name] = try column(name, s, &out, &iobSeries)

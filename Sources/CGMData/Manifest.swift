@@ -101,12 +101,16 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var splits: [String: ManifestSplit]
     /// Totals.
     public var totals: ManifestTotals
+    /// With ODE states: what the twin was fed over the horizon (`basal_only` or `announced`, see
+    /// `TwinFutureInputs`); absent (nil) for datasets without ODE states and for earlier manifests.
+    public var twinFutureInputs: String?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", createdBy = "created_by", configHash = "config_hash"
         case splitSeed = "split_seed", history, horizon, pastFeatures = "past_features"
         case futureFeatures = "future_features", staticFeatures = "static_features", extras
         case featureSpecJSON = "feature_spec_json", qc, subjects, splits, totals
+        case twinFutureInputs = "twin_future_inputs"
     }
 
     /// Builds a manifest from shard summaries (any order) and provenance. Throws if the summaries disagree
@@ -156,6 +160,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.staticFeatures = first.staticFeatures
         self.extras = first.extras
         self.featureSpecJSON = metadata.featureSpecJSON
+        self.twinFutureInputs = metadata.twinFutureInputs
         self.qc = qc
         self.subjects = allSubjects
         self.splits = splits

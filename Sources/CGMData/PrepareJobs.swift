@@ -140,7 +140,7 @@ public final class PrepareMaterializer {
                 if let check = twinCheck {
                     // Rule 6; with ode_states the same match also yields X_hist, X_fut and the twin forecast.
                     match = check.match(plan.features[s], decision: ref.decision, history: plan.config.history,
-                                        horizon: plan.config.horizon, hint: &hint)
+                                        horizon: plan.config.horizon, future: plan.config.twinFutureInputs, hint: &hint)
                     if match == nil {
                         twinFailures += 1
                         continue

@@ -151,7 +151,8 @@ public enum DatasetPreparer {
         let check = thePlan.config.qc.contains(.twinMatching) ? TwinMatchingCheck() : nil
         let materializer = PrepareMaterializer(plan: thePlan, twinCheck: check)
         let metadata = ShardMetadata(configHash: thePlan.config.hash, splitSeed: Int(thePlan.config.splitSeed),
-                                     featureSpecJSON: try thePlan.spec.jsonString(), createdBy: options.createdBy)
+                                     featureSpecJSON: try thePlan.spec.jsonString(), createdBy: options.createdBy,
+                                     twinFutureInputs: thePlan.config.odeStates ? thePlan.config.twinFutureInputs.rawValue : nil)
         let writer = PreparedDatasetWriter(comm: comm, outDir: outDir, overwrite: options.overwrite, metadata: metadata)
         let manifest = try writer.write(jobs: jobs, qc: ManifestQC(counts: thePlan.plannedCounts(ruleSixPerJob: check != nil), yield: nil),
                                         computeYield: { counts, _ in PrepareCounter.yield(counts) }) { job in

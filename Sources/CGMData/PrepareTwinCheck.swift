@@ -35,16 +35,22 @@ public final class TwinMatchingCheck {
     }
 
     /// Algorithm 1 on subject `f`'s window with decision index `t`: the match (passes 1–3, `horizon` future
-    /// steps, basal-only), or nil when twin matching fails (rule 6). `hint` as in `fails`.
-    public func match(_ f: SubjectFeatures, decision t: Int, history: Int, horizon: Int, hint: inout Int?) -> TwinMatch? {
-        let window = Self.window(f, decision: t, length: min(history, TwinMatcher.historyLength))
-        guard let match = matcher.match(window, horizon: horizon, hint: hint) else { return nil }
+    /// steps under `future` inputs, basal-only by default), or nil when twin matching fails (rule 6). The
+    /// choice of twin (pass 1) never depends on `future`. `hint` as in `fails`.
+    public func match(_ f: SubjectFeatures, decision t: Int, history: Int, horizon: Int,
+                      future: TwinFutureInputs = .basalOnly, hint: inout Int?) -> TwinMatch? {
+        let window = Self.window(f, decision: t, length: min(history, TwinMatcher.historyLength),
+                                 carbs: future == .announced)
+        let inputs = Self.futureInputs(f, decision: t, horizon: horizon, policy: future)
+        guard let match = matcher.match(window, future: inputs, horizon: horizon, hint: hint) else { return nil }
         hint = match.twinIndex
         return match
     }
 
     /// The twin-matching input of the `length` grid steps ending at decision index `t` (see the file header).
-    public static func window(_ f: SubjectFeatures, decision t: Int, length: Int) -> TwinWindow {
+    /// With `carbs`, the window also carries the carbohydrates of the same bins (the meal-aware twin's
+    /// history; none at the decision bin, as for boluses).
+    public static func window(_ f: SubjectFeatures, decision t: Int, length: Int, carbs: Bool = false) -> TwinWindow {
         precondition(length >= 1 && t - length + 1 >= 0 && t < f.count,
                      "TwinMatchingCheck: window of \(length) steps ending at \(t) outside subject \(f.id)'s grid 0..<\(f.count)")
         let lo = t - length + 1
@@ -59,6 +65,13 @@ public final class TwinMatchingCheck {
             basal[k] = basalDose * 12   // micro-dose per 5 min → U/h
             if k < length - 1, hasDoses { bolus[k] = max(f.doses[bin] - basalDose, 0) }
         }
-        return TwinWindow(cgm: cgm, bolusU: bolus, basalUPerH: basal)
+        var carbsG: [Float]?
+        if carbs {
+            carbsG = [Float](repeating: 0, count: length)
+            if !f.carbs.isEmpty {
+                for k in 0 ..< length - 1 where f.carbs[lo + k + 1].isFinite { carbsG![k] = max(f.carbs[lo + k + 1], 0) }
+            }
+        }
+        return TwinWindow(cgm: cgm, bolusU: bolus, basalUPerH: basal, carbsG: carbsG)
     }
 }

@@ -15,13 +15,18 @@ public struct ShardMetadata: Codable, Equatable, Sendable {
     public var featureSpecJSON: String
     /// Producer string, e.g. "cgmtrain prepare 0.1".
     public var createdBy: String
+    /// With ODE states: the twin's inputs over the horizon (`data.twin.future_inputs`), recorded in the
+    /// manifest so evaluation knows which twin forecast it reads; nil without ODE states.
+    public var twinFutureInputs: String?
 
     /// Creates shard metadata.
-    public init(configHash: String, splitSeed: Int, featureSpecJSON: String, createdBy: String = "cgmtrain") {
+    public init(configHash: String, splitSeed: Int, featureSpecJSON: String, createdBy: String = "cgmtrain",
+                twinFutureInputs: String? = nil) {
         self.configHash = configHash
         self.splitSeed = splitSeed
         self.featureSpecJSON = featureSpecJSON
         self.createdBy = createdBy
+        self.twinFutureInputs = twinFutureInputs
     }
 }
 

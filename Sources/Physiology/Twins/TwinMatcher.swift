@@ -33,7 +33,8 @@ public enum FutureInputs: Sendable {
     /// The paper: constant mean history basal, no bolus, no carbohydrate.
     case basalOnly
     /// Mean history basal plus announced carbohydrates (g) and boluses (U) per future step
-    /// (arrays of the horizon length) — the meal-aware twin.
+    /// (arrays of the horizon length) — the meal-aware twin. If the window also has `carbsG`, pass 3
+    /// starts from the history's gut states (M1, M2) instead of an empty gut.
     case announced(carbsG: [Float], bolusU: [Float])
 }
 
@@ -123,8 +124,14 @@ public struct TwinMatcher: Sendable {
                                           basalUPerH: Double(w.basalUPerH[n - 1]))
         xt.s1 = hist[n - 1].s1 // S1, S2 carried from the history pass's terminal state
         xt.s2 = hist[n - 1].s2
-        xt.m1 = 0
-        xt.m2 = 0
+        if case .announced = future, w.carbsG != nil {
+            // Meal-aware twin with the history's meals: the gut still holds what they left at t.
+            xt.m1 = hist[n - 1].m1
+            xt.m2 = hist[n - 1].m2
+        } else {
+            xt.m1 = 0 // the paper: empty gut under the basal-only assumption
+            xt.m2 = 0
+        }
         var fut: [HovorkaState] = []
         fut.reserveCapacity(horizon)
         for h in 0..<horizon {
