@@ -21,6 +21,15 @@
 //     ode_states: false          # true: store the matched twin's ODE states and basal-only forecast per window
 //                                # (extras ode_hist (L,10), ode_fut (H,10), twin_forecast (H); see PrepareODEStates);
 //                                # needs qc.twin_matching on and history ≤ 37
+//     meal_labels: false         # true: store per-step meal targets ỹ (extras meal_labels (L)), meal events
+//                                # (bins with carbs_g > 0 or meal_flag = 1) smoothed by SSM-CGM A.2's trapezoid
+//     meal_plateau: 2            # P, grid steps of the trapezoid's plateau half-width (A.2: P = 2)
+//     meal_ramp: 2               # R, grid steps of its linear ramps (A.2: R = 2)
+//     stratify: ""               # a subjects.csv column (e.g. diabetes_status): the subject split is drawn
+//                                # within each of its values (A.2: "stratified by diabetes status")
+//
+//   preset meal_detection (SSM-CGM A.2): history 72 (6 h), horizon 1 (unused), stride 1, past [cgm_scaled],
+//   no future or static features, meal_labels on, stratify diabetes_status, QC rules 1–5.
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
@@ -35,9 +44,10 @@ public struct DataConfig: Equatable, Sendable {
     /// The config keys, in canonical order.
     public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
                               "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
-                              "future_iob", "qc", "ode_states"]
+                              "future_iob", "qc", "ode_states", "meal_labels", "meal_plateau", "meal_ramp", "stratify"]
     /// Preset names accepted by `preset`.
-    public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer", "custom"]
+    public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer",
+                                 "meal_detection", "custom"]
 
     /// Preset name.
     public var preset: String
@@ -70,6 +80,13 @@ public struct DataConfig: Equatable, Sendable {
     /// Whether `prepare` stores the matched twin's ODE states and basal-only forecast per window
     /// (PhysioSeq2Seq §3.4, Algorithm 1 passes 2–3; `PrepareODEStates`).
     public var odeStates: Bool = false
+    /// Whether windows carry per-step smoothed meal targets (`extras["meal_labels"]`, shape [L]; SSM-CGM A.2).
+    public var mealLabels: Bool = false
+    /// Trapezoid plateau half-width P and ramp R, grid steps (A.2: P = R = 2).
+    public var mealPlateau: Int = 2
+    public var mealRamp: Int = 2
+    /// subjects.csv column the subject split is stratified by ("" = none).
+    public var stratify: String = ""
 
     /// The defaults of a preset (subject split, seed 0, 70/15/15, gap 15 min, all QC rules).
     public init(preset: WindowPreset = .physioSeq2Seq) {
@@ -113,6 +130,11 @@ public struct DataConfig: Equatable, Sendable {
         case "ssm_cgm_12h": config = DataConfig(preset: .ssmCGM(contextHours: 12))
         case "ssm_cgm_48h": config = DataConfig(preset: .ssmCGM(contextHours: 48))
         case "gluformer": config = DataConfig(preset: .gluformer(sequenceLength: 288))
+        case "meal_detection":
+            config = DataConfig(preset: .mealDetection)
+            config.qc.remove(.twinMatching)
+            config.mealLabels = true
+            config.stratify = "diabetes_status"
         case "custom":
             for key in ["history", "horizon", "past_features"] where dict[key] == nil {
                 throw DataError(key: .config("\(keyPath).\(key)"), "is required with preset 'custom'")
@@ -159,6 +181,10 @@ public struct DataConfig: Equatable, Sendable {
         }
         if dict["qc"] != nil { config.qc = try reader.qc("qc") }
         if let v = try reader.bool("ode_states") { config.odeStates = v }
+        if let v = try reader.bool("meal_labels") { config.mealLabels = v }
+        if let v = try reader.int("meal_plateau", in: 0 ... 288) { config.mealPlateau = v }
+        if let v = try reader.int("meal_ramp", in: 0 ... 288) { config.mealRamp = v }
+        if let v = try reader.string("stratify") { config.stratify = v }
         try config.validate(keyPath: keyPath)
         return config
     }
@@ -171,6 +197,9 @@ public struct DataConfig: Equatable, Sendable {
         if split == .temporal, horizon * 5 > 60 {
             throw DataError(key: .config("\(keyPath).horizon"),
                             "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon))")
+        }
+        if !stratify.isEmpty, split != .subject {
+            throw DataError(key: .config("\(keyPath).stratify"), "needs split: subject (got split: \(split.rawValue))")
         }
         if odeStates {
             if !qc.contains(.twinMatching) {
@@ -195,7 +224,10 @@ public struct DataConfig: Equatable, Sendable {
             ("qc", QCRule.allCases.filter { qc.contains($0) }.map { $0.key }.joined(separator: ",")),
             ("tokens", "\(tokens)"),
         ] + (odeStates ? [("ode_states", "true")] : [])   // absent when false: earlier hashes stay valid
-        return fields.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
+        var more: [(String, String)] = []   // likewise absent at their defaults
+        if mealLabels { more.append(("meal_labels", "P\(mealPlateau)R\(mealRamp)")) }
+        if !stratify.isEmpty { more.append(("stratify", stratify)) }
+        return (fields + more).map { "\($0.0)=\($0.1)" }.joined(separator: ";")
     }
 
     /// FNV-1a 64-bit digest of `canonicalDescription`, 16 lowercase hex digits (stable across runs and platforms).

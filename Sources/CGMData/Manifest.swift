@@ -101,12 +101,16 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var splits: [String: ManifestSplit]
     /// Totals.
     public var totals: ManifestTotals
+    /// Source of the `meal_flag` covariate when it is not the data's meal events (`prepare --meal-detector`:
+    /// the detector checkpoint, its checksum, θ and ρ); absent otherwise.
+    public var mealFlagSource: String?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", createdBy = "created_by", configHash = "config_hash"
         case splitSeed = "split_seed", history, horizon, pastFeatures = "past_features"
         case futureFeatures = "future_features", staticFeatures = "static_features", extras
         case featureSpecJSON = "feature_spec_json", qc, subjects, splits, totals
+        case mealFlagSource = "meal_flag_source"
     }
 
     /// Builds a manifest from shard summaries (any order) and provenance. Throws if the summaries disagree
@@ -156,6 +160,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.staticFeatures = first.staticFeatures
         self.extras = first.extras
         self.featureSpecJSON = metadata.featureSpecJSON
+        self.mealFlagSource = metadata.mealFlagSource
         self.qc = qc
         self.subjects = allSubjects
         self.splits = splits

@@ -15,6 +15,8 @@ public struct ShardMetadata: Codable, Equatable, Sendable {
     public var featureSpecJSON: String
     /// Producer string, e.g. "cgmtrain prepare 0.1".
     public var createdBy: String
+    /// Where `meal_flag` came from when not the data (`prepare --meal-detector`); recorded in the manifest only.
+    public var mealFlagSource: String? = nil
 
     /// Creates shard metadata.
     public init(configHash: String, splitSeed: Int, featureSpecJSON: String, createdBy: String = "cgmtrain") {

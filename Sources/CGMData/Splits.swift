@@ -6,6 +6,9 @@
 // order, platform or Swift version. Sizes: validation = round(n·f_val), test = round(n·f_test),
 // train = the rest; with ≥ 3 subjects every split with a non-zero fraction gets at least one subject.
 //
+// Stratified (SSM-CGM A.2, `data.stratify: COLUMN`): the same draw within each value of a subjects.csv
+// column (e.g. diabetes_status), united, so every split keeps the strata's proportions.
+//
 // TemporalSplit (SSM-CGM §2: "withhold their last two hours of data for validation (penultimate) and
 // testing (last)"): per subject, let E be the last target time among its accepted windows. A window
 // with decision time t has targets in (t, t + 5H min]. It is
@@ -55,6 +58,24 @@ public struct SubjectSplit: Equatable, Sendable {
         return SubjectSplit(train: ids[0 ..< sizes[0]].sorted(),
                             validation: ids[sizes[0] ..< sizes[0] + sizes[1]].sorted(),
                             test: ids[(sizes[0] + sizes[1])...].sorted())
+    }
+
+    /// A stratified partition (SSM-CGM A.2: "subject-wise splits stratified by diabetes status"): the
+    /// subjects of each stratum (`strata[id]`, missing = its own "" stratum) are split by `random` with
+    /// the same seed and fractions, and the per-stratum splits are united. Each stratum of ≥ 3 subjects
+    /// thus puts at least one subject in every split with a non-zero fraction.
+    public static func stratified(_ subjects: [String], strata: [String: String], seed: UInt64,
+                                  fractions: [Double] = [0.7, 0.15, 0.15]) -> SubjectSplit {
+        var groups: [String: [String]] = [:]
+        for id in Set(subjects) { groups[strata[id] ?? "", default: []].append(id) }
+        var out = SubjectSplit(train: [], validation: [], test: [])
+        for key in groups.keys.sorted() {
+            let part = random(groups[key]!, seed: seed, fractions: fractions)
+            out.train += part.train
+            out.validation += part.validation
+            out.test += part.test
+        }
+        return SubjectSplit(train: out.train.sorted(), validation: out.validation.sorted(), test: out.test.sorted())
     }
 
     /// The split holding `subject`, if any.
