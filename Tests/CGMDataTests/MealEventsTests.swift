@@ -71,8 +71,9 @@ final class MealEventsTests: XCTestCase {
         XCTAssertEqual(EventCounts(truth: 2).f1, 0)
     }
 
-    /// Every stratum is split on its own: 3 statuses × 10 subjects → 7/2/1… per stratum exactly as `random`
-    /// splits each stratum, every subject once, deterministic.
+    /// Sizes as the unstratified split (30 → 20/5/5); each stratum's share of every split within one of
+    /// proportional (10 → 6.67/1.67/1.67); every subject once; deterministic; small strata (6 subjects in 4
+    /// strata) still give non-empty validation and test splits.
     func testStratifiedSubjectSplit() {
         let statuses = ["none", "prediabetes", "t2d"]
         let ids = (0 ..< 30).map { String(format: "S%02d", $0) }
@@ -80,16 +81,18 @@ final class MealEventsTests: XCTestCase {
         for (i, id) in ids.enumerated() { strata[id] = statuses[i % 3] }
         let split = SubjectSplit.stratified(ids, strata: strata, seed: 4)
         XCTAssertEqual(Set(split.train + split.validation + split.test), Set(ids))
-        XCTAssertEqual(split.train.count + split.validation.count + split.test.count, 30)
+        XCTAssertEqual([split.train.count, split.validation.count, split.test.count], [20, 5, 5])
         for status in statuses {
-            let members = ids.filter { strata[$0] == status }
-            let alone = SubjectSplit.random(members, seed: 4)
-            XCTAssertEqual(split.train.filter { strata[$0] == status }, alone.train, status)
-            XCTAssertEqual(split.validation.filter { strata[$0] == status }, alone.validation, status)
-            XCTAssertEqual(split.test.filter { strata[$0] == status }, alone.test, status)
-            XCTAssertEqual([alone.train.count, alone.validation.count, alone.test.count], [6, 2, 2])
+            for (part, share) in [(split.train, 20.0 / 3), (split.validation, 5.0 / 3), (split.test, 5.0 / 3)] {
+                let n = Double(part.filter { strata[$0] == status }.count)
+                XCTAssertLessThan(abs(n - share), 1, "\(status): \(n) vs \(share) in \(part)")
+            }
         }
         XCTAssertEqual(SubjectSplit.stratified(ids, strata: strata, seed: 4), split)
+        XCTAssertNotEqual(SubjectSplit.stratified(ids, strata: strata, seed: 5), split)
+        let few = ["a", "b", "c", "d", "e", "f"]
+        let small = SubjectSplit.stratified(few, strata: ["a": "x", "b": "y", "c": "y", "d": "z", "e": "w", "f": "x"], seed: 0)
+        XCTAssertEqual([small.train.count, small.validation.count, small.test.count], [4, 1, 1])
     }
 
     /// The meal_detection preset: L = 72, per-window meal_labels equal to the subject's trapezoid labels at the
@@ -131,11 +134,10 @@ final class MealEventsTests: XCTestCase {
             }
         }
         XCTAssertEqual(checked, 6 * 9, "decision indices 71, 83, …, 167 for each of 6 subjects")
-        // Stratified: each status (3 subjects) is split on its own, so each split holds one subject of each status.
+        // Stratified: 6 subjects → 4/1/1; the two statuses (3 subjects each) take 2 training places each.
         let split = try XCTUnwrap(prepared.subjectSplit)
-        for part in [split.train, split.validation, split.test] {
-            XCTAssertEqual(part.map { Int($0.dropFirst())! % 2 }.sorted(), [0, 1], "\(split)")
-        }
+        XCTAssertEqual(split.train.map { Int($0.dropFirst())! % 2 }.sorted(), [0, 0, 1, 1], "\(split)")
+        XCTAssertEqual(split.validation.count + split.test.count, 2)
 
         config.stratify = "hba1c"
         assertDataError({ _ = try CohortPipeline.prepare(config: config, cgmPath: cgm, subjectsPath: subjects) },
