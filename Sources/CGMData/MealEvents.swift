@@ -18,6 +18,11 @@
 //     the "maximal 1-segments" of the smoothed labels, read literally;
 //   - an empty truth set gives recall 1 (nothing to miss) and an empty prediction set precision 1
 //     (nothing wrong); F1 is 0 when both recall and precision are 0.
+// The A.2 metrics reward long predicted events: one event flagging a whole day overlaps every meal of
+// that day (recall 1) and is itself correct (precision 1). So the counts also carry a one-to-one
+// matching (each predicted event pairs with at most one truth event and vice versa; greedy in time order,
+// which is a maximum matching for two sorted lists of disjoint intervals) and the flagged fraction of the
+// covered time, reported next to the paper's numbers.
 
 /// Meal-detection label smoothing, ratio voting and event-level metrics (SSM-CGM Appendix A.2).
 public enum MealEvents {
@@ -104,8 +109,23 @@ public enum MealEvents {
             if overlaps(truth[i], predicted[j]) { truthHit[i] = true; predHit[j] = true }
             if truth[i].upperBound <= predicted[j].upperBound { i += 1 } else { j += 1 }
         }
+        // One-to-one: pair the earliest-ending overlapping intervals, advance past whichever ends first.
+        var pairs = 0
+        i = 0
+        j = 0
+        while i < truth.count, j < predicted.count {
+            if overlaps(truth[i], predicted[j]) {
+                pairs += 1
+                i += 1
+                j += 1
+            } else if truth[i].upperBound <= predicted[j].upperBound {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
         return EventCounts(truth: truth.count, truthDetected: truthHit.filter { $0 }.count,
-                           predicted: predicted.count, predictedCorrect: predHit.filter { $0 }.count)
+                           predicted: predicted.count, predictedCorrect: predHit.filter { $0 }.count, matched: pairs)
     }
 }
 
@@ -115,12 +135,20 @@ public struct EventCounts: Equatable, Sendable {
     public var truth = 0, truthDetected = 0
     /// |𝒫| and the predicted events overlapping a truth event.
     public var predicted = 0, predictedCorrect = 0
+    /// Pairs of a one-to-one matching of overlapping truth and predicted events.
+    public var matched = 0
+    /// Flagged grid points and grid points covered by a window (the caller fills them; 0 = unknown).
+    public var flaggedSteps = 0, coveredSteps = 0
 
-    public init(truth: Int = 0, truthDetected: Int = 0, predicted: Int = 0, predictedCorrect: Int = 0) {
+    public init(truth: Int = 0, truthDetected: Int = 0, predicted: Int = 0, predictedCorrect: Int = 0, matched: Int = 0,
+                flaggedSteps: Int = 0, coveredSteps: Int = 0) {
         self.truth = truth
         self.truthDetected = truthDetected
         self.predicted = predicted
         self.predictedCorrect = predictedCorrect
+        self.matched = matched
+        self.flaggedSteps = flaggedSteps
+        self.coveredSteps = coveredSteps
     }
 
     /// Recall_evt (1 with no truth events).
@@ -133,9 +161,23 @@ public struct EventCounts: Equatable, Sendable {
         return r + p == 0 ? 0 : 2 * r * p / (r + p)
     }
 
+    /// One-to-one recall: matched pairs / |𝒯| (1 with no truth events).
+    public var matchedRecall: Double { truth == 0 ? 1 : Double(matched) / Double(truth) }
+    /// One-to-one precision: matched pairs / |𝒫| (1 with no predicted events).
+    public var matchedPrecision: Double { predicted == 0 ? 1 : Double(matched) / Double(predicted) }
+    /// One-to-one F1.
+    public var matchedF1: Double {
+        let r = matchedRecall, p = matchedPrecision
+        return r + p == 0 ? 0 : 2 * r * p / (r + p)
+    }
+    /// Fraction of covered grid points flagged (NaN when unknown).
+    public var flaggedFraction: Double { coveredSteps == 0 ? .nan : Double(flaggedSteps) / Double(coveredSteps) }
+
     public static func + (a: EventCounts, b: EventCounts) -> EventCounts {
         EventCounts(truth: a.truth + b.truth, truthDetected: a.truthDetected + b.truthDetected,
-                    predicted: a.predicted + b.predicted, predictedCorrect: a.predictedCorrect + b.predictedCorrect)
+                    predicted: a.predicted + b.predicted, predictedCorrect: a.predictedCorrect + b.predictedCorrect,
+                    matched: a.matched + b.matched, flaggedSteps: a.flaggedSteps + b.flaggedSteps,
+                    coveredSteps: a.coveredSteps + b.coveredSteps)
     }
 }
 

@@ -61,9 +61,18 @@ public struct MealTimeline {
         return MealEvents.segments((0 ..< count).map { labels[$0] >= 1 && cover[$0] > 0 })
     }
 
-    /// Event counts of the flags from (θ, ρ) against the truth.
+    /// Event counts of the flags from (θ, ρ) against the truth, with the flagged and covered grid points.
     public func counts(theta: Float, rho: Float) -> EventCounts {
-        MealEvents.match(truth: truthSegments, predicted: MealEvents.segments(vote(theta: theta, rho: rho).flags))
+        Self.counts(truth: truthSegments, ratio: vote(theta: theta, rho: rho).ratio, rho: rho)
+    }
+
+    /// Counts of the flags ratio ≥ ρ (NaN = uncovered, never flagged) against `truth`.
+    static func counts(truth: [Range<Int>], ratio: [Float], rho: Float) -> EventCounts {
+        let flags = ratio.map { !$0.isNaN && $0 >= rho }
+        var c = MealEvents.match(truth: truth, predicted: MealEvents.segments(flags))
+        c.flaggedSteps = flags.filter { $0 }.count
+        c.coveredSteps = ratio.filter { !$0.isNaN }.count
+        return c
     }
 }
 
@@ -172,40 +181,51 @@ public struct MealThresholdSweep {
             // Votes depend on θ only; each ρ is then one comparison per grid point.
             let votes = timelines.map { $0.vote(theta: theta, rho: 2).ratio }
             return rhos.map { rho in
-                zip(votes, truth).reduce(EventCounts()) { acc, vt in
-                    acc + MealEvents.match(truth: vt.1, predicted: MealEvents.segments(vt.0.map { !$0.isNaN && $0 >= rho }))
-                }
+                zip(votes, truth).reduce(EventCounts()) { acc, vt in acc + MealTimeline.counts(truth: vt.1, ratio: vt.0, rho: rho) }
             }
         }
     }
 
     public static let grid: [Float] = (1 ... 19).map { Float($0) * 0.05 }
 
-    /// The (θ, ρ) of maximal F1 (ties: the first in θ-major order).
-    public var best: (theta: Float, rho: Float, counts: EventCounts) {
+    /// What the sweep maximizes.
+    public enum Objective: String, CaseIterable, Sendable {
+        /// A.2's event F1 (overlap-based recall and precision).
+        case paper
+        /// F1 of the one-to-one matching (not fooled by long predicted events).
+        case oneToOne = "one_to_one"
+
+        func value(_ c: EventCounts) -> Double { self == .paper ? c.f1 : c.matchedF1 }
+    }
+
+    /// The (θ, ρ) maximizing `objective` (ties: the first in θ-major order).
+    public func best(_ objective: Objective = .paper) -> (theta: Float, rho: Float, counts: EventCounts) {
         var b = (theta: thetas[0], rho: rhos[0], counts: counts[0][0])
         for (i, row) in counts.enumerated() {
-            for (j, c) in row.enumerated() where c.f1 > b.counts.f1 { b = (thetas[i], rhos[j], c) }
+            for (j, c) in row.enumerated() where objective.value(c) > objective.value(b.counts) { b = (thetas[i], rhos[j], c) }
         }
         return b
     }
 
     /// CSV: theta, rho, recall, precision, f1 and the four counts.
     public var csv: String {
-        var lines = ["theta,rho,recall,precision,f1,truth_events,truth_detected,predicted_events,predicted_correct"]
+        var lines = ["theta,rho,recall,precision,f1,recall_1to1,precision_1to1,f1_1to1,flagged_fraction,truth_events,"
+                     + "truth_detected,predicted_events,predicted_correct,matched"]
         for (i, row) in counts.enumerated() {
             for (j, c) in row.enumerated() {
-                lines.append(String(format: "%.2f,%.2f,%.4f,%.4f,%.4f,%d,%d,%d,%d", thetas[i], rhos[j], c.recall, c.precision,
-                                    c.f1, c.truth, c.truthDetected, c.predicted, c.predictedCorrect))
+                lines.append(String(format: "%.2f,%.2f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%d,%d,%d", thetas[i], rhos[j],
+                                    c.recall, c.precision, c.f1, c.matchedRecall, c.matchedPrecision, c.matchedF1,
+                                    c.flaggedFraction, c.truth, c.truthDetected, c.predicted, c.predictedCorrect, c.matched))
             }
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Figure 6: event-level F1 by θ (rows) × ρ (columns).
-    public var heatmap: SVGHeatmap {
-        SVGHeatmap(title: "Validation sweep: event-level F1 over threshold θ and ratio ρ", xLabel: "ratio ρ",
-                   yLabel: "threshold θ", values: counts.map { $0.map(\.f1) },
+    /// Figure 6: event-level F1 (of `objective`) by θ (rows) × ρ (columns).
+    public func heatmap(_ objective: Objective = .paper) -> SVGHeatmap {
+        SVGHeatmap(title: "Validation sweep: event-level F1" + (objective == .paper ? "" : " (one-to-one)")
+                   + " over threshold θ and ratio ρ", xLabel: "ratio ρ",
+                   yLabel: "threshold θ", values: counts.map { $0.map(objective.value) },
                    rowLabels: thetas.map { String(format: "%.2f", $0) }, columnLabels: rhos.map { String(format: "%.2f", $0) },
                    colorbarLabel: "F1 (event)", range: 0 ... 1)
     }

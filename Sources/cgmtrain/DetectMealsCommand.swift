@@ -47,6 +47,8 @@ struct DetectMealsCommand: ParsableCommand {
     var tune = false
     @Option(help: "Directory for meal-metrics.json and, with --tune, meal-sweep.csv and meal-sweep.svg.")
     var report: String?
+    @Option(help: "What --tune maximizes: paper (A.2 event F1) or one_to_one (F1 of a one-to-one event matching, which long predicted events cannot inflate).")
+    var objective: String = "paper"
 
     func validate() throws {
         guard (0...1).contains(theta), (0...1).contains(rho) else {
@@ -54,6 +56,9 @@ struct DetectMealsCommand: ParsableCommand {
         }
         if tune && data == nil { throw ValidationError("--tune needs --data DIR (the split whose labels it tunes on)") }
         guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test (got \(split))") }
+        guard MealThresholdSweep.Objective(rawValue: objective) != nil else {
+            throw ValidationError("--objective must be paper or one_to_one (got \(objective))")
+        }
     }
 
     func run() throws {
@@ -71,27 +76,33 @@ struct DetectMealsCommand: ParsableCommand {
             var theta = self.theta, rho = self.rho
             if let report { try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true) }
             if tune {
+                let goal = MealThresholdSweep.Objective(rawValue: objective)!
                 let sweep = MealThresholdSweep(timelines)
-                let best = sweep.best
+                let best = sweep.best(goal)
                 (theta, rho) = (best.theta, best.rho)
                 if let report {
                     try Self.atomicWrite(sweep.csv, to: (report as NSString).appendingPathComponent("meal-sweep.csv"))
-                    try Self.atomicWrite(sweep.heatmap.render(), to: (report as NSString).appendingPathComponent("meal-sweep.svg"))
+                    try Self.atomicWrite(sweep.heatmap(goal).render(), to: (report as NSString).appendingPathComponent("meal-sweep.svg"))
                 }
-                print("sweep on \(split) (\(timelines.count) subjects): best θ = " + String(format: "%.2f", theta)
-                      + ", ρ = " + String(format: "%.2f", rho) + " (event F1 " + String(format: "%.3f", best.counts.f1) + ")")
+                let pair = "θ = " + String(format: "%.2f", theta) + ", ρ = " + String(format: "%.2f", rho)
+                let scores = "event F1 " + String(format: "%.3f", best.counts.f1) + ", one-to-one F1 "
+                    + String(format: "%.3f", best.counts.matchedF1)
+                print("sweep on \(split) (\(timelines.count) subjects, objective \(objective)): best \(pair) (\(scores))")
             }
             if data != nil {
-                let counts = timelines.reduce(EventCounts()) { $0 + $1.counts(theta: theta, rho: rho) }
-                print("\(split): \(timelines.count) subjects, θ = " + String(format: "%.2f", theta) + ", ρ = "
-                      + String(format: "%.2f", rho) + ": event recall " + String(format: "%.3f", counts.recall)
-                      + " (\(counts.truthDetected)/\(counts.truth)), precision " + String(format: "%.3f", counts.precision)
-                      + " (\(counts.predictedCorrect)/\(counts.predicted)), F1 " + String(format: "%.3f", counts.f1))
+                let c = timelines.reduce(EventCounts()) { $0 + $1.counts(theta: theta, rho: rho) }
+                print(Self.metricsLine(split: split, subjects: timelines.count, theta: theta, rho: rho, c))
                 if let report {
-                    let json = "{\"split\": \"\(split)\", \"subjects\": \(timelines.count), \"theta\": \(theta), \"rho\": \(rho), "
-                        + "\"recall\": \(counts.recall), \"precision\": \(counts.precision), \"f1\": \(counts.f1), "
-                        + "\"truth_events\": \(counts.truth), \"truth_detected\": \(counts.truthDetected), "
-                        + "\"predicted_events\": \(counts.predicted), \"predicted_correct\": \(counts.predictedCorrect)}\n"
+                    let fields: [(String, String)] = [
+                        ("split", "\"\(split)\""), ("subjects", "\(timelines.count)"), ("theta", "\(theta)"), ("rho", "\(rho)"),
+                        ("recall", "\(c.recall)"), ("precision", "\(c.precision)"), ("f1", "\(c.f1)"),
+                        ("truth_events", "\(c.truth)"), ("truth_detected", "\(c.truthDetected)"),
+                        ("predicted_events", "\(c.predicted)"), ("predicted_correct", "\(c.predictedCorrect)"),
+                        ("matched_1to1", "\(c.matched)"), ("recall_1to1", "\(c.matchedRecall)"),
+                        ("precision_1to1", "\(c.matchedPrecision)"), ("f1_1to1", "\(c.matchedF1)"),
+                        ("flagged_fraction", "\(c.flaggedFraction)"),
+                    ]
+                    let json = "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n"
                     try Self.atomicWrite(json, to: (report as NSString).appendingPathComponent("meal-metrics.json"))
                 }
             }
@@ -106,6 +117,18 @@ struct DetectMealsCommand: ParsableCommand {
             FileHandle.standardError.write(Data("cgmtrain detect-meals: error: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// The printed metrics: the A.2 event recall/precision/F1, the one-to-one ones and the flagged fraction.
+    static func metricsLine(split: String, subjects: Int, theta: Float, rho: Float, _ c: EventCounts) -> String {
+        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        let paper = "event recall \(f(c.recall)) (\(c.truthDetected)/\(c.truth)), precision \(f(c.precision)) "
+            + "(\(c.predictedCorrect)/\(c.predicted)), F1 \(f(c.f1))"
+        let strict = "one-to-one recall \(f(c.matchedRecall)), precision \(f(c.matchedPrecision)), F1 \(f(c.matchedF1)) "
+            + "(\(c.matched) pairs)"
+        let flagged = String(format: "%.1f", 100 * c.flaggedFraction)
+        return "\(split): \(subjects) subjects, θ = \(String(format: "%.2f", theta)), ρ = \(String(format: "%.2f", rho)): "
+            + paper + "; " + strict + "; flagged \(flagged) % of covered time"
     }
 
     static let header = "subject_id,timestamp,glucose_mg_dl,probability,vote_ratio,meal_flag,event"

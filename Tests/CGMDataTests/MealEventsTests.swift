@@ -54,17 +54,21 @@ final class MealEventsTests: XCTestCase {
     /// 2 and 3 hit (precision 2/4). One prediction spanning two meals detects both; touching is not overlapping.
     func testEventRecallPrecisionHandWorked() {
         let c = MealEvents.match(truth: [2 ..< 5, 10 ..< 12, 20 ..< 22], predicted: [0 ..< 1, 4 ..< 6, 11 ..< 15, 16 ..< 18])
-        XCTAssertEqual(c, EventCounts(truth: 3, truthDetected: 2, predicted: 4, predictedCorrect: 2))
+        XCTAssertEqual(c, EventCounts(truth: 3, truthDetected: 2, predicted: 4, predictedCorrect: 2, matched: 2))
         XCTAssertEqual(c.recall, 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(c.precision, 0.5, accuracy: 1e-12)
         XCTAssertEqual(c.f1, 2 * (2.0 / 3) * 0.5 / (2.0 / 3 + 0.5), accuracy: 1e-12)
         XCTAssertEqual(MealEvents.match(truth: [0 ..< 2, 3 ..< 5], predicted: [1 ..< 4]),
-                       EventCounts(truth: 2, truthDetected: 2, predicted: 1, predictedCorrect: 1))
+                       EventCounts(truth: 2, truthDetected: 2, predicted: 1, predictedCorrect: 1, matched: 1))
+        // The A.2 metrics' blind spot: one all-day prediction has recall 1 and precision 1; one-to-one it finds 1 of 4.
+        let allDay = MealEvents.match(truth: [3 ..< 5, 20 ..< 22, 40 ..< 42, 60 ..< 62], predicted: [0 ..< 288])
+        XCTAssertEqual([allDay.recall, allDay.precision], [1, 1])
+        XCTAssertEqual([allDay.matchedRecall, allDay.matchedPrecision], [0.25, 1])
         XCTAssertEqual(MealEvents.match(truth: [0 ..< 2], predicted: [2 ..< 3]),
                        EventCounts(truth: 1, truthDetected: 0, predicted: 1, predictedCorrect: 0))
         // Two long predictions overlapping one truth event: both correct, the event counted once.
         XCTAssertEqual(MealEvents.match(truth: [5 ..< 15], predicted: [0 ..< 6, 14 ..< 20]),
-                       EventCounts(truth: 1, truthDetected: 1, predicted: 2, predictedCorrect: 2))
+                       EventCounts(truth: 1, truthDetected: 1, predicted: 2, predictedCorrect: 2, matched: 1))
         let sum = c + EventCounts(truth: 1, truthDetected: 1, predicted: 0, predictedCorrect: 0)
         XCTAssertEqual(sum.recall, 0.75, accuracy: 1e-12)
         XCTAssertEqual(EventCounts().recall, 1)
