@@ -50,6 +50,12 @@ final class MealDetectionLaunchTests: XCTestCase {
         let checkpoint = runDir + "/best.h5"
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint))
 
+        // evaluate refuses it (its outputs are probabilities, not glucose), pointing to detect-meals.
+        let refused = try CGMTrainLauncher.run(["evaluate", "--checkpoint", checkpoint, "--data", prepared, "--out", dir + "/eval"],
+                                               timeout: Self.timeout)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("detect-meals"), refused.log)
+
         // detect-meals: one row per grid point of every subject, consistent columns.
         let flags = dir + "/flags.csv"
         _ = try run(["detect-meals", "--checkpoint", checkpoint, "--cgm", cohort + "/cgm.csv", "--out", flags,
