@@ -75,20 +75,22 @@ public enum CohortPipeline {
 
     /// Plans the cohort in `cgmPath` (and `subjectsPath`): everything but window materialization.
     public static func plan(config: DataConfig, cgmPath: String, subjectsPath: String? = nil,
-                            twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> CohortPlan {
+                            twinMatchFails: ((QCWindow) -> Bool)? = nil, mealFlags: (any MealFlagSource)? = nil) throws -> CohortPlan {
         let cohort = try CohortReader().read(cgmPath: cgmPath, subjectsPath: subjectsPath)
-        return try plan(config: config, cohort: cohort, twinMatchFails: twinMatchFails)
+        return try plan(config: config, cohort: cohort, twinMatchFails: twinMatchFails, mealFlags: mealFlags)
     }
 
     /// Ingest → features → QC → split → fitted spec, without materializing windows (see `CohortPlan`).
     /// - Parameter twinMatchFails: QC rule 6 applied during the scan (nil: not evaluated here; a
     ///   distributed `prepare` evaluates it per shard job instead, see `PrepareMaterializer`).
     /// - Throws: `DataError` for unavailable features (naming the config key) or an empty cohort after QC.
+    /// - Parameter mealFlags: where `meal_flag` comes from instead of the data (prepare --meal-detector).
     public static func plan(config: DataConfig, cohort: Cohort,
-                            twinMatchFails: ((QCWindow) -> Bool)? = nil) throws -> CohortPlan {
+                            twinMatchFails: ((QCWindow) -> Bool)? = nil, mealFlags: (any MealFlagSource)? = nil) throws -> CohortPlan {
         var warnings = cohort.report.warnings
-        let past = try FeatureCatalog.expand(config.pastFeatures, channels: cohort.channels, keyPath: "data.past_features")
-        let future = try FeatureCatalog.expand(config.futureFeatures, channels: cohort.channels, keyPath: "data.future_features")
+        let channels = mealFlags == nil ? cohort.channels : cohort.channels + [.mealFlag]   // predicted flags count
+        let past = try FeatureCatalog.expand(config.pastFeatures, channels: channels, keyPath: "data.past_features")
+        let future = try FeatureCatalog.expand(config.futureFeatures, channels: channels, keyPath: "data.future_features")
         let statics = try FeatureCatalog.expandStatics(config.staticFeatures, table: cohort.subjectTable,
                                                        keyPath: "data.static_features")
         if past.isEmpty { throw DataError(key: .config("data.past_features"), "expands to no feature for this data") }
@@ -102,10 +104,26 @@ public enum CohortPipeline {
         var spec = FeatureSpec(pastFeatures: past, futureFeatures: future, staticFeatures: statics,
                                futureIOB: config.futureIOB, maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
         let builder = FeatureBuilder(iob: spec.iob)
-        let features = try resampled.map { try builder.build($0, features: spec.timeVaryingFeatures) }
+        // With a meal-flag source (prepare --meal-detector) `meal_flag` is predicted, not read from the data.
+        let built = mealFlags == nil ? spec.timeVaryingFeatures : spec.timeVaryingFeatures.filter { $0 != FeatureCatalog.mealFlag }
+        var features = try resampled.map { try builder.build($0, features: built) }
+        if let mealFlags, spec.timeVaryingFeatures.contains(FeatureCatalog.mealFlag) {
+            for i in features.indices { features[i].columns[FeatureCatalog.mealFlag] = try mealFlags.flags(resampled[i]) }
+        }
+        if config.mealLabels {   // targets always come from the data's meal events (A.2)
+            guard cohort.channels.contains(.carbs) || cohort.channels.contains(.mealFlag) else {
+                throw DataError(key: .config("data.meal_labels"), "needs meal events: the measurements file has no carbs_g "
+                                + "or meal_flag column")
+            }
+            for i in features.indices {
+                features[i].mealLabels = MealEvents.smoothedLabels(
+                    events: MealEvents.eventIndices(FeatureBuilder.mealIndicator(resampled[i])), count: features[i].count,
+                    plateau: config.mealPlateau, ramp: config.mealRamp)
+            }
+        }
 
         let extractor = WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride,
-                                        tokens: config.tokens)
+                                        tokens: config.tokens, mealLabels: config.mealLabels)
         let (refs, qcReport) = extractor.candidates(features, qc: config.qualityControl(twinMatchFails: twinMatchFails))
         guard !refs.isEmpty else {
             throw DataError(file: cohort.file, "empty cohort after quality control: no window of \(config.history) + \(config.horizon)"
@@ -118,7 +136,19 @@ public enum CohortPipeline {
         switch config.split {
         case .subject:
             let ids = Set(refs.map { features[$0.subject].id })
-            let split = SubjectSplit.random(Array(ids), seed: config.splitSeed, fractions: config.fractions)
+            let split: SubjectSplit
+            if config.stratify.isEmpty {
+                split = SubjectSplit.random(Array(ids), seed: config.splitSeed, fractions: config.fractions)
+            } else {
+                guard let table = cohort.subjectTable, table.columns.contains(config.stratify) else {
+                    throw DataError(key: .config("data.stratify"), "column '\(config.stratify)' is not in "
+                                    + (cohort.subjectTable.map { "\($0.file) (columns: \($0.columns.joined(separator: ", ")))" }
+                                       ?? "a subjects file (none given: pass --subjects FILE)"))
+                }
+                var strata: [String: String] = [:]
+                for id in ids { strata[id] = table.value(config.stratify, for: id) ?? "" }
+                split = SubjectSplit.stratified(Array(ids), strata: strata, seed: config.splitSeed, fractions: config.fractions)
+            }
             var splitOf: [String: SplitName] = [:]
             for name in SplitName.allCases { for id in split.subjects(in: name) { splitOf[id] = name } }
             assignment = refs.map { splitOf[features[$0.subject].id] }

@@ -27,6 +27,15 @@
 //                                  # history's meals too and its forecast / ode_fut get the meals and boluses
 //                                  # recorded over the horizon (meal-aware twin, an oracle; see TwinFutureInputs);
 //                                  # needs ode_states: true and a carbs_g column
+//     meal_labels: false         # true: store per-step meal targets ỹ (extras meal_labels (L)), meal events
+//                                # (bins with carbs_g > 0 or meal_flag = 1) smoothed by SSM-CGM A.2's trapezoid
+//     meal_plateau: 2            # P, grid steps of the trapezoid's plateau half-width (A.2: P = 2)
+//     meal_ramp: 2               # R, grid steps of its linear ramps (A.2: R = 2)
+//     stratify: ""               # a subjects.csv column (e.g. diabetes_status): the subject split is drawn
+//                                # within each of its values (A.2: "stratified by diabetes status")
+//
+//   preset meal_detection (SSM-CGM A.2): history 72 (6 h), horizon 1 (unused), stride 1, past [cgm_scaled],
+//   no future or static features, meal_labels on, stratify diabetes_status, QC rules 1–5.
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
@@ -41,9 +50,11 @@ public struct DataConfig: Equatable, Sendable {
     /// The config keys, in canonical order.
     public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
                               "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
-                              "future_iob", "qc", "ode_states", "twin"]
+                              "future_iob", "qc", "ode_states", "twin", "meal_labels", "meal_plateau", "meal_ramp",
+                              "stratify"]
     /// Preset names accepted by `preset`.
-    public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer", "custom"]
+    public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer",
+                                 "meal_detection", "custom"]
 
     /// Preset name.
     public var preset: String
@@ -78,6 +89,13 @@ public struct DataConfig: Equatable, Sendable {
     public var odeStates: Bool = false
     /// The matched twin's inputs over the horizon (`twin.future_inputs`), for the stored twin forecast and X_fut.
     public var twinFutureInputs: TwinFutureInputs = .basalOnly
+    /// Whether windows carry per-step smoothed meal targets (`extras["meal_labels"]`, shape [L]; SSM-CGM A.2).
+    public var mealLabels: Bool = false
+    /// Trapezoid plateau half-width P and ramp R, grid steps (A.2: P = R = 2).
+    public var mealPlateau: Int = 2
+    public var mealRamp: Int = 2
+    /// subjects.csv column the subject split is stratified by ("" = none).
+    public var stratify: String = ""
 
     /// The defaults of a preset (subject split, seed 0, 70/15/15, gap 15 min, all QC rules).
     public init(preset: WindowPreset = .physioSeq2Seq) {
@@ -121,6 +139,11 @@ public struct DataConfig: Equatable, Sendable {
         case "ssm_cgm_12h": config = DataConfig(preset: .ssmCGM(contextHours: 12))
         case "ssm_cgm_48h": config = DataConfig(preset: .ssmCGM(contextHours: 48))
         case "gluformer": config = DataConfig(preset: .gluformer(sequenceLength: 276))   // 276 + 12 = 288 tokens (24 h)
+        case "meal_detection":
+            config = DataConfig(preset: .mealDetection)
+            config.qc.remove(.twinMatching)
+            config.mealLabels = true
+            config.stratify = "diabetes_status"
         case "custom":
             for key in ["history", "horizon", "past_features"] where dict[key] == nil {
                 throw DataError(key: .config("\(keyPath).\(key)"), "is required with preset 'custom'")
@@ -181,6 +204,10 @@ public struct DataConfig: Equatable, Sendable {
                 config.twinFutureInputs = policy
             }
         }
+        if let v = try reader.bool("meal_labels") { config.mealLabels = v }
+        if let v = try reader.int("meal_plateau", in: 0 ... 288) { config.mealPlateau = v }
+        if let v = try reader.int("meal_ramp", in: 0 ... 288) { config.mealRamp = v }
+        if let v = try reader.string("stratify") { config.stratify = v }
         try config.validate(keyPath: keyPath)
         return config
     }
@@ -204,6 +231,9 @@ public struct DataConfig: Equatable, Sendable {
         }
         if tokens, odeStates {
             throw DataError(key: .config("\(keyPath).ode_states"), "is not available with preset gluformer")
+        }
+        if !stratify.isEmpty, split != .subject {
+            throw DataError(key: .config("\(keyPath).stratify"), "needs split: subject (got split: \(split.rawValue))")
         }
         if odeStates {
             if !qc.contains(.twinMatching) {
@@ -230,7 +260,10 @@ public struct DataConfig: Equatable, Sendable {
         ] + (odeStates ? [("ode_states", "true")] : [])   // absent when false: earlier hashes stay valid
         let twin: [(String, String)] = twinFutureInputs == .basalOnly ? [] : [("twin_future_inputs", twinFutureInputs.rawValue)]
         fields += twin   // absent when basal_only (the default): earlier hashes stay valid
-        return fields.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
+        var more: [(String, String)] = []   // likewise absent at their defaults
+        if mealLabels { more.append(("meal_labels", "P\(mealPlateau)R\(mealRamp)")) }
+        if !stratify.isEmpty { more.append(("stratify", stratify)) }
+        return (fields + more).map { "\($0.0)=\($0.1)" }.joined(separator: ";")
     }
 
     /// FNV-1a 64-bit digest of `canonicalDescription`, 16 lowercase hex digits (stable across runs and platforms).

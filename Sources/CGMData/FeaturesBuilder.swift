@@ -31,6 +31,8 @@ public struct SubjectFeatures: Sendable {
     public var basalDoses: [Float]
     /// Carbohydrates per bin (g, summed); empty without a carbs_g column. The meal-aware twin reads it.
     public var carbs: [Float] = []
+    /// Smoothed meal targets ỹ on the whole grid (SSM-CGM A.2), when `data.meal_labels` is on; else empty.
+    public var mealLabels: [Float] = []
 
     /// Unix seconds of grid index `i`.
     public func time(at i: Int) -> Int64 { start + Int64(i) * ResampledSubject.gridSeconds }
@@ -91,8 +93,7 @@ public struct FeatureBuilder: Sendable {
                 }
             }
         case FeatureCatalog.mealFlag:
-            let carbs = s.values(for: .carbs), flag = s.values(for: .mealFlag)
-            return (0 ..< n).map { i in ((carbs?[i] ?? 0) > 0 || (flag?[i] ?? 0) > 0) ? 1 : 0 }
+            return Self.mealIndicator(s)
         default:
             if FeatureCatalog.cgmHistory.contains(name) { return cgmHistory(name, s) }
             guard let channel = Channel(rawValue: name), let values = s.values(for: channel) else {
@@ -100,6 +101,12 @@ public struct FeatureBuilder: Sendable {
             }
             return channel.isWearable ? carriedForward(values, segments: s.segments, count: n) : values
         }
+    }
+
+    /// The data's meal indicator per bin: 1 where carbs > 0 or meal_flag = 1, else 0 (the `meal_flag` feature).
+    public static func mealIndicator(_ s: ResampledSubject) -> [Float] {
+        let carbs = s.values(for: .carbs), flag = s.values(for: .mealFlag)
+        return (0 ..< s.count).map { i in ((carbs?[i] ?? 0) > 0 || (flag?[i] ?? 0) > 0) ? 1 : 0 }
     }
 
     /// SSM-CGM historical covariates, computed inside each segment (lags clamp to the segment start).

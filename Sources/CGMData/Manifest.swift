@@ -104,6 +104,9 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// With ODE states: what the twin was fed over the horizon (`basal_only` or `announced`, see
     /// `TwinFutureInputs`); absent (nil) for datasets without ODE states and for earlier manifests.
     public var twinFutureInputs: String?
+    /// Source of the `meal_flag` covariate when it is not the data's meal events (`prepare --meal-detector`:
+    /// the detector checkpoint, its checksum, θ and ρ); absent otherwise.
+    public var mealFlagSource: String?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", createdBy = "created_by", configHash = "config_hash"
@@ -111,6 +114,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         case futureFeatures = "future_features", staticFeatures = "static_features", extras
         case featureSpecJSON = "feature_spec_json", qc, subjects, splits, totals
         case twinFutureInputs = "twin_future_inputs"
+        case mealFlagSource = "meal_flag_source"
     }
 
     /// Builds a manifest from shard summaries (any order) and provenance. Throws if the summaries disagree
@@ -161,6 +165,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.extras = first.extras
         self.featureSpecJSON = metadata.featureSpecJSON
         self.twinFutureInputs = metadata.twinFutureInputs
+        self.mealFlagSource = metadata.mealFlagSource
         self.qc = qc
         self.subjects = allSubjects
         self.splits = splits

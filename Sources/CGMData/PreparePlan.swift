@@ -40,7 +40,8 @@ public struct CohortPlan {
 
     /// The window extractor of this config.
     public var extractor: WindowExtractor {
-        WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride, tokens: config.tokens)
+        WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride, tokens: config.tokens,
+                        mealLabels: config.mealLabels)
     }
 
     /// The windows assigned to `name`, in plan order.

@@ -30,6 +30,8 @@ public struct PrepareOptions {
     public var subjectsPerShard: Int
     /// Producer string written into shards and the manifest.
     public var createdBy: String
+    /// Source of `meal_flag` instead of the data (`--meal-detector`), recorded in the manifest.
+    public var mealFlags: (any MealFlagSource)?
 
     /// Creates options (16 subjects per shard).
     public init(cgmPath: String, subjectsPath: String? = nil, outDir: String, overwrite: Bool = false,
@@ -134,7 +136,8 @@ public enum DatasetPreparer {
             if FileManager.default.fileExists(atPath: outDir), !options.overwrite {
                 throw PrepareError(message: "\(outDir): output directory already exists; pass --overwrite to replace it")
             }
-            plan = try CohortPipeline.plan(config: config, cgmPath: options.cgmPath, subjectsPath: options.subjectsPath)
+            plan = try CohortPipeline.plan(config: config, cgmPath: options.cgmPath, subjectsPath: options.subjectsPath,
+                                           mealFlags: options.mealFlags)
         } catch {
             failure = "\(error)"
         }
@@ -150,9 +153,10 @@ public enum DatasetPreparer {
         let jobs = thePlan.shardJobs(subjectsPerShard: options.subjectsPerShard)
         let check = thePlan.config.qc.contains(.twinMatching) ? TwinMatchingCheck() : nil
         let materializer = PrepareMaterializer(plan: thePlan, twinCheck: check)
-        let metadata = ShardMetadata(configHash: thePlan.config.hash, splitSeed: Int(thePlan.config.splitSeed),
+        var metadata = ShardMetadata(configHash: thePlan.config.hash, splitSeed: Int(thePlan.config.splitSeed),
                                      featureSpecJSON: try thePlan.spec.jsonString(), createdBy: options.createdBy,
                                      twinFutureInputs: thePlan.config.odeStates ? thePlan.config.twinFutureInputs.rawValue : nil)
+        metadata.mealFlagSource = options.mealFlags?.manifestDescription
         let writer = PreparedDatasetWriter(comm: comm, outDir: outDir, overwrite: options.overwrite, metadata: metadata)
         let manifest = try writer.write(jobs: jobs, qc: ManifestQC(counts: thePlan.plannedCounts(ruleSixPerJob: check != nil), yield: nil),
                                         computeYield: { counts, _ in PrepareCounter.yield(counts) }) { job in

@@ -18,6 +18,8 @@ public struct ShardMetadata: Codable, Equatable, Sendable {
     /// With ODE states: the twin's inputs over the horizon (`data.twin.future_inputs`), recorded in the
     /// manifest so evaluation knows which twin forecast it reads; nil without ODE states.
     public var twinFutureInputs: String?
+    /// Where `meal_flag` came from when not the data (`prepare --meal-detector`); recorded in the manifest only.
+    public var mealFlagSource: String? = nil
 
     /// Creates shard metadata.
     public init(configHash: String, splitSeed: Int, featureSpecJSON: String, createdBy: String = "cgmtrain",

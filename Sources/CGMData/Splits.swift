@@ -6,6 +6,9 @@
 // order, platform or Swift version. Sizes: validation = round(n·f_val), test = round(n·f_test),
 // train = the rest; with ≥ 3 subjects every split with a non-zero fraction gets at least one subject.
 //
+// Stratified (SSM-CGM A.2, `data.stratify: COLUMN`, e.g. diabetes_status): the same sizes, with each value of
+// the column spread over the splits in proportion (within one subject; see `SubjectSplit.stratified`).
+//
 // TemporalSplit (SSM-CGM §2: "withhold their last two hours of data for validation (penultimate) and
 // testing (last)"): per subject, let E be the last target time among its accepted windows. A window
 // with decision time t has targets in (t, t + 5H min]. It is
@@ -40,7 +43,41 @@ public struct SubjectSplit: Equatable, Sendable {
         if ids.count > 1 {
             for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, rng.belowByRejection(i + 1)) }
         }
-        let n = ids.count
+        let sizes = splitSizes(ids.count, fractions: fractions)
+        return SubjectSplit(train: ids[0 ..< sizes[0]].sorted(),
+                            validation: ids[sizes[0] ..< sizes[0] + sizes[1]].sorted(),
+                            test: ids[(sizes[0] + sizes[1])...].sorted())
+    }
+
+    /// A stratified partition (SSM-CGM A.2: "subject-wise splits stratified by diabetes status"). Each
+    /// stratum (`strata[id]`, missing = the "" stratum; strata in sorted order) is shuffled with one
+    /// SplitMix64 stream seeded by `seed`; its k-th of n subjects gets the key (k + ½)/n, and all subjects
+    /// are ordered by (key, stratum, id), which spreads every stratum evenly along the list. The list is
+    /// then cut like `random`'s: validation first, then test, the rest train, with `random`'s sizes. So the
+    /// split sizes equal the unstratified ones and each stratum's count in a split is within one of its
+    /// proportional share — also for strata too small to be split on their own.
+    public static func stratified(_ subjects: [String], strata: [String: String], seed: UInt64,
+                                  fractions: [Double] = [0.7, 0.15, 0.15]) -> SubjectSplit {
+        var groups: [String: [String]] = [:]
+        for id in Set(subjects) { groups[strata[id] ?? "", default: []].append(id) }
+        var rng = SamplerRNG(seed: seed)
+        var keyed: [(key: Double, stratum: String, id: String)] = []
+        for stratum in groups.keys.sorted() {
+            var ids = groups[stratum]!.sorted()
+            if ids.count > 1 {
+                for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, rng.belowByRejection(i + 1)) }
+            }
+            for (k, id) in ids.enumerated() { keyed.append(((Double(k) + 0.5) / Double(ids.count), stratum, id)) }
+        }
+        keyed.sort { ($0.key, $0.stratum, $0.id) < ($1.key, $1.stratum, $1.id) }
+        let sizes = splitSizes(keyed.count, fractions: fractions)
+        let ordered = keyed.map(\.id)
+        return SubjectSplit(train: ordered[(sizes[1] + sizes[2])...].sorted(), validation: ordered[..<sizes[1]].sorted(),
+                            test: ordered[sizes[1] ..< sizes[1] + sizes[2]].sorted())
+    }
+
+    /// Train, validation and test sizes for `n` subjects (see the file header).
+    static func splitSizes(_ n: Int, fractions: [Double]) -> [Int] {
         var sizes = [0, Int((Double(n) * fractions[1]).rounded()), Int((Double(n) * fractions[2]).rounded())]
         sizes[1] = min(sizes[1], n)
         sizes[2] = min(sizes[2], n - sizes[1])
@@ -52,9 +89,7 @@ public struct SubjectSplit: Equatable, Sendable {
                 sizes[k] += 1
             }
         }
-        return SubjectSplit(train: ids[0 ..< sizes[0]].sorted(),
-                            validation: ids[sizes[0] ..< sizes[0] + sizes[1]].sorted(),
-                            test: ids[(sizes[0] + sizes[1])...].sorted())
+        return sizes
     }
 
     /// The split holding `subject`, if any.

@@ -35,15 +35,22 @@ public struct WindowExtractor {
     public var stride: Int
     /// Whether to add GluFormer tokens (`extras["tokens"]`, shape [L + H]).
     public var tokens: Bool
+    /// Whether to add the history's smoothed meal targets (`extras["meal_labels"]`, shape [L]) from
+    /// `SubjectFeatures.mealLabels` (SSM-CGM A.2 meal detection).
+    public var mealLabels: Bool
+
+    /// Name of the per-step meal-target extra.
+    public static let mealLabelsExtra = "meal_labels"
 
     /// An extractor for windows of `history` + `horizon` steps every `stride` steps.
-    public init(history: Int, horizon: Int, stride: Int, tokens: Bool = false) {
+    public init(history: Int, horizon: Int, stride: Int, tokens: Bool = false, mealLabels: Bool = false) {
         precondition(history >= 1 && horizon >= 1 && stride >= 1,
                      "WindowExtractor: history \(history), horizon \(horizon), stride \(stride) must all be ≥ 1")
         self.history = history
         self.horizon = horizon
         self.stride = stride
         self.tokens = tokens
+        self.mealLabels = mealLabels
     }
 
     /// An extractor with a preset's L, H, stride and tokens.
@@ -164,6 +171,15 @@ public struct WindowExtractor {
         set.target = targetOut
         set.statics = staticsOut
         if tokens { set.extras["tokens"] = (shape: [L + H], values: tokensOut) }
+        if mealLabels {
+            var labels = [Float](repeating: 0, count: n * L)
+            for (w, ref) in refs.enumerated() {
+                let f = features[ref.subject]
+                precondition(f.mealLabels.count == f.count, "WindowExtractor: no meal labels built for subject \(f.id)")
+                for l in 0 ..< L { labels[w * L + l] = f.mealLabels[ref.decision - L + 1 + l] }
+            }
+            set.extras[Self.mealLabelsExtra] = (shape: [L], values: labels)
+        }
         return set
     }
 

@@ -59,6 +59,11 @@ public struct WindowPreset: Equatable, Sendable {
                                              "glucose_centre", "glucose_scale"])
     }
 
+    /// Meal detection (SSM-CGM A.2): 6-hour CGM windows (L = 72), stride 1; the horizon of 1 step is not
+    /// used (the per-step targets are the `meal_labels` extra).
+    public static let mealDetection = WindowPreset(name: "meal_detection", history: 72, horizon: 1, stride: 1,
+                                                   pastFeatures: [FeatureCatalog.cgmScaled], futureFeatures: [])
+
     /// GluFormer token windows of `sequenceLength` history tokens plus `horizon` forecast tokens (the stored
     /// token sequence has `sequenceLength + horizon` tokens).
     public static func gluformer(sequenceLength: Int, horizon: Int = 12) -> WindowPreset {

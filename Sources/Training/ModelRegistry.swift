@@ -88,7 +88,8 @@ public struct ModelBuildError: Error, CustomStringConvertible {
 /// The models `cgmtrain train` knows.
 public enum ModelRegistry {
     /// Every registered model.
-    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, recursiveLSTM, naive, digitalTwinModel, gluformer]
+    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, recursiveLSTM, naive, digitalTwinModel, gluformer,
+                                          mealDetector]
 
     /// The spec named `name`, or nil.
     public static func spec(_ name: String) -> ModelSpec? { all.first { $0.name == name } }

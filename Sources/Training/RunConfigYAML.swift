@@ -102,7 +102,20 @@ extension DataConfig {
             ("max_interpolation_gap_minutes", .int(maxInterpolationGapMinutes)),
             ("future_iob", .string(futureIOB.rawValue)),
             ("qc", .map(QCRule.allCases.map { ($0.key, .scalar(qc.contains($0) ? "on" : "off")) })),
-        ])
+        ] + optionalEntries)
+    }
+
+    /// Keys listed only when not at their defaults (so configs written before them keep their hashes).
+    private var optionalEntries: [(String, YAMLNode)] {
+        var e: [(String, YAMLNode)] = []
+        if odeStates { e.append(("ode_states", .bool(true))) }
+        if twinFutureInputs != .basalOnly { e.append(("twin", .map([("future_inputs", .string(twinFutureInputs.rawValue))]))) }
+        let mealPreset = preset == "meal_detection"   // its defaults differ: list the keys explicitly
+        if mealLabels || mealPreset {
+            e += [("meal_labels", .bool(mealLabels)), ("meal_plateau", .int(mealPlateau)), ("meal_ramp", .int(mealRamp))]
+        }
+        if !stratify.isEmpty || mealPreset { e.append(("stratify", .scalar(YAMLNode.quoteIfNeeded(stratify)))) }
+        return e
     }
 }
 

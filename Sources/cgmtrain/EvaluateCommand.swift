@@ -50,6 +50,10 @@ struct EvaluateCommand: ParsableCommand {
         do {
             let dataset = try ShardDataset(directory: data)
             let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
+            if restored.model.name == "meal_detector" {   // its outputs are meal probabilities, not glucose
+                throw CheckpointError(file: checkpoint, "holds a meal_detector, whose outputs are meal probabilities, not "
+                                      + "glucose forecasts; use `cgmtrain detect-meals --data DIR --split \(split)` for its event metrics")
+            }
             let table = try subjects.map { try SubjectTable.read(path: $0) }
             let records = try DistributedEvaluator(batchSize: batchSize, subjectTable: table)
                 .run(model: restored.model, dataset: dataset, split: ShardSplit(rawValue: split)!, comm: comm)

@@ -8,6 +8,7 @@ import ArgumentParser
 import CGMData
 import Distributed
 import Foundation
+import Training
 import Yams
 
 /// Builds a prepared (sharded) dataset from the canonical CSV files.
@@ -39,6 +40,15 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Subjects per shard job and shard file (the output does not depend on the number of ranks).")
     var subjectsPerShard = 16
 
+    @Option(help: "meal_detector checkpoint: fill the meal_flag covariate with its detected flags instead of the data's meal events (recorded in the manifest).")
+    var mealDetector: String?
+
+    @Option(help: "With --meal-detector: per-window threshold θ (A.2: 0.36; use the value `detect-meals --tune` selected).")
+    var mealTheta: Float = 0.36
+
+    @Option(help: "With --meal-detector: ratio-voting consensus ρ (A.2: 0.77).")
+    var mealRho: Float = 0.77
+
     func run() throws {
         let comm: any Communicator
         do {
@@ -47,8 +57,21 @@ struct PrepareCommand: ParsableCommand {
             Self.printError("cannot start the communicator: \(error)")
             throw ExitCode.failure
         }
-        let options = PrepareOptions(cgmPath: cgm, subjectsPath: subjects, outDir: out, overwrite: overwrite,
+        var options = PrepareOptions(cgmPath: cgm, subjectsPath: subjects, outDir: out, overwrite: overwrite,
                                      subjectsPerShard: subjectsPerShard)
+        if let mealDetector {
+            // Every rank reads the same file, so a failure here is the same on every rank.
+            do {
+                guard (0...1).contains(mealTheta), (0...1).contains(mealRho) else {
+                    throw PrepareError(message: "--meal-theta and --meal-rho must be in [0, 1] (got \(mealTheta), \(mealRho))")
+                }
+                options.mealFlags = try MealDetectorFlags(checkpoint: mealDetector, theta: mealTheta, rho: mealRho)
+            } catch {
+                if comm.rank == 0 { Self.printError("--meal-detector: \(error)") }
+                try? comm.shutdown()
+                throw ExitCode.failure
+            }
+        }
         let configPath = config
         do {
             let outcome = try DatasetPreparer.run(options, comm: comm) { try Self.loadDataConfig(path: configPath) }

@@ -155,6 +155,15 @@ final class LossesTests: XCTestCase {
         XCTAssertEqual(g.gradient(of: xv)!.scalars, [0.5, -0.5])
     }
 
+    /// SSM-CGM A.2's weighted BCE (α = 5) on soft targets, against PyTorch's formula
+    /// −mean[pw·y·log σ(x) + (1 − y)·log(1 − σ(x))] evaluated in double precision by hand (Python math):
+    /// x = [−2, 0.5, 3, −0.25], y = [0, 0.5, 1, 0.25] → 0.8766186403.
+    func testBCEWithLogitsPosWeightFiveSoftTargetsGolden() {
+        let x = Tensor(shape: [2, 2], scalars: [-2, 0.5, 3, -0.25]), y = Tensor(shape: [2, 2], scalars: [0, 0.5, 1, 0.25])
+        XCTAssertEqual(value { g in g.bceWithLogits(g.constant(x), g.constant(y), posWeight: 5) }, 0.876_618_64, accuracy: 1e-6)
+        assertGradientsMatch([x], "posWeight 5, soft targets") { g, v in g.bceWithLogits(v[0], g.constant(y), posWeight: 5) }
+    }
+
     func testBCEWithLogitsGradientsIncludingTargetsAndWeights() {
         let x = randomTensor([3, 4], seed: 13, low: -3, high: 3)
         let y = randomTensor([3, 4], seed: 14, low: 0, high: 1)

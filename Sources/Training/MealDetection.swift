@@ -1,0 +1,232 @@
+// Meal detection on raw data with a trained `meal_detector` checkpoint (SSM-CGM Appendix A.2, inference):
+//
+//   read + resample (the recorded spec's interpolation gap) → the recorded past features, scaled by the
+//   recorded spec → every window of L consecutive glucose points, stride 1 (inside each CGM segment)
+//   → σ(logits) per window and step → per-window threshold θ → ratio voting with ρ (MealEvents.ratioVote)
+//   → a flag timeline; detected events = its maximal runs of 1s.
+//
+// Truth for the metrics: the data's meal events (carbs_g > 0 or meal_flag = 1) smoothed by the trapezoid
+// with the checkpoint's data.meal_plateau / meal_ramp; truth events are the runs where ỹ = 1 at grid points
+// some window covers (a meal inside a CGM gap cannot be detected and is not counted).
+
+import CGMData
+import CGMTensor
+import Foundation
+import Models
+
+/// One subject's detector output: per-window probabilities of every stride-1 window, and the data's labels.
+public struct MealTimeline {
+    public var subject: String
+    /// Unix seconds of grid index 0.
+    public var start: Int64
+    /// Grid points.
+    public var count: Int
+    /// Glucose on the grid (NaN outside CGM segments).
+    public var glucose: [Float]
+    /// Window length L.
+    public var length: Int
+    /// First grid index of each window.
+    public var starts: [Int]
+    /// σ(logit) of each window's L steps (row-major, window order).
+    public var probabilities: [Float]
+    /// Smoothed meal targets ỹ from the data (empty if the data has no meal columns).
+    public var labels: [Float]
+
+    /// Windows covering each grid index.
+    public var coverage: [Int] {
+        var c = [Int](repeating: 0, count: count)
+        for s in starts { for l in 0 ..< length { c[s + l] += 1 } }
+        return c
+    }
+
+    /// Mean probability over the windows covering each grid index (NaN where none does).
+    public var meanProbability: [Float] {
+        var sum = [Double](repeating: 0, count: count), n = [Int](repeating: 0, count: count)
+        for (w, s) in starts.enumerated() {
+            for l in 0 ..< length { sum[s + l] += Double(probabilities[w * length + l]); n[s + l] += 1 }
+        }
+        return (0 ..< count).map { n[$0] == 0 ? .nan : Float(sum[$0] / Double(n[$0])) }
+    }
+
+    /// Ratio voting (A.2) with threshold θ and ratio ρ.
+    public func vote(theta: Float, rho: Float) -> (ratio: [Float], flags: [Bool]) {
+        MealEvents.ratioVote(probabilities: probabilities, starts: starts, length: length, count: count,
+                             threshold: theta, ratio: rho)
+    }
+
+    /// Truth events: runs of ỹ = 1 at covered grid points.
+    public var truthSegments: [Range<Int>] {
+        guard !labels.isEmpty else { return [] }
+        let cover = coverage
+        return MealEvents.segments((0 ..< count).map { labels[$0] >= 1 && cover[$0] > 0 })
+    }
+
+    /// Event counts of the flags from (θ, ρ) against the truth, with the flagged and covered grid points.
+    public func counts(theta: Float, rho: Float) -> EventCounts {
+        Self.counts(truth: truthSegments, ratio: vote(theta: theta, rho: rho).ratio, rho: rho)
+    }
+
+    /// Counts of the flags ratio ≥ ρ (NaN = uncovered, never flagged) against `truth`.
+    static func counts(truth: [Range<Int>], ratio: [Float], rho: Float) -> EventCounts {
+        let flags = ratio.map { !$0.isNaN && $0 >= rho }
+        var c = MealEvents.match(truth: truth, predicted: MealEvents.segments(flags))
+        c.flaggedSteps = flags.filter { $0 }.count
+        c.coveredSteps = ratio.filter { !$0.isNaN }.count
+        return c
+    }
+}
+
+/// A restored `meal_detector` checkpoint and the preprocessing it was trained with.
+public final class MealDetectorRunner {
+    public let file: String
+    public let restored: CheckpointModel
+    public let detector: MealDetector
+    public let spec: FeatureSpec
+    /// Window length L.
+    public let length: Int
+    /// Trapezoid plateau and ramp of the training labels (the checkpoint's data config; A.2 defaults 2, 2).
+    public let plateau: Int, ramp: Int
+    /// Windows per forward pass.
+    public var chunk = 256
+
+    /// Reads `path`; refuses checkpoints of other models or without recorded preprocessing.
+    public init(checkpoint path: String) throws {
+        let contents = try Checkpoint.read(path)
+        guard let p = contents.preprocessing else { throw CheckpointPreprocessing.missing(file: path) }
+        restored = try CheckpointModel(contents: contents, file: path, shape: p.shape)
+        guard let d = restored.model as? MealDetector else {
+            throw CheckpointError(file: path, "holds a '\(restored.model.name)' model, not a meal_detector")
+        }
+        detector = d
+        spec = try p.featureSpec(file: path)
+        length = p.shape.history
+        file = path
+        plateau = restored.config.data?.mealPlateau ?? 2
+        ramp = restored.config.data?.mealRamp ?? 2
+    }
+
+    /// The detector's probabilities over every stride-1 window of `s`, and the data's smoothed labels.
+    public func timeline(_ s: ResampledSubject) throws -> MealTimeline {
+        let f = try FeatureBuilder(iob: spec.iob).build(s, features: spec.timeVaryingFeatures)
+        let columns = spec.pastFeatures.map { spec.scaled($0, f.columns[$0]!) }
+        let L = length, P = columns.count
+        var starts: [Int] = []
+        for seg in f.segments where seg.count >= L { starts += Array(seg.lowerBound ... seg.upperBound - L) }
+        var probabilities = [Float](repeating: 0, count: starts.count * L)
+        var w0 = 0
+        while w0 < starts.count {
+            let n = min(chunk, starts.count - w0)
+            var x = [Float](repeating: 0, count: n * L * P)
+            for w in 0 ..< n {
+                for l in 0 ..< L { for p in 0 ..< P { x[(w * L + l) * P + p] = columns[p][starts[w0 + w] + l] } }
+            }
+            let prob = detector.probabilities(Tensor(shape: [n, L, P], scalars: x), Graph(training: false, recording: false))
+            for k in 0 ..< n * L { probabilities[w0 * L + k] = prob.scalars[k] }
+            w0 += n
+        }
+        let hasMeals = s.channels.contains(.carbs) || s.channels.contains(.mealFlag)
+        let labels = hasMeals ? MealEvents.smoothedLabels(events: MealEvents.eventIndices(FeatureBuilder.mealIndicator(s)),
+                                                           count: s.count, plateau: plateau, ramp: ramp) : []
+        return MealTimeline(subject: s.id, start: s.start, count: s.count, glucose: s.glucose, length: L, starts: starts,
+                            probabilities: probabilities, labels: labels)
+    }
+
+    /// Timelines of every subject of `cgmPath` (or only `subjects`, in file order), resampled with the recorded gap.
+    public func timelines(cgmPath: String, subjects: Set<String>? = nil) throws -> [MealTimeline] {
+        let cohort = try CohortReader().read(cgmPath: cgmPath)
+        let chosen = cohort.series.filter { subjects?.contains($0.subject) ?? true }
+        let resampler = Resampler(maxInterpolationGapMinutes: spec.maxInterpolationGapMinutes)
+        return try chosen.map { try timeline(try resampler.resample($0).subject) }
+    }
+}
+
+/// The detector's flags as `prepare`'s `meal_flag` (`prepare --meal-detector CKPT`).
+public final class MealDetectorFlags: MealFlagSource {
+    public let runner: MealDetectorRunner
+    public let theta: Float, rho: Float
+    private let checksum: String
+
+    public init(checkpoint path: String, theta: Float, rho: Float) throws {
+        runner = try MealDetectorRunner(checkpoint: path)
+        self.theta = theta
+        self.rho = rho
+        var h = FNV1a64()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes.withUnsafeBytes { h.add($0) }
+        checksum = h.hex
+    }
+
+    public func flags(_ subject: ResampledSubject) throws -> [Float] {
+        try runner.timeline(subject).vote(theta: theta, rho: rho).flags.map { $0 ? 1 : 0 }
+    }
+
+    public var manifestDescription: String {
+        "meal_detector \(runner.file) (fnv1a64 \(checksum)), theta \(theta), rho \(rho): ratio-voted stride-1 windows (SSM-CGM A.2)"
+    }
+}
+
+/// A (θ, ρ) sweep on labelled timelines (A.2, Figure 6): event-level F1 at every grid point.
+public struct MealThresholdSweep {
+    public var thetas: [Float]
+    public var rhos: [Float]
+    /// counts[i][j] at (thetas[i], rhos[j]).
+    public var counts: [[EventCounts]]
+
+    /// θ and ρ in 0.05 … 0.95 steps of 0.05 by default.
+    public init(_ timelines: [MealTimeline], thetas: [Float] = Self.grid, rhos: [Float] = Self.grid) {
+        self.thetas = thetas
+        self.rhos = rhos
+        let truth = timelines.map(\.truthSegments)
+        counts = thetas.map { theta in
+            // Votes depend on θ only; each ρ is then one comparison per grid point.
+            let votes = timelines.map { $0.vote(theta: theta, rho: 2).ratio }
+            return rhos.map { rho in
+                zip(votes, truth).reduce(EventCounts()) { acc, vt in acc + MealTimeline.counts(truth: vt.1, ratio: vt.0, rho: rho) }
+            }
+        }
+    }
+
+    public static let grid: [Float] = (1 ... 19).map { Float($0) * 0.05 }
+
+    /// What the sweep maximizes.
+    public enum Objective: String, CaseIterable, Sendable {
+        /// A.2's event F1 (overlap-based recall and precision).
+        case paper
+        /// F1 of the one-to-one matching (not fooled by long predicted events).
+        case oneToOne = "one_to_one"
+
+        func value(_ c: EventCounts) -> Double { self == .paper ? c.f1 : c.matchedF1 }
+    }
+
+    /// The (θ, ρ) maximizing `objective` (ties: the first in θ-major order).
+    public func best(_ objective: Objective = .paper) -> (theta: Float, rho: Float, counts: EventCounts) {
+        var b = (theta: thetas[0], rho: rhos[0], counts: counts[0][0])
+        for (i, row) in counts.enumerated() {
+            for (j, c) in row.enumerated() where objective.value(c) > objective.value(b.counts) { b = (thetas[i], rhos[j], c) }
+        }
+        return b
+    }
+
+    /// CSV: theta, rho, recall, precision, f1 and the four counts.
+    public var csv: String {
+        var lines = ["theta,rho,recall,precision,f1,recall_1to1,precision_1to1,f1_1to1,flagged_fraction,truth_events,"
+                     + "truth_detected,predicted_events,predicted_correct,matched"]
+        for (i, row) in counts.enumerated() {
+            for (j, c) in row.enumerated() {
+                lines.append(String(format: "%.2f,%.2f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%d,%d,%d", thetas[i], rhos[j],
+                                    c.recall, c.precision, c.f1, c.matchedRecall, c.matchedPrecision, c.matchedF1,
+                                    c.flaggedFraction, c.truth, c.truthDetected, c.predicted, c.predictedCorrect, c.matched))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Figure 6: event-level F1 (of `objective`) by θ (rows) × ρ (columns).
+    public func heatmap(_ objective: Objective = .paper) -> SVGHeatmap {
+        SVGHeatmap(title: "Validation sweep: event-level F1" + (objective == .paper ? "" : " (one-to-one)")
+                   + " over threshold θ and ratio ρ", xLabel: "ratio ρ",
+                   yLabel: "threshold θ", values: counts.map { $0.map(objective.value) },
+                   rowLabels: thetas.map { String(format: "%.2f", $0) }, columnLabels: rhos.map { String(format: "%.2f", $0) },
+                   colorbarLabel: "F1 (event)", range: 0 ... 1)
+    }
+}
