@@ -7,7 +7,7 @@ struct CGMTrainCLI: ParsableCommand {
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
         subcommands: [
             SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, CompareCommand.self,
-            ForecastCommand.self, GenerateCommand.self, SweepCommand.self,
+            ForecastCommand.self, GenerateCommand.self, EmbedCommand.self, ProbeCommand.self, SweepCommand.self,
             DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self,
         ]
     )

@@ -5,7 +5,9 @@
 //     add-one smoothing fitted on the same training windows (GluFormerCountBaselines);
 //   • imputing synthetic 1-hour gaps in validation windows by generation: its MAE is printed next to linear
 //     interpolation's and must beat filling with the training mean;
-//   • `cgmtrain generate` writes seeded, reproducible samples in mg/dL, one row per subject/sample/step.
+//   • `cgmtrain generate` writes seeded, reproducible samples in mg/dL, one row per subject/sample/step;
+//   • `cgmtrain embed` + `cgmtrain probe` on a fresh 60-subject cohort: the embedding's one-vs-rest macro AUC for
+//     diabetes_status beats mean glucose (GMI is affine in it), with the paired bootstrap interval above 0.
 
 import CGMData
 import CGMTensor
@@ -129,6 +131,34 @@ final class GluFormerLaunchTests: XCTestCase {
         let values = lines.dropFirst().compactMap { Float($0.split(separator: ",").last!) }
         XCTAssertEqual(values.count, lines.count - 1)
         XCTAssertTrue(values.allSatisfy { (40 ... 500).contains($0) })
+
+        // 5. Embeddings → probe on a fresh cohort of 60 subjects (no retraining: the same pretrained model).
+        //    diabetes_status one-vs-rest macro AUC of the embedding probe beats mean glucose (and so GMI).
+        let probeCohort = dir + "/probe-cohort", emb = dir + "/emb.csv", embMax = dir + "/emb-max.csv"
+        _ = try run(["simulate", "--subjects", "60", "--days", "2", "--seed", "11", "--out", probeCohort, "--no-truth"])
+        _ = try run(["embed", "--checkpoint", runDir + "/best.h5", "--cgm", probeCohort + "/cgm.csv", "--out", emb])
+        _ = try run(["embed", "--checkpoint", runDir + "/best.h5", "--cgm", probeCohort + "/cgm.csv", "--out", embMax,
+                     "--pooling", "max", "--subjects", "S0001,S0002"])
+        let embText = try String(contentsOfFile: emb, encoding: .utf8)
+        let embLines = embText.split(separator: "\n")
+        XCTAssertEqual(embLines.count, 61)
+        XCTAssertEqual(embLines[0].split(separator: ",").count, 7 + 32, "7 columns + d = 32")
+        let maxLines = try String(contentsOfFile: embMax, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(maxLines.count, 3)
+        XCTAssertEqual(maxLines[1].split(separator: ",").prefix(7), embLines[1].split(separator: ",").prefix(7))
+        XCTAssertNotEqual(maxLines[1], embLines[1], "max and mean pooling differ")
+        let probeCSV = dir + "/probe.csv"
+        let probe = try run(["probe", "--embeddings", emb, "--subjects", probeCohort + "/subjects.csv",
+                             "--label", "diabetes_status", "--out", probeCSV])
+        print(probe.stdout)
+        let table = try String(contentsOfFile: probeCSV, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
+        let macro = { (name: String) in try XCTUnwrap(table.first { $0[1] == name && $0[2] == "macro_auc" }) }
+        let gluformer = try macro("gluformer"), mean = try macro("mean_glucose")
+        XCTAssertGreaterThan(Double(gluformer[3])!, Double(mean[3])!, "embedding probe beats mean glucose (macro AUC)")
+        XCTAssertGreaterThan(Double(gluformer[7])!, 0, "the paired bootstrap interval of the difference excludes 0")
+        let hba1c = try run(["probe", "--embeddings", emb, "--subjects", probeCohort + "/subjects.csv", "--label", "hba1c"])
+        print(hba1c.stdout)
+        XCTAssertTrue(hba1c.stdout.contains("r2"))
 
         // 4. `evaluate`-style forecasts of the shard windows equal `cgmtrain forecast` from raw CSV (tokens rebuilt
         //    from the scaled-CGM history): the first validation window, at its decision time.
