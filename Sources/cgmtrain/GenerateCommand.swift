@@ -9,6 +9,12 @@
 // `--samples` continuations of hours·12 steps are drawn by top-k sampling (`--top-k 1`: greedy) from one seeded
 // stream, with a KV cache (`--no-cache`: recompute the window for each token, as the reference does). Columns:
 // subject_id, sample, step (1…), minutes_ahead, timestamp (ISO 8601 UTC), glucose_mg_dl. One process, no MPI.
+//
+// `--plausibility DIR` (with --hours 24 for whole days): each subject's last --hours of its latest long-enough
+// gap-free run are held out, the samples are generated from the L readings before them, and real vs generated
+// are compared on mean, SD, CV, TIR / TBR / TAR and the mean by hour of day (PlausibilityReport: printed table,
+// DIR/plausibility.csv, DIR/plausibility.svg overlay). For an honest check pass subjects the model was not trained
+// on (e.g. a cohort simulated with another seed). The CSV of samples then goes to --out only when given.
 
 import ArgumentParser
 import CGMData
@@ -42,6 +48,8 @@ struct GenerateCommand: ParsableCommand {
     var noCache = false
     @Option(help: "Output CSV file (default: stdout).")
     var out: String?
+    @Option(help: "Plausibility check into this directory: hold out each subject's last --hours, generate them from the context before, compare TIR / mean / CV / daily profile (plausibility.csv, plausibility.svg).")
+    var plausibility: String?
 
     func validate() throws {
         guard hours > 0 else { throw ValidationError("--hours must be positive (got \(hours))") }
@@ -69,27 +77,44 @@ struct GenerateCommand: ParsableCommand {
             let generator = GluFormerGenerator(network: model.network)
             var csv = "subject_id,sample,step,minutes_ahead,timestamp,glucose_mg_dl\n"
             var tokensGenerated = 0
+            var real: [(glucose: [Float], times: [Int64])] = [], generated: [(glucose: [Float], times: [Int64])] = []
             for (index, s) in subjects.enumerated() {
-                guard let run = GlucoseTokenizer.segments(s.glucose).last else {
-                    FileHandle.standardError.write(Data("cgmtrain generate: note: \(s.id) has no glucose; skipped\n".utf8))
+                // Plausibility: the latest run long enough to hold out `steps` readings after ≥ 1 h of context.
+                let holdOut = plausibility == nil ? 0 : steps
+                guard let run = GlucoseTokenizer.segments(s.glucose).last(where: { $0.count >= holdOut + 12 }) else {
+                    FileHandle.standardError.write(Data(("cgmtrain generate: note: \(s.id) has no "
+                        + (holdOut > 0 ? "gap-free run of \(holdOut + 12) readings" : "glucose") + "; skipped\n").utf8))
                     continue
                 }
-                let context = GlucoseTokenizer.tokens(Array(s.glucose[run].suffix(model.history)))
+                let end = run.upperBound - holdOut
+                let context = GlucoseTokenizer.tokens(Array(s.glucose[run.lowerBound ..< end].suffix(model.history)))
                 // Subjects draw from disjoint seeded streams, so one subject's output does not depend on the others.
                 let result = generator.generate(contexts: Array(repeating: context, count: samples), steps: steps,
                                                 decoding: topK == 1 ? .greedy : .topK(topK, temperature: temperature),
                                                 seed: seed &* 1_000_003 &+ UInt64(index), useCache: !noCache)
-                let last = s.time(at: run.upperBound - 1)
+                let last = s.time(at: end - 1)
+                let times = (1 ... steps).map { last + Int64($0) * ResampledSubject.gridSeconds }
                 for sample in 0 ..< samples {
                     for (k, g) in result.glucose[sample].enumerated() {
-                        let t = last + Int64(k + 1) * ResampledSubject.gridSeconds
-                        csv += "\(s.id),\(sample + 1),\(k + 1),\((k + 1) * 5),\(GridTime.iso8601(t)),\(Int(g))\n"
+                        csv += "\(s.id),\(sample + 1),\(k + 1),\((k + 1) * 5),\(GridTime.iso8601(times[k])),\(Int(g))\n"
                     }
+                    generated.append((result.glucose[sample], times))
                 }
+                if holdOut > 0 { real.append((Array(s.glucose[end ..< run.upperBound]), times)) }
                 tokensGenerated += samples * steps
             }
+            if let plausibility {
+                guard !real.isEmpty else { throw ValidationError("\(cgm): no subject has a run long enough for --plausibility") }
+                let report = PlausibilityReport(real: real, generated: generated)
+                try FileManager.default.createDirectory(atPath: plausibility, withIntermediateDirectories: true)
+                try GluFormerInputs.writeAtomically(report.csv, to: plausibility + "/plausibility.csv")
+                try report.chart.write(to: plausibility + "/plausibility.svg")
+                print(report.text, terminator: "")
+            }
             let seconds = Date().timeIntervalSince(started)
-            if let out {
+            if plausibility != nil && out == nil {
+                FileHandle.standardError.write(Data("cgmtrain generate: wrote \(plausibility!)/plausibility.csv and .svg\n".utf8))
+            } else if let out {
                 try csv.write(toFile: out + ".tmp", atomically: false, encoding: .utf8)
                 _ = try? FileManager.default.removeItem(atPath: out)
                 try FileManager.default.moveItem(atPath: out + ".tmp", toPath: out)

@@ -7,7 +7,8 @@
 //     interpolation's and must beat filling with the training mean;
 //   • `cgmtrain generate` writes seeded, reproducible samples in mg/dL, one row per subject/sample/step;
 //   • `cgmtrain embed` + `cgmtrain probe` on a fresh 60-subject cohort: the embedding's one-vs-rest macro AUC for
-//     diabetes_status beats mean glucose (GMI is affine in it), with the paired bootstrap interval above 0.
+//     diabetes_status beats mean glucose (GMI is affine in it), with the paired bootstrap interval above 0;
+//   • `generate --plausibility`: generated 24-h days vs the held-out real ones (mean, CV, TIR, daily profile).
 
 import CGMData
 import CGMTensor
@@ -159,6 +160,19 @@ final class GluFormerLaunchTests: XCTestCase {
         let hba1c = try run(["probe", "--embeddings", emb, "--subjects", probeCohort + "/subjects.csv", "--label", "hba1c"])
         print(hba1c.stdout)
         XCTAssertTrue(hba1c.stdout.contains("r2"))
+
+        // 6. Plausibility of generated days against the held-out last 24 h of the fresh cohort's subjects.
+        let plausibility = dir + "/plausibility"
+        let plaus = try run(["generate", "--checkpoint", runDir + "/best.h5", "--cgm", probeCohort + "/cgm.csv", "--hours", "24",
+                             "--top-k", "10", "--samples", "1", "--seed", "3", "--plausibility", plausibility])
+        print(plaus.stdout)
+        let plausRows = try String(contentsOfFile: plausibility + "/plausibility.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst().map { $0.split(separator: ",") }
+        XCTAssertEqual(plausRows.count, 30, "6 metrics + 24 hours")
+        let value = { (m: String, c: Int) in Double(plausRows.first { $0[0] == m }![c])! }
+        XCTAssertEqual(value("mean_mg_dl", 2), value("mean_mg_dl", 1), accuracy: 20, "generated mean near the real one")
+        XCTAssertGreaterThan(value("cv_percent", 2), 5, "generated days are not flat")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: plausibility + "/plausibility.svg"))
 
         // 4. `evaluate`-style forecasts of the shard windows equal `cgmtrain forecast` from raw CSV (tokens rebuilt
         //    from the scaled-CGM history): the first validation window, at its decision time.
