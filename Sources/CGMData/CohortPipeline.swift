@@ -98,7 +98,11 @@ public enum CohortPipeline {
         var spec = FeatureSpec(pastFeatures: past, futureFeatures: future, staticFeatures: statics,
                                futureIOB: config.futureIOB, maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
         let builder = FeatureBuilder(iob: spec.iob)
-        let features = try resampled.map { try builder.build($0, features: spec.timeVaryingFeatures) }
+        let nutrients = config.dietTokens ? DietBins.candidates.filter { n in cohort.channels.contains { $0.rawValue == n } } : []
+        if config.dietTokens && !nutrients.contains("carbs_g") {
+            throw DataError(key: .config("data.diet_tokens"), "needs a carbs_g column in \(cohort.file)")
+        }
+        let features = try resampled.map { try builder.build($0, features: spec.timeVaryingFeatures + nutrients) }
 
         let extractor = WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride,
                                         tokens: config.tokens)
@@ -126,6 +130,7 @@ public enum CohortPipeline {
             scope = result.trainCutoff
         }
         spec.fit(features: features, scope: scope, table: cohort.subjectTable)
+        if config.dietTokens { spec.fitDiet(nutrients: nutrients, features: features, scope: scope) }
 
         var subjectCounts: [Int] = [], windowCounts: [Int] = []
         for name in SplitName.allCases {

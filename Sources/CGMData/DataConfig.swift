@@ -22,6 +22,7 @@
 //     ode_states: false          # true: store the matched twin's ODE states and basal-only forecast per window
 //                                # (extras ode_hist (L,10), ode_fut (H,10), twin_forecast (H); see PrepareODEStates);
 //                                # needs qc.twin_matching on and history ≤ 37
+//     diet_tokens: false         # preset gluformer: meal nutrients as diet tokens (extras diet (L+H, N); DietTokenizer)
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
@@ -36,7 +37,7 @@ public struct DataConfig: Equatable, Sendable {
     /// The config keys, in canonical order.
     public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
                               "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
-                              "future_iob", "qc", "ode_states"]
+                              "future_iob", "qc", "ode_states", "diet_tokens"]
     /// Preset names accepted by `preset`.
     public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer", "custom"]
 
@@ -71,6 +72,8 @@ public struct DataConfig: Equatable, Sendable {
     /// Whether `prepare` stores the matched twin's ODE states and basal-only forecast per window
     /// (PhysioSeq2Seq §3.4, Algorithm 1 passes 2–3; `PrepareODEStates`).
     public var odeStates: Bool = false
+    /// GluFormer diet tokens from the meal columns (preset gluformer only; DietTokenizer.swift).
+    public var dietTokens: Bool = false
 
     /// The defaults of a preset (subject split, seed 0, 70/15/15, gap 15 min, all QC rules).
     public init(preset: WindowPreset = .physioSeq2Seq) {
@@ -160,6 +163,7 @@ public struct DataConfig: Equatable, Sendable {
         }
         if dict["qc"] != nil { config.qc = try reader.qc("qc") }
         if let v = try reader.bool("ode_states") { config.odeStates = v }
+        if let v = try reader.bool("diet_tokens") { config.dietTokens = v }
         try config.validate(keyPath: keyPath)
         return config
     }
@@ -176,6 +180,9 @@ public struct DataConfig: Equatable, Sendable {
         if tokens, qc != [.residualNaN] {
             throw DataError(key: .config("\(keyPath).qc"), "must be off with preset gluformer: token windows are cut at "
                             + "gaps longer than max_interpolation_gap_minutes instead of QC rules 1–3, 5, 6")
+        }
+        if dietTokens, !tokens {
+            throw DataError(key: .config("\(keyPath).diet_tokens"), "needs preset gluformer (diet tokens join glucose tokens)")
         }
         if tokens, odeStates {
             throw DataError(key: .config("\(keyPath).ode_states"), "is not available with preset gluformer")
@@ -194,7 +201,7 @@ public struct DataConfig: Equatable, Sendable {
 
     /// A canonical one-line text of every setting (what `hash` digests).
     public var canonicalDescription: String {
-        let fields: [(String, String)] = [
+        var fields: [(String, String)] = [
             ("preset", preset), ("history", "\(history)"), ("horizon", "\(horizon)"), ("stride", "\(stride)"),
             ("split", split.rawValue), ("split_seed", "\(splitSeed)"), ("fractions", fractions.map { "\($0)" }.joined(separator: ",")),
             ("past_features", pastFeatures.joined(separator: ",")), ("future_features", futureFeatures.joined(separator: ",")),
@@ -202,7 +209,9 @@ public struct DataConfig: Equatable, Sendable {
             ("max_interpolation_gap_minutes", "\(maxInterpolationGapMinutes)"), ("future_iob", futureIOB.rawValue),
             ("qc", QCRule.allCases.filter { qc.contains($0) }.map { $0.key }.joined(separator: ",")),
             ("tokens", "\(tokens)"),
-        ] + (odeStates ? [("ode_states", "true")] : [])   // absent when false: earlier hashes stay valid
+        ]
+        if odeStates { fields.append(("ode_states", "true")) }   // absent when false: earlier hashes stay valid
+        if dietTokens { fields.append(("diet_tokens", "true")) }
         return fields.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
     }
 

@@ -164,6 +164,7 @@ public struct WindowExtractor {
         set.target = targetOut
         set.statics = staticsOut
         if tokens { set.extras["tokens"] = (shape: [L + H], values: tokensOut) }
+        if tokens, let bins = spec.dietBins { set.extras["diet"] = dietExtra(refs, features: features, bins: bins) }
         return set
     }
 
