@@ -43,7 +43,25 @@ final class GluFormerDietTests: XCTestCase {
         var c = GluFormerConfig(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0, maxLength: 12)
         c.dietSlots = slots
         c.dietVocabulary = slots * DietBins.binsPerNutrient
-        return GluFormerNetwork(c, seed: 9)
+        let network = GluFormerNetwork(c, seed: 9)
+        // Diet rows start at 0 (the model starts as the glucose-only one); give them values as training would.
+        let id = network.store.id(named: "embedding.weight")!
+        let table = network.store.value(id).scalars
+        let diet = randomTensor([c.dietVocabulary * 16], seed: 12).scalars
+        network.store.setValue(id, Tensor(shape: [462 + c.dietVocabulary, 16], scalars: Array(table[0 ..< 462 * 16]) + diet))
+        return network
+    }
+
+    func testDietModelStartsAsTheGlucoseOnlyModel() {
+        var c = GluFormerConfig(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0, maxLength: 12)
+        let plain = GluFormerNetwork(c, seed: 9)
+        c.dietSlots = 2
+        c.dietVocabulary = 16
+        let diet = GluFormerNetwork(c, seed: 9)
+        let table = diet.store.value(diet.store.id(named: "embedding.weight")!).scalars
+        XCTAssertEqual(Array(table[0 ..< 462 * 16]), plain.store.value(plain.store.id(named: "embedding.weight")!).scalars)
+        XCTAssertTrue(table[(462 * 16)...].allSatisfy { $0 == 0 })
+        XCTAssertEqual(diet.store.value(diet.store.id(named: "head.weight")!), plain.store.value(plain.store.id(named: "head.weight")!))
     }
 
     func tokens(_ n: Int) -> [Int] { (0 ..< n).map { GlucoseTokenizer.token(Float(110 + 9 * ($0 % 5))) } }

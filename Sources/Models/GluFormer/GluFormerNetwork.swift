@@ -43,9 +43,12 @@ public final class GluFormerNetwork {
         self.config = config
         var rng = PhiloxGenerator(seed: seed, stream: 1)
         let d = config.dModel, store = self.store
-        embedding = store.add("embedding.weight",
-                              Initializers.embedding(count: GlucoseTokenizer.vocabularySize + config.dietVocabulary,
-                                                     dimension: d, rng: &rng))
+        // Diet rows (after the glucose + padding rows) start at 0 and take no draws, so a diet model starts exactly as
+        // the glucose-only model of the same seed and learns meals as a perturbation of it.
+        let glucoseTable = Initializers.embedding(count: GlucoseTokenizer.vocabularySize, dimension: d, rng: &rng)
+        embedding = store.add("embedding.weight", config.dietVocabulary == 0 ? glucoseTable
+            : Tensor(shape: [GlucoseTokenizer.vocabularySize + config.dietVocabulary, d],
+                     scalars: glucoseTable.scalars + [Float](repeating: 0, count: config.dietVocabulary * d)))
         var blocks: [Block] = []
         for i in 0 ..< config.layers {
             let p = "blocks.\(i)"
