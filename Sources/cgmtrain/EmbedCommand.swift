@@ -9,7 +9,9 @@
 // each reading counts once (GluFormerEmbedding.swift). Next to the vector the row carries the CGM baselines of the
 // same grid, which `cgmtrain probe` compares against: mean glucose, GMI (3.31 + 0.02392 × mean), CV and TIR.
 // Columns: subject_id, tokens, chunks, mean_glucose_mg_dl, gmi_percent, cv_percent, tir_percent, e0 … e{d−1}.
-// One process, no MPI; the output is written to a temporary path and renamed.
+// A model trained with diet tokens is embedded from glucose alone (no diet tokens are added), so embeddings of
+// cohorts with and without meal logs are comparable. One process, no MPI; the output is written to a temporary
+// path and renamed.
 
 import ArgumentParser
 import CGMData
