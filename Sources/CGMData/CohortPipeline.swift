@@ -104,9 +104,13 @@ public enum CohortPipeline {
         var spec = FeatureSpec(pastFeatures: past, futureFeatures: future, staticFeatures: statics,
                                futureIOB: config.futureIOB, maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
         let builder = FeatureBuilder(iob: spec.iob)
+        let nutrients = config.dietTokens ? DietBins.candidates.filter { n in cohort.channels.contains { $0.rawValue == n } } : []
+        if config.dietTokens && !nutrients.contains("carbs_g") {
+            throw DataError(key: .config("data.diet_tokens"), "needs a carbs_g column in \(cohort.file)")
+        }
         // With a meal-flag source (prepare --meal-detector) `meal_flag` is predicted, not read from the data.
         let built = mealFlags == nil ? spec.timeVaryingFeatures : spec.timeVaryingFeatures.filter { $0 != FeatureCatalog.mealFlag }
-        var features = try resampled.map { try builder.build($0, features: built) }
+        var features = try resampled.map { try builder.build($0, features: built + nutrients) }
         if let mealFlags, spec.timeVaryingFeatures.contains(FeatureCatalog.mealFlag) {
             for i in features.indices { features[i].columns[FeatureCatalog.mealFlag] = try mealFlags.flags(resampled[i]) }
         }
@@ -160,6 +164,7 @@ public enum CohortPipeline {
             scope = result.trainCutoff
         }
         spec.fit(features: features, scope: scope, table: cohort.subjectTable)
+        if config.dietTokens { spec.fitDiet(nutrients: nutrients, features: features, scope: scope) }
 
         var subjectCounts: [Int] = [], windowCounts: [Int] = []
         for name in SplitName.allCases {

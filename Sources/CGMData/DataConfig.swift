@@ -36,6 +36,7 @@
 //
 //   preset meal_detection (SSM-CGM A.2): history 72 (6 h), horizon 1 (unused), stride 1, past [cgm_scaled],
 //   no future or static features, meal_labels on, stratify diabetes_status, QC rules 1–5.
+//     diet_tokens: false         # preset gluformer: meal nutrients as diet tokens (extras diet (L+H, N); DietTokenizer)
 
 /// The data section of a training config.
 public struct DataConfig: Equatable, Sendable {
@@ -51,7 +52,7 @@ public struct DataConfig: Equatable, Sendable {
     public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
                               "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
                               "future_iob", "qc", "ode_states", "twin", "meal_labels", "meal_plateau", "meal_ramp",
-                              "stratify"]
+                              "stratify", "diet_tokens"]
     /// Preset names accepted by `preset`.
     public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer",
                                  "meal_detection", "custom"]
@@ -96,6 +97,8 @@ public struct DataConfig: Equatable, Sendable {
     public var mealRamp: Int = 2
     /// subjects.csv column the subject split is stratified by ("" = none).
     public var stratify: String = ""
+    /// GluFormer diet tokens from the meal columns (preset gluformer only; DietTokenizer.swift).
+    public var dietTokens: Bool = false
 
     /// The defaults of a preset (subject split, seed 0, 70/15/15, gap 15 min, all QC rules).
     public init(preset: WindowPreset = .physioSeq2Seq) {
@@ -208,6 +211,7 @@ public struct DataConfig: Equatable, Sendable {
         if let v = try reader.int("meal_plateau", in: 0 ... 288) { config.mealPlateau = v }
         if let v = try reader.int("meal_ramp", in: 0 ... 288) { config.mealRamp = v }
         if let v = try reader.string("stratify") { config.stratify = v }
+        if let v = try reader.bool("diet_tokens") { config.dietTokens = v }
         try config.validate(keyPath: keyPath)
         return config
     }
@@ -228,6 +232,9 @@ public struct DataConfig: Equatable, Sendable {
         if tokens, qc != [.residualNaN] {
             throw DataError(key: .config("\(keyPath).qc"), "must be off with preset gluformer: token windows are cut at "
                             + "gaps longer than max_interpolation_gap_minutes instead of QC rules 1–3, 5, 6")
+        }
+        if dietTokens, !tokens {
+            throw DataError(key: .config("\(keyPath).diet_tokens"), "needs preset gluformer (diet tokens join glucose tokens)")
         }
         if tokens, odeStates {
             throw DataError(key: .config("\(keyPath).ode_states"), "is not available with preset gluformer")
@@ -261,6 +268,7 @@ public struct DataConfig: Equatable, Sendable {
         let twin: [(String, String)] = twinFutureInputs == .basalOnly ? [] : [("twin_future_inputs", twinFutureInputs.rawValue)]
         fields += twin   // absent when basal_only (the default): earlier hashes stay valid
         var more: [(String, String)] = []   // likewise absent at their defaults
+        if dietTokens { more.append(("diet_tokens", "true")) }
         if mealLabels { more.append(("meal_labels", "P\(mealPlateau)R\(mealRamp)")) }
         if !stratify.isEmpty { more.append(("stratify", stratify)) }
         return (fields + more).map { "\($0.0)=\($0.1)" }.joined(separator: ";")

@@ -96,6 +96,8 @@ public struct FeatureSpec: Codable, Equatable, Sendable {
     public var statics: [StaticEncoding] = []
     /// Glucose centre/scale of every subject, sorted by id.
     public var subjectGlucose: [SubjectGlucose] = []
+    /// GluFormer diet-token bins (data.diet_tokens), fitted on the training scope; absent otherwise.
+    public var dietBins: DietBins? = nil
 
     /// An unfitted spec for the given (expanded) feature lists.
     public init(pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],

@@ -47,3 +47,26 @@ extension WindowExtractor {
         return i
     }
 }
+
+extension WindowExtractor {
+    /// The `diet` extra of token windows (N, L + H, slots), diet tokens of t − L + 1 … t + H (−1 = empty, and on
+    /// the padding before a window's gap-free run); see DietTokenizer.swift.
+    func dietExtra(_ refs: [WindowRef], features: [SubjectFeatures], bins: DietBins) -> (shape: [Int], values: [Float]) {
+        let w = history + horizon, n = bins.nutrients.count
+        var out = [Float](repeating: -1, count: refs.count * w * n)
+        var current = -1
+        var diet: [Int] = []
+        for (k, ref) in refs.enumerated() {
+            if ref.subject != current {
+                current = ref.subject
+                diet = bins.tokens(features[current])
+            }
+            let lo = ref.decision - history + 1
+            let first = features[current].cgm.withUnsafeBufferPointer { firstTokenIndex($0, decision: ref.decision) }
+            for i in max(lo, first) ... ref.decision + horizon {
+                for s in 0 ..< n { out[(k * w + i - lo) * n + s] = Float(diet[i * n + s]) }
+            }
+        }
+        return ([w, n], out)
+    }
+}

@@ -180,6 +180,7 @@ public struct WindowExtractor {
             }
             set.extras[Self.mealLabelsExtra] = (shape: [L], values: labels)
         }
+        if tokens, let bins = spec.dietBins { set.extras["diet"] = dietExtra(refs, features: features, bins: bins) }
         return set
     }
 

@@ -10,6 +10,7 @@
 //     dropout: 0.1         # paper 0.1
 //     norm: post           # post (nn.TransformerEncoderLayer default, the reference) | pre
 //     activation: relu     # relu (nn.TransformerEncoderLayer default) | gelu
+//     diet_tokens: true    # use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only
 // The trained length (max_length) is the dataset's token window L + H; generation keeps its window within it.
 
 import CGMData
@@ -17,7 +18,7 @@ import Models
 
 extension ModelRegistry {
     /// The keys of `model.name: gluformer`.
-    static let gluformerKeys = ["name", "d_model", "heads", "layers", "feed_forward", "dropout", "norm", "activation"]
+    static let gluformerKeys = ["name", "d_model", "heads", "layers", "feed_forward", "dropout", "norm", "activation", "diet_tokens"]
 
     /// GluFormer's spec.
     static let gluformer = ModelSpec(
@@ -37,13 +38,16 @@ extension ModelRegistry {
             guard let a = GluFormerConfig.Activation(rawValue: activation) else {
                 throw m.error("activation", "must be relu or gelu (got '\(activation)')")
             }
+            let diet = try m.bool("diet_tokens") ?? true
             return ModelConfig(
                 name: "gluformer",
                 node: .map([("name", .string("gluformer")), ("d_model", .int(d)), ("heads", .int(heads)),
                             ("layers", .int(layers)), ("feed_forward", .int(ff)), ("dropout", .double(dropout)),
-                            ("norm", .string(norm)), ("activation", .string(activation))]),
+                            ("norm", .string(norm)), ("activation", .string(activation)),
+                            ("diet_tokens", .scalar(diet ? "true" : "false"))]),
                 values: ["d_model": Double(d), "heads": Double(heads), "layers": Double(layers), "feed_forward": Double(ff),
-                         "dropout": dropout, "norm": n == .pre ? 1 : 0, "activation": a == .gelu ? 1 : 0])
+                         "dropout": dropout, "norm": n == .pre ? 1 : 0, "activation": a == .gelu ? 1 : 0,
+                         "diet_tokens": diet ? 1 : 0])
         },
         build: { config, shape, seed in
             let want = [shape.history + shape.horizon]
@@ -52,7 +56,15 @@ extension ModelRegistry {
                     + "dataset (got " + (shape.extras["tokens"].map { "\($0)" } ?? "none")
                     + "); prepare it with data.preset: gluformer")
             }
-            return GluFormerForecaster(gluformerConfig(config, maxLength: want[0]), history: shape.history,
+            var network = gluformerConfig(config, maxLength: want[0])
+            if let diet = shape.extras["diet"], config.values["diet_tokens"] != 0 {
+                guard diet.count == 2, diet[0] == want[0], diet[1] >= 1 else {
+                    throw ModelBuildError(description: "model gluformer: extras/diet must have per-window shape [\(want[0]), N] (got \(diet))")
+                }
+                network.dietSlots = diet[1]
+                network.dietVocabulary = diet[1] * DietBins.binsPerNutrient
+            }
+            return GluFormerForecaster(network, history: shape.history,
                                        horizon: shape.horizon,
                                        scaledCGMColumn: shape.pastFeatures.firstIndex(of: FeatureCatalog.cgmScaled), seed: seed)
         })

@@ -109,6 +109,7 @@ extension DataConfig {
     private var optionalEntries: [(String, YAMLNode)] {
         var e: [(String, YAMLNode)] = []
         if odeStates { e.append(("ode_states", .bool(true))) }
+        if dietTokens { e.append(("diet_tokens", .bool(true))) }
         if twinFutureInputs != .basalOnly { e.append(("twin", .map([("future_inputs", .string(twinFutureInputs.rawValue))]))) }
         let mealPreset = preset == "meal_detection"   // its defaults differ: list the keys explicitly
         if mealLabels || mealPreset {

@@ -5,7 +5,10 @@
 //     add-one smoothing fitted on the same training windows (GluFormerCountBaselines);
 //   • imputing synthetic 1-hour gaps in validation windows by generation: its MAE is printed next to linear
 //     interpolation's and must beat filling with the training mean;
-//   • `cgmtrain generate` writes seeded, reproducible samples in mg/dL, one row per subject/sample/step.
+//   • `cgmtrain generate` writes seeded, reproducible samples in mg/dL, one row per subject/sample/step;
+//   • `cgmtrain embed` + `cgmtrain probe` on a fresh 60-subject cohort: the embedding's one-vs-rest macro AUC for
+//     diabetes_status beats mean glucose (GMI is affine in it), with the paired bootstrap interval above 0;
+//   • `generate --plausibility`: generated 24-h days vs the held-out real ones (mean, CV, TIR, daily profile).
 
 import CGMData
 import CGMTensor
@@ -129,6 +132,47 @@ final class GluFormerLaunchTests: XCTestCase {
         let values = lines.dropFirst().compactMap { Float($0.split(separator: ",").last!) }
         XCTAssertEqual(values.count, lines.count - 1)
         XCTAssertTrue(values.allSatisfy { (40 ... 500).contains($0) })
+
+        // 5. Embeddings → probe on a fresh cohort of 60 subjects (no retraining: the same pretrained model).
+        //    diabetes_status one-vs-rest macro AUC of the embedding probe beats mean glucose (and so GMI).
+        let probeCohort = dir + "/probe-cohort", emb = dir + "/emb.csv", embMax = dir + "/emb-max.csv"
+        _ = try run(["simulate", "--subjects", "60", "--days", "2", "--seed", "11", "--out", probeCohort, "--no-truth"])
+        _ = try run(["embed", "--checkpoint", runDir + "/best.h5", "--cgm", probeCohort + "/cgm.csv", "--out", emb])
+        _ = try run(["embed", "--checkpoint", runDir + "/best.h5", "--cgm", probeCohort + "/cgm.csv", "--out", embMax,
+                     "--pooling", "max", "--subjects", "S0001,S0002"])
+        let embText = try String(contentsOfFile: emb, encoding: .utf8)
+        let embLines = embText.split(separator: "\n")
+        XCTAssertEqual(embLines.count, 61)
+        XCTAssertEqual(embLines[0].split(separator: ",").count, 7 + 32, "7 columns + d = 32")
+        let maxLines = try String(contentsOfFile: embMax, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(maxLines.count, 3)
+        XCTAssertEqual(maxLines[1].split(separator: ",").prefix(7), embLines[1].split(separator: ",").prefix(7))
+        XCTAssertNotEqual(maxLines[1], embLines[1], "max and mean pooling differ")
+        let probeCSV = dir + "/probe.csv"
+        let probe = try run(["probe", "--embeddings", emb, "--subjects", probeCohort + "/subjects.csv",
+                             "--label", "diabetes_status", "--out", probeCSV])
+        print(probe.stdout)
+        let table = try String(contentsOfFile: probeCSV, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
+        let macro = { (name: String) in try XCTUnwrap(table.first { $0[1] == name && $0[2] == "macro_auc" }) }
+        let gluformer = try macro("gluformer"), mean = try macro("mean_glucose")
+        XCTAssertGreaterThan(Double(gluformer[3])!, Double(mean[3])!, "embedding probe beats mean glucose (macro AUC)")
+        XCTAssertGreaterThan(Double(gluformer[7])!, 0, "the paired bootstrap interval of the difference excludes 0")
+        let hba1c = try run(["probe", "--embeddings", emb, "--subjects", probeCohort + "/subjects.csv", "--label", "hba1c"])
+        print(hba1c.stdout)
+        XCTAssertTrue(hba1c.stdout.contains("r2"))
+
+        // 6. Plausibility of generated days against the held-out last 24 h of the fresh cohort's subjects.
+        let plausibility = dir + "/plausibility"
+        let plaus = try run(["generate", "--checkpoint", runDir + "/best.h5", "--cgm", probeCohort + "/cgm.csv", "--hours", "24",
+                             "--top-k", "10", "--samples", "1", "--seed", "3", "--plausibility", plausibility])
+        print(plaus.stdout)
+        let plausRows = try String(contentsOfFile: plausibility + "/plausibility.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst().map { $0.split(separator: ",") }
+        XCTAssertEqual(plausRows.count, 30, "6 metrics + 24 hours")
+        let value = { (m: String, c: Int) in Double(plausRows.first { $0[0] == m }![c])! }
+        XCTAssertEqual(value("mean_mg_dl", 2), value("mean_mg_dl", 1), accuracy: 20, "generated mean near the real one")
+        XCTAssertGreaterThan(value("cv_percent", 2), 5, "generated days are not flat")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: plausibility + "/plausibility.svg"))
 
         // 4. `evaluate`-style forecasts of the shard windows equal `cgmtrain forecast` from raw CSV (tokens rebuilt
         //    from the scaled-CGM history): the first validation window, at its decision time.

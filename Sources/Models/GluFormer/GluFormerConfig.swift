@@ -40,6 +40,10 @@ public struct GluFormerConfig: Equatable, Sendable {
     public var activation: Activation
     /// Longest sequence the model is trained on (tokens); generation keeps its window within it.
     public var maxLength: Int
+    /// Diet-token slots per position N (0: glucose only; DietTokenizer.swift in CGMData).
+    public var dietSlots: Int = 0
+    /// Diet-token embedding rows after the 462 glucose + padding rows (N · B).
+    public var dietVocabulary: Int = 0
 
     /// A configuration (defaults: a small model that trains on 2 cores in minutes).
     public init(dModel: Int = 64, heads: Int = 4, layers: Int = 2, feedForward: Int = 128, dropout: Float = 0.1,
@@ -71,6 +75,9 @@ public struct GluFormerConfig: Equatable, Sendable {
         if feedForward < 1 { e.append("feed_forward = \(feedForward) must be ≥ 1") }
         if !(dropout >= 0 && dropout < 1) { e.append("dropout = \(dropout) must be in [0, 1)") }
         if maxLength < 2 { e.append("max_length = \(maxLength) must be ≥ 2") }
+        if dietSlots < 0 || dietVocabulary < 0 || (dietSlots > 0) != (dietVocabulary > 0) {
+            e.append("diet slots \(dietSlots) and vocabulary \(dietVocabulary) must both be 0 or both positive")
+        }
         return e
     }
 }

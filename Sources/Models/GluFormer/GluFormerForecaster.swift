@@ -7,6 +7,8 @@
 //                    (`GluFormerDecoding.median`). Measured on the proof test's 1-hour gaps, the expectation
 //                    Σ p_k (k + 40) was far worse (MAE 26.8 vs 10.8 mg/dL; greedy 11.0): a briefly trained model
 //                    spreads mass over far tokens, which drags the mean toward the middle of 40…500.
+//                    With diet tokens (model trained on data.diet_tokens) the context's meals and the horizon's
+//                    logged meals (known future, as announced meals) are fed with their steps.
 //                    Windows without a tokens extra (`cgmtrain forecast` builds them from raw CSV) are tokenized from
 //                    their scaled-CGM past column (eq. 14 back to mg/dL).
 
@@ -51,10 +53,22 @@ public final class GluFormerForecaster: ForecastModel {
         }
     }
 
+    /// The diet tokens of a batch's windows for `forecast` (nil when the model or the batch has none): the
+    /// context's, and the horizon's as known-future (logged, announced) meals.
+    public func diet(_ batch: Batch) -> GluFormerDiet? {
+        guard network.config.dietSlots > 0, batch.extras["tokens"] != nil, batch.extras["diet"] != nil else { return nil }
+        let tokens = GluFormerTokenBatch(batch), n = tokens.slots
+        guard n == network.config.dietSlots else { return nil }
+        let context = tokens.prefix(history)
+        return GluFormerDiet(slots: n, context: (0 ..< tokens.batch).map { context.realDiet(row: $0)! },
+                             future: (0 ..< tokens.batch).map { tokens.diet(row: $0, history ..< tokens.length)! })
+    }
+
     /// Logits (B, S − 1, 461) of the next-token predictions and their targets (−100 = ignored).
     public func nextTokenLogits(_ tokens: GluFormerTokenBatch, _ g: Graph) -> (logits: Var, targets: [Int]) {
         let (input, targets) = tokens.nextTokenPairs()
         let logits = network.logits(tokens: input.tokens, positions: input.positions, padding: input.padding,
+                                    diet: network.config.dietSlots > 0 ? input.diet : nil,
                                     batch: input.batch, length: input.length, store.bind(g))
         return (logits, targets)
     }
@@ -66,7 +80,7 @@ public final class GluFormerForecaster: ForecastModel {
 
     public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
         let generated = GluFormerGenerator(network: network).generate(contexts: contexts(batch), steps: horizon,
-                                                                      decoding: .median)
+                                                                      decoding: .median, diet: diet(batch))
         return Forecast(point: Tensor(shape: [batch.count, horizon], scalars: generated.glucose.flatMap { $0 }))
     }
 }

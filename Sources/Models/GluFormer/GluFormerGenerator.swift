@@ -8,6 +8,8 @@
 // tokens it restarts from its last ⌊maxLength/2⌋ tokens (positions from 0 again; the cache is re-prefilled).
 // Rows generate in lockstep; contexts of different lengths are left-padded (padding hidden as keys).
 // Sampling draws come from one Philox stream (seed, stream 7) in row order per step: same seed, same output.
+// Diet tokens (`GluFormerDiet`) ride along with their positions: the context's, and for each generated step the meal
+// logged at that step's time, added to the embedding of the step's token when it is fed back.
 
 import CGMData
 import CGMTensor
@@ -37,6 +39,23 @@ public struct GluFormerGeneration: Equatable {
     public var logits: [[[Float]]]
 }
 
+/// Diet tokens for generation (CGMData DietTokenizer): per row, N slots per context token and per generated step
+/// (the meal logged at that step's time, added when the step's token is fed back), −1 = empty.
+public struct GluFormerDiet: Equatable, Sendable {
+    /// Slots per position N.
+    public var slots: Int
+    /// Per row, context.count · N tokens.
+    public var context: [[Int]]
+    /// Per row, steps · N tokens (may be shorter: missing steps have no meal).
+    public var future: [[Int]]
+
+    public init(slots: Int, context: [[Int]], future: [[Int]]) {
+        self.slots = slots
+        self.context = context
+        self.future = future
+    }
+}
+
 /// Generates continuations of token contexts with a `GluFormerNetwork`.
 public struct GluFormerGenerator {
     /// The network.
@@ -49,8 +68,9 @@ public struct GluFormerGenerator {
     /// - Parameters:
     ///   - useCache: incremental decoding with a KV cache (true) or recomputation of the window per token.
     ///   - keepLogits: also return the logits of every step (tests).
+    ///   - diet: diet tokens of the context and of the generated steps (models trained with diet tokens).
     public func generate(contexts: [[Int]], steps: Int, decoding: GluFormerDecoding, seed: UInt64 = 0,
-                         useCache: Bool = true, keepLogits: Bool = false) -> GluFormerGeneration {
+                         useCache: Bool = true, keepLogits: Bool = false, diet: GluFormerDiet? = nil) -> GluFormerGeneration {
         precondition(!contexts.isEmpty && contexts.allSatisfy { !$0.isEmpty }, "GluFormerGenerator: every context needs a token")
         precondition(contexts.allSatisfy { $0.allSatisfy { (0 ..< GlucoseTokenizer.glucoseVocabulary).contains($0) } },
                      "GluFormerGenerator: contexts must hold glucose tokens 0…460 only")
@@ -58,6 +78,12 @@ public struct GluFormerGenerator {
         let b = contexts.count
         // Each row's current window (real tokens); restarted from its last `keep` tokens when it reaches maxLength.
         var windows = contexts.map { $0.count > maxLength - 1 ? Array($0.suffix(maxLength - 1)) : $0 }
+        let n = diet?.slots ?? 0
+        if let diet {
+            precondition(diet.context.count == b && diet.future.count == b && zip(diet.context, contexts).allSatisfy { $0.count == $1.count * n },
+                         "GluFormerGenerator: diet rows must match the contexts (\(n) slots per token)")
+        }
+        var windowsDiet = diet.map { d in zip(d.context, windows).map { Array($0.suffix($1.count * n)) } }
         var out = GluFormerGeneration(tokens: Array(repeating: [], count: b), glucose: Array(repeating: [], count: b),
                                       logits: Array(repeating: [], count: b))
         var rng = PhiloxGenerator(seed: seed, stream: 7)
@@ -66,6 +92,7 @@ public struct GluFormerGenerator {
         for _ in 0 ..< steps {
             if windows.map(\.count).max()! >= maxLength {
                 windows = windows.map { Array($0.suffix(keep)) }
+                windowsDiet = windowsDiet.map { zip($0, windows).map { Array($0.suffix($1.count * n)) } }
                 cache = nil
             }
             let g = Graph(training: false, recording: false)
@@ -74,19 +101,21 @@ public struct GluFormerGenerator {
             if useCache {
                 if cache == nil {
                     cache = GluFormerKVCache(batch: b, layers: network.config.layers)
-                    pending = GluFormerTokenBatch(rows: windows)
+                    pending = GluFormerTokenBatch(rows: windows, diet: windowsDiet, slots: n)
                 }
                 let input = pending!
                 let x = network.logits(tokens: input.tokens, positions: nextPositions(input, cache: cache!, windows: windows),
-                                       padding: input.padding, batch: b, length: input.length, cache: cache, p).value
+                                       padding: input.padding, diet: input.diet, batch: b, length: input.length,
+                                       cache: cache, p).value
                 logits = lastPosition(x, batch: b, length: input.length)
             } else {
-                let input = GluFormerTokenBatch(rows: windows)
+                let input = GluFormerTokenBatch(rows: windows, diet: windowsDiet, slots: n)
                 let x = network.logits(tokens: input.tokens, positions: input.positions, padding: input.padding,
-                                       batch: b, length: input.length, p).value
+                                       diet: input.diet, batch: b, length: input.length, p).value
                 logits = lastPosition(x, batch: b, length: input.length)
             }
-            var chosen: [Int] = []
+            var chosen: [Int] = [], chosenDiet: [Int] = []
+            let step = out.tokens[0].count
             for r in 0 ..< b {
                 let row = Array(UnsafeBufferPointer(start: logits.pointer + r * GlucoseTokenizer.glucoseVocabulary,
                                                     count: GlucoseTokenizer.glucoseVocabulary))
@@ -96,8 +125,14 @@ public struct GluFormerGenerator {
                 if keepLogits { out.logits[r].append(row) }
                 windows[r].append(token)
                 chosen.append(token)
+                if let diet {
+                    let f = diet.future[r]
+                    let meal = (step + 1) * n <= f.count ? Array(f[(step * n) ..< ((step + 1) * n)]) : [Int](repeating: -1, count: n)
+                    windowsDiet![r] += meal
+                    chosenDiet += meal
+                }
             }
-            pending = GluFormerTokenBatch(tokens: chosen, batch: b, length: 1)
+            pending = GluFormerTokenBatch(tokens: chosen, batch: b, length: 1, diet: diet == nil ? nil : chosenDiet, slots: n)
         }
         return out
     }

@@ -1,5 +1,6 @@
 // GluFormer's decoder-only transformer (gluformer-readme "Generative Architecture"; Vaswani et al. 2017).
 //   tokens (B, S) ∈ 0 … 461 → x₀ = E[token] + PE(pos)                       E: (462, d), PE eq. in §3.5:
+//   (with diet tokens, E has 462 + N·B rows and x₀ += Σ_n E[diet_n] at a meal's step; see CGMData DietTokenizer)
 //       PE(pos, 2i) = sin(pos / 10000^(2i/d)),  PE(pos, 2i+1) = cos(pos / 10000^(2i/d))
 //   pos counts from the row's first real (non-padding) token, so a left-padded row equals its unpadded version.
 //   block (post-LN):  x = LN₁(x + Drop(MHA(x)));  x = LN₂(x + Drop(W₂ Drop(act(W₁ x + b₁)) + b₂))
@@ -42,8 +43,12 @@ public final class GluFormerNetwork {
         self.config = config
         var rng = PhiloxGenerator(seed: seed, stream: 1)
         let d = config.dModel, store = self.store
-        embedding = store.add("embedding.weight",
-                              Initializers.embedding(count: GlucoseTokenizer.vocabularySize, dimension: d, rng: &rng))
+        // Diet rows (after the glucose + padding rows) start at 0 and take no draws, so a diet model starts exactly as
+        // the glucose-only model of the same seed and learns meals as a perturbation of it.
+        let glucoseTable = Initializers.embedding(count: GlucoseTokenizer.vocabularySize, dimension: d, rng: &rng)
+        embedding = store.add("embedding.weight", config.dietVocabulary == 0 ? glucoseTable
+            : Tensor(shape: [GlucoseTokenizer.vocabularySize + config.dietVocabulary, d],
+                     scalars: glucoseTable.scalars + [Float](repeating: 0, count: config.dietVocabulary * d)))
         var blocks: [Block] = []
         for i in 0 ..< config.layers {
             let p = "blocks.\(i)"
@@ -104,7 +109,8 @@ public final class GluFormerNetwork {
     /// The last hidden states (B, S, d) of `tokens` (B·S, row-major), after the final norm. Positions are
     /// `positions` (B·S); `padding` (B·S) marks padding tokens, hidden as keys. With `cache`, `tokens` are the
     /// next S tokens of every row: their keys and values are appended to the cache, and they attend to it.
-    public func hidden(tokens: [Int], positions: [Int], padding: [Bool], batch b: Int, length s: Int,
+    /// `diet` (B·S·N, −1 = empty slot) adds the diet tokens' embeddings at their positions (DietTokenizer).
+    public func hidden(tokens: [Int], positions: [Int], padding: [Bool], diet: [Int]? = nil, batch b: Int, length s: Int,
                        cache: GluFormerKVCache? = nil, _ p: BoundParameters) -> Var {
         let g = p.graph, d = config.dModel, h = config.heads, dh = config.headDim
         precondition(tokens.count == b * s && positions.count == b * s && padding.count == b * s,
@@ -115,6 +121,10 @@ public final class GluFormerNetwork {
         }
         let pe = positionEncodings(positions).reshaped([b, s, d])
         var x = g.add(g.gather(table: p[embedding], indices: tokens, shape: [b, s]), g.constant(pe))
+        if let diet, config.dietSlots > 0 {
+            precondition(diet.count == b * s * config.dietSlots, "GluFormerNetwork: \(diet.count) diet slots for B \(b) × S \(s) × N \(config.dietSlots)")
+            x = g.add(x, g.gatherSum(table: p[embedding], indices: diet, slots: config.dietSlots, shape: [b, s]))
+        }
         x = g.dropout(x, p: config.dropout)
         let keyPadding = cache.map { $0.padding(appending: padding) } ?? padding
         for (i, block) in blocks.enumerated() {
@@ -150,8 +160,8 @@ public final class GluFormerNetwork {
     }
 
     /// Logits over the 461 glucose tokens (B, S, 461); see `hidden`.
-    public func logits(tokens: [Int], positions: [Int], padding: [Bool], batch b: Int, length s: Int,
+    public func logits(tokens: [Int], positions: [Int], padding: [Bool], diet: [Int]? = nil, batch b: Int, length s: Int,
                        cache: GluFormerKVCache? = nil, _ p: BoundParameters) -> Var {
-        head(hidden(tokens: tokens, positions: positions, padding: padding, batch: b, length: s, cache: cache, p), p)
+        head(hidden(tokens: tokens, positions: positions, padding: padding, diet: diet, batch: b, length: s, cache: cache, p), p)
     }
 }
