@@ -35,10 +35,7 @@ public struct GatedLinearUnit {
     public func callAsFunction(_ x: Var, _ p: BoundParameters) -> Var {
         let g = x.graph
         let h = dropout.map { g.dropout(x, p: $0) } ?? x
-        let y = fc(h, p)
-        let a = g.slice(y, axis: -1, range: 0..<outputSize)
-        let b = g.slice(y, axis: -1, range: outputSize..<(2 * outputSize))
-        return a * g.sigmoid(b)
+        return g.glu(fc(h, p))   // [a; b] → a ⊙ σ(b), fused
     }
 }
 
@@ -111,7 +108,8 @@ public struct AddNorm {
         var s = skip
         if let m = interpolation { s = g.linear(s, weight: g.constant(m), bias: nil) }
         if let mask { s = s * (g.sigmoid(p[mask]) * 2) }
-        return norm(x + s, p)
+        guard s.shape == x.shape else { return norm(x + s, p) }   // a broadcast skip
+        return g.layerNorm(x, adding: s, weight: p[norm.weight], bias: p[norm.bias], eps: norm.eps)   // LN(x + s), fused
     }
 }
 
