@@ -4,8 +4,8 @@ import _TestSupport
 
 /// The fused GLU and weighted-sum ops (TFT gating and variable selection fusion).
 final class FusedGatingTests: XCTestCase {
-    /// GLU equals slice → sigmoid → multiply bit for bit, values and gradients.
-    func testGLUMatchesUnfusedBitwise() {
+    /// GLU equals slice → sigmoid → multiply up to FastMath's σ error (≈ 1.5e-7 relative), values and gradients.
+    func testGLUMatchesUnfused() {
         let y = randomNormalTensor([3, 5, 2 * 19], seed: 1, scale: 3)
         let up = randomNormalTensor([3, 5, 19], seed: 2)
         func run(_ fused: Bool) -> (Tensor, Tensor) {
@@ -18,8 +18,8 @@ final class FusedGatingTests: XCTestCase {
         }
         let (a, b) = (run(true), run(false))
         XCTAssertEqual(a.0.shape, [3, 5, 19])
-        XCTAssertEqual(a.0.scalars, b.0.scalars)
-        XCTAssertEqual(a.1.scalars, b.1.scalars)
+        assertClose(a.0, b.0, atol: 1e-6, rtol: 1e-6)
+        assertClose(a.1, b.1, atol: 1e-6, rtol: 1e-6)
     }
 
     func testGLUGolden() {

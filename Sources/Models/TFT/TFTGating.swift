@@ -70,8 +70,15 @@ public struct ResampleNorm {
         precondition(x.shape.last == inputSize, "ResampleNorm: input \(x.shape) does not end in \(inputSize)")
         let g = x.graph
         var h = x
-        if let m = interpolation { h = g.linear(h, weight: g.constant(m), bias: nil) }
-        if let mask { h = h * (g.sigmoid(p[mask]) * 2) }
+        let gate = mask.map { g.sigmoid(p[$0]) * 2 }   // (Out)
+        if let m = interpolation {
+            // The gate scales output columns, so it is folded into the (Out, In) interpolation matrix:
+            // x · (diag(gate) M)ᵀ instead of (x Mᵀ) ⊙ gate, which skips an (…, Out) product and its backward.
+            let weight = gate.map { g.constant(m) * g.unsqueeze($0, axis: -1) } ?? g.constant(m)
+            h = g.linear(h, weight: weight, bias: nil)
+        } else if let gate {
+            h = h * gate
+        }
         return norm(h, p)
     }
 }
