@@ -98,4 +98,27 @@ final class FusedGatingTests: XCTestCase {
             g.sum(g.layerNorm(v[0], adding: v[1], weight: v[2], bias: v[3]) * v[4])
         }
     }
+
+    /// gluLinear equals glu(linear(·)) up to summation order, values and all three gradients
+    /// (2D = 2·19: full 16-lane blocks and a tail; In = 5).
+    func testGLULinearMatchesUnfused() {
+        let x = randomNormalTensor([3, 4, 5], seed: 70), w = randomTensor([38, 5], seed: 71), b = randomTensor([38], seed: 72)
+        let up = randomNormalTensor([3, 4, 19], seed: 73)
+        func run(_ fused: Bool) -> [Tensor] {
+            let g = Graph()
+            let v = [x, w, b].map { g.variable($0) }
+            let y = fused ? g.gluLinear(v[0], weight: v[1], bias: v[2]) : g.glu(g.linear(v[0], weight: v[1], bias: v[2]))
+            g.backward(g.sum(y * g.constant(up)))
+            return [y.value] + v.map { g.gradient(of: $0)! }
+        }
+        let (a, e) = (run(true), run(false))
+        XCTAssertEqual(a[0].shape, [3, 4, 19])
+        for (got, want) in zip(a, e) { assertClose(got, want, atol: 1e-5, rtol: 1e-5) }
+    }
+
+    func testGLULinearGradientCheck() {
+        let inputs = [randomTensor([2, 3, 4], seed: 80), randomTensor([36, 4], seed: 81), randomTensor([36], seed: 82),
+                      randomTensor([2, 3, 18], seed: 83)]
+        assertGradientsMatch(inputs) { g, v in g.sum(g.gluLinear(v[0], weight: v[1], bias: v[2]) * v[3]) }
+    }
 }

@@ -35,6 +35,9 @@ public struct GatedLinearUnit {
     public func callAsFunction(_ x: Var, _ p: BoundParameters) -> Var {
         let g = x.graph
         let h = dropout.map { g.dropout(x, p: $0) } ?? x
+        if fc.inFeatures <= 32, let bias = fc.bias {   // narrow input (VSN variables): Linear fused in too
+            return g.gluLinear(h, weight: p[fc.weight], bias: p[bias])
+        }
         return g.glu(fc(h, p))   // [a; b] → a ⊙ σ(b), fused
     }
 }
