@@ -121,4 +121,30 @@ final class FusedGatingTests: XCTestCase {
                       randomTensor([2, 3, 18], seed: 83)]
         assertGradientsMatch(inputs) { g, v in g.sum(g.gluLinear(v[0], weight: v[1], bias: v[2]) * v[3]) }
     }
+
+    /// linearLayerNorm equals layerNorm(linear(·)) up to summation order, values and all four gradients
+    /// (Out = 37: 16-lane blocks and a tail; In = 3).
+    func testLinearLayerNormMatchesUnfused() {
+        let x = randomNormalTensor([2, 5, 3], seed: 90), w = randomTensor([37, 3], seed: 91)
+        let gamma = randomTensor([37], seed: 92), beta = randomTensor([37], seed: 93), up = randomNormalTensor([2, 5, 37], seed: 94)
+        func run(_ fused: Bool) -> [Tensor] {
+            let g = Graph()
+            let v = [x, w, gamma, beta].map { g.variable($0) }
+            let y = fused ? g.linearLayerNorm(v[0], weight: v[1], normWeight: v[2], normBias: v[3])
+                : g.layerNorm(g.linear(v[0], weight: v[1], bias: nil), weight: v[2], bias: v[3])
+            g.backward(g.sum(y * g.constant(up)))
+            return [y.value] + v.map { g.gradient(of: $0)! }
+        }
+        let (a, e) = (run(true), run(false))
+        XCTAssertEqual(a[0].shape, [2, 5, 37])
+        for (got, want) in zip(a, e) { assertClose(got, want, atol: 2e-5, rtol: 1e-4) }
+    }
+
+    func testLinearLayerNormGradientCheck() {
+        let inputs = [randomNormalTensor([2, 3, 4], seed: 95), randomTensor([20, 4], seed: 96), randomTensor([20], seed: 97),
+                      randomTensor([20], seed: 98), randomTensor([2, 3, 20], seed: 99)]
+        assertGradientsMatch(inputs) { g, v in
+            g.sum(g.linearLayerNorm(v[0], weight: v[1], normWeight: v[2], normBias: v[3]) * v[4])
+        }
+    }
 }

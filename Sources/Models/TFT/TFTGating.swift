@@ -78,6 +78,9 @@ public struct ResampleNorm {
             // The gate scales output columns, so it is folded into the (Out, In) interpolation matrix:
             // x · (diag(gate) M)ᵀ instead of (x Mᵀ) ⊙ gate, which skips an (…, Out) product and its backward.
             let weight = gate.map { g.constant(m) * g.unsqueeze($0, axis: -1) } ?? g.constant(m)
+            if inputSize <= 32 {   // narrow input (VSN variables): projection and norm fused, nothing (…, Out)-wide stored
+                return g.linearLayerNorm(x, weight: weight, normWeight: p[norm.weight], normBias: p[norm.bias], eps: norm.eps)
+            }
             h = g.linear(h, weight: weight, bias: nil)
         } else if let gate {
             h = h * gate
