@@ -28,7 +28,7 @@ extension Graph {
                 for k in 0..<d { o[k] += w * xr[k] }
             }
         }
-        withExtendedLifetime(values) {}
+        for value in values { withExtendedLifetime(value) {} }   // one call each (a collection argument leaked in -O builds)
         return record(out, inputs: xs + [weights], rule: WeightedSumBackward(xs: xs, weights: weights, rows: rows, d: d))
     }
 }
