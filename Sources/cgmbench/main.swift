@@ -19,7 +19,7 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba ddp data gluformer (default: all).")
+            help: "Sections to run: gemm seq2seq memory mamba tft ddp data gluformer (default: all).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
@@ -36,6 +36,11 @@ struct CGMBench: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         if leakCheck { return try checkForLeaks() }
+        if profileSteps > 0 && only == ["tft"] {   // `--only tft --profile-steps N`: TFT steps for perf
+            var bench = TFTBench()
+            for _ in 0..<profileSteps { bench.step() }
+            return
+        }
         if profileSteps > 0 {   // a fixed amount of work for callgrind / perf
             var bench = Seq2SeqBench()
             for _ in 0..<profileSteps { bench.step() }
@@ -43,8 +48,9 @@ struct CGMBench: ParsableCommand {
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
-        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "ddp", "data", "gluformer"] : only)
-        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "ddp", "data", "gluformer"]).first {
+        let all = ["gemm", "seq2seq", "memory", "mamba", "tft", "ddp", "data", "gluformer"]
+        let sections = Set(only.isEmpty ? all : only)
+        if let unknown = sections.subtracting(all).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
@@ -56,6 +62,7 @@ struct CGMBench: ParsableCommand {
             print(MambaBench.run(harness: harness, lengths: mambaLengths, threads: threads,
                                  torchPython: torchPython, torchScript: torchScript), "\n")
         }
+        if sections.contains("tft") { print(TFTBench.run(harness: harness, threads: threads), "\n") }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("gluformer") {
             print(GluFormerBench.run(harness: harness, threads: threads, torchPython: torchPython,
