@@ -160,7 +160,7 @@ public struct ContextComparison: Codable, Equatable, Sendable {
         }
         out += "\nMean (\(percent) CI), mg/dL, over all horizon steps; CI: subject bootstrap, \(replicates) replicates. "
             + "QL = pytorch-forecasting QuantileLoss (2 · mean pinball) at levels "
-            + "\(quantileLevels.map { YAMLNode.formatDouble(Double($0)) }.joined(separator: ", ")); "
+            + "\(quantileLevels.map { "\($0)" }.joined(separator: ", ")); "
             + "a point forecast counts as every quantile.\n"
         return out
     }

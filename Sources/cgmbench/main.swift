@@ -19,10 +19,12 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba ddp data (default: all).")
+            help: "Sections to run: gemm seq2seq memory mamba ddp data ssmcgm (default: all but ssmcgm).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
+    @Option(help: "Context lengths of the ssmcgm section (SSM-CGM and TFT at Table 4 sizes).")
+    var ssmcgmLengths: [Int] = [288]
     @Option(help: "Data configs for the prepare benchmark.")
     var dataConfigs: [String] = ["configs/data-physio-seq2seq.yaml"]
 
@@ -42,7 +44,7 @@ struct CGMBench: ParsableCommand {
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
         let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "ddp", "data"] : only)
-        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "ddp", "data"]).first {
+        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "ddp", "data", "ssmcgm"]).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
@@ -53,6 +55,9 @@ struct CGMBench: ParsableCommand {
         if sections.contains("mamba") {
             print(MambaBench.run(harness: harness, lengths: mambaLengths, threads: threads,
                                  torchPython: torchPython, torchScript: torchScript), "\n")
+        }
+        if sections.contains("ssmcgm") {   // opt-in (slow): --only ssmcgm
+            print(SSMCGMBench.run(harness: harness, lengths: ssmcgmLengths), "\n")
         }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("data") {

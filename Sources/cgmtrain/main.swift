@@ -7,7 +7,7 @@ struct CGMTrainCLI: ParsableCommand {
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
         subcommands: [
             SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, ForecastCommand.self,
-            DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self, CompareContextsCommand.self,
+            DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self, CompareContextsCommand.self, ExplainCommand.self,
         ]
     )
 }
