@@ -131,6 +131,19 @@ public struct ContextComparison: Codable, Equatable, Sendable {
                                     quantileLoss: estimates[0], mae: estimates[1], rmse: estimates[2])
     }
 
+    /// "model at context (MAE m ≥ naive n)" for every model whose MAE is not below its context's naive MAE.
+    public func modelsNotBeatingNaive() -> [String] {
+        var naive: [String: Double] = [:]
+        var out: [String] = []
+        for r in rows {
+            if r.model == ModelComparison.naiveLabel { naive[r.context] = r.mae.value; continue }
+            if let n = naive[r.context], !(r.mae.value < n) {
+                out.append("\(r.model) at \(r.context) (MAE \(String(format: "%.2f", r.mae.value)) ≥ naive \(String(format: "%.2f", n)))")
+            }
+        }
+        return out
+    }
+
     /// "3.87 (3.81, 3.93)".
     static func format(_ e: MetricEstimate) -> String {
         func f(_ x: Double) -> String { x.isFinite ? String(format: "%.2f", x) : "nan" }

@@ -34,6 +34,8 @@ struct CompareContextsCommand: ParsableCommand {
     var bootstrap = 1000
     @Option(help: "Windows per forward pass.")
     var batchSize = 64
+    @Flag(help: "Exit with status 3 (after writing the table) unless every model's MAE is below the naive forecast's at its context.")
+    var checkBeatsNaive = false
 
     func parsedEntries() throws -> [(context: String, checkpoint: String, data: String)] {
         try entries.map { e in
@@ -77,7 +79,13 @@ struct CompareContextsCommand: ParsableCommand {
                 print(table.markdown())
                 print("wrote \(out)/table1.csv, table1.md, table1.json")
             }
+            let failures = checkBeatsNaive ? try ContextComparison.compute(evaluated, replicates: 1).modelsNotBeatingNaive() : []
             try? comm.shutdown()
+            if !failures.isEmpty {
+                if comm.rank == 0 { print("check failed: MAE not below the naive forecast's for " + failures.joined(separator: "; ")) }
+                throw ExitCode(3)
+            }
+            if checkBeatsNaive && comm.rank == 0 { print("check passed: every model's MAE is below the naive forecast's") }
         } catch {
             FileHandle.standardError.write(Data("cgmtrain compare-contexts: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
             if comm.size > 1 { comm.abort(code: 1) }

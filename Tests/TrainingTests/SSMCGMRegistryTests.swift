@@ -155,6 +155,16 @@ final class SSMCGMRegistryTests: XCTestCase {
         XCTAssertEqual(again, table)
         XCTAssertTrue(table.markdown().contains("| 12 h | ssm_cgm | 3 | 2 | "))
         XCTAssertEqual(table.csv().split(separator: "\n").count, 3)
+        XCTAssertEqual(table.modelsNotBeatingNaive(), [])
+        var perfectNaive = ForecastRecords(horizon: 2, quantileLevels: [0.1, 0.5, 0.9])
+        for var r in try records().records {
+            r.naive = r.target[0]
+            r.target[1] = r.target[0]
+            try perfectNaive.append(r)
+        }
+        let losing = try ContextComparison.compute([(context: "24 h", model: "tft", records: perfectNaive)], replicates: 10)
+        XCTAssertEqual(losing.modelsNotBeatingNaive().count, 1)
+        XCTAssertTrue(losing.modelsNotBeatingNaive()[0].hasPrefix("tft at 24 h (MAE "), losing.modelsNotBeatingNaive()[0])
         XCTAssertThrowsError(try ContextComparison.compute([(context: "12 h", model: "m", records: try records()),
                                                             (context: "12 h", model: "m", records: try records())]))
     }
