@@ -59,6 +59,7 @@ struct CompareContextsCommand: ParsableCommand {
     func run() throws {
         let comm = try Communicators.detect()
         if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        var failures: [String] = []
         do {
             var evaluated: [(context: String, model: String, records: ForecastRecords)] = []
             for e in try parsedEntries() {
@@ -79,17 +80,17 @@ struct CompareContextsCommand: ParsableCommand {
                 print(table.markdown())
                 print("wrote \(out)/table1.csv, table1.md, table1.json")
             }
-            let failures = checkBeatsNaive ? try ContextComparison.compute(evaluated, replicates: 1).modelsNotBeatingNaive() : []
+            failures = checkBeatsNaive ? try ContextComparison.compute(evaluated, replicates: 1).modelsNotBeatingNaive() : []
             try? comm.shutdown()
-            if !failures.isEmpty {
-                if comm.rank == 0 { print("check failed: MAE not below the naive forecast's for " + failures.joined(separator: "; ")) }
-                throw ExitCode(3)
-            }
-            if checkBeatsNaive && comm.rank == 0 { print("check passed: every model's MAE is below the naive forecast's") }
         } catch {
             FileHandle.standardError.write(Data("cgmtrain compare-contexts: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
             if comm.size > 1 { comm.abort(code: 1) }
             throw ExitCode(1)
         }
+        if !failures.isEmpty {   // every rank computed the same verdict from the gathered records
+            if comm.rank == 0 { print("check failed: MAE not below the naive forecast's for " + failures.joined(separator: "; ")) }
+            throw ExitCode(3)
+        }
+        if checkBeatsNaive && comm.rank == 0 { print("check passed: every model's MAE is below the naive forecast's") }
     }
 }
