@@ -127,7 +127,7 @@ final class ConfigTests: XCTestCase {
         let cases: [(String, String)] = [
             ("trian: {}\n" + minimal, "test.yaml: trian is not a known key (known: data, model, train)"),
             ("train: {seed: 1}", "test.yaml: model section is required"),
-            ("model: {name: lstm}", "test.yaml: model.name must be one of seq2seq, physio_seq2seq (got 'lstm')"),
+            ("model: {name: lstm}", "test.yaml: model.name must be one of seq2seq, physio_seq2seq"),
             ("model: {name: seq2seq, hiden: 3}", "test.yaml: model.hiden is not a known key for model seq2seq"),
             ("model: {name: seq2seq, hidden: 2.5}", "test.yaml: model.hidden must be an integer (got 2.5)"),
             ("model: {name: seq2seq, hidden: 0}", "test.yaml: model.hidden must be ≥ 1 (got 0)"),
