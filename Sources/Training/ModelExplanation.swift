@@ -65,7 +65,7 @@ public struct ModelExplanation: Equatable, Sendable {
                 func add(_ name: String, _ title: String, _ a: HiddenAttention) {
                     maps.append((name, title, a.alpha))
                     let m = a.alphaMean   // eq. 25: softmax of the head-averaged ψ
-                    maps.append((name + "_eq25", title + ", head-aggregated ᾱ (eq. 25)",
+                    maps.append((name + "_eq25", title + ", ᾱ (eq. 25)",
                                  Tensor(shape: [m.shape[0], 1, m.shape[1], m.shape[2]], scalars: m.scalars)))
                 }
                 for (i, a) in e.stackAttention.enumerated() { add("stack_layer\(i)", "Mamba stack layer \(i)", a) }
@@ -155,7 +155,7 @@ public struct ModelExplanation: Equatable, Sendable {
                     }
                 }
                 if m.heads > 1 {
-                    out.append(AttentionMap(name: "\(m.name)_heads_mean", title: "\(m.title): mean of the \(m.heads) heads' α",
+                    out.append(AttentionMap(name: "\(m.name)_heads_mean", title: "\(m.title): mean of \(m.heads) heads",
                                             values: matrix(nil), rowSteps: rowSteps, columnSteps: colSteps))
                     for h in 0..<m.heads {
                         out.append(AttentionMap(name: "\(m.name)_head\(h)", title: "\(m.title), head \(h)",

@@ -57,7 +57,7 @@ extension ModelExplanation {
             func labels(_ steps: ArraySlice<Int>) -> [String] {
                 steps.enumerated().map { $0.offset % every == 0 ? label($0.element) : "" }
             }
-            try SVGHeatmap(title: "\(model): \(map.title), last \(keep) steps (mean over \(windows) windows)",
+            try SVGHeatmap(title: "\(map.title), last \(keep) steps (\(windows) windows)",
                            xLabel: "key step (past lag)", yLabel: "query step",
                            values: map.values[rowStart...].map { Array($0[colStart...]) },
                            rowLabels: labels(map.rowSteps[rowStart...]), columnLabels: labels(map.columnSteps[colStart...]),
@@ -67,7 +67,7 @@ extension ModelExplanation {
             let decoderRows = map.rowSteps.indices.filter { map.rowSteps[$0] > 0 }
             if !decoderRows.isEmpty {
                 let everyKey = max(1, cols / 24)
-                try SVGHeatmap(title: "\(model): \(map.title), forecast steps over all lags",
+                try SVGHeatmap(title: "\(map.title): forecast steps over all lags",
                                xLabel: "key step relative to the forecast time", yLabel: "forecast step",
                                values: decoderRows.map { map.values[$0] }, rowLabels: decoderRows.map { label(map.rowSteps[$0]) },
                                columnLabels: map.columnSteps.enumerated().map { $0.offset % everyKey == 0 ? label($0.element) : "" },
