@@ -9,9 +9,12 @@
 //     d_conv: 8                   # causal depthwise convolution width
 //     expand: 4                   # d_inner = expand · d_model in the stack
 //     headdim: 64                 # channels per head (8 heads at the defaults)
+//     heads: 8                    # alternative to headdim (the paper's search axis "head-dim config"):
+//                                 # headdim = expand · d_model / heads; giving both requires them to agree
 //     ngroups: 1                  # groups of B, C (1 for mes)
 //     chunk: 128                  # SSD chunk length
-//     light_expand: 1             # d_inner of the light Mamba = light_expand · d_model (our choice; see below)
+//     light_expand: 1             # d_inner of the light Mamba = light_expand · d_model (our choice); its
+//                                 # headdim is min(headdim, light_expand · d_model)
 //     variant: mes                # mes (A.8: shared value and readout, per-head dynamics) | standard
 //     dropout: 0.2
 //     hidden_continuous: 8
@@ -27,7 +30,7 @@ extension ModelRegistry {
         name: "ssm_cgm",
         summary: "SSM-CGM: TFT with a Mamba-2 (MES) stack and a light Mamba in place of LSTMs and attention; QuantileLoss",
         parse: { m in
-            try m.rejectUnknown(["name", "d_model", "depth", "d_state", "d_conv", "expand", "headdim", "ngroups", "chunk",
+            try m.rejectUnknown(["name", "d_model", "depth", "d_state", "d_conv", "expand", "headdim", "heads", "ngroups", "chunk",
                                  "light_expand", "variant", "dropout", "hidden_continuous", "quantiles"],
                                 context: " for model ssm_cgm")
             let dModel = try m.int("d_model", in: 1...4096) ?? 128
@@ -35,7 +38,17 @@ extension ModelRegistry {
             let dState = try m.int("d_state", in: 1...1024) ?? 128
             let dConv = try m.int("d_conv", in: 1...64) ?? 8
             let expand = try m.int("expand", in: 1...16) ?? 4
-            let headdim = try m.int("headdim", in: 1...4096) ?? min(64, dModel)
+            let givenHeaddim = try m.int("headdim", in: 1...4096)
+            var headdim = givenHeaddim ?? min(64, dModel)
+            if let heads = try m.int("heads", in: 1...4096) {
+                guard (expand * dModel) % heads == 0 else {
+                    throw m.error("heads", "must divide expand · d_model = \(expand * dModel) (got \(heads))")
+                }
+                if let givenHeaddim, givenHeaddim * heads != expand * dModel {
+                    throw m.error("heads", "\(heads) disagrees with headdim \(givenHeaddim): heads · headdim must be expand · d_model = \(expand * dModel)")
+                }
+                headdim = expand * dModel / heads
+            }
             let ngroups = try m.int("ngroups", in: 1...64) ?? 1
             let chunk = try m.int("chunk", in: 1...4096) ?? 128
             let lightExpand = try m.int("light_expand", in: 1...16) ?? 1
@@ -43,18 +56,20 @@ extension ModelRegistry {
             let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2
             let continuous = try m.int("hidden_continuous", in: 1...4096) ?? 8
             let quantiles = try parseQuantiles(m)
-            for (key, e) in [("expand", expand), ("light_expand", lightExpand)] where (e * dModel) % headdim != 0 {
+            // The light Mamba's headdim is min(headdim, light_expand · d_model) (SSMCGMConfig.lightMamba).
+            let checks = [("expand", expand, headdim), ("light_expand", lightExpand, min(headdim, lightExpand * dModel))]
+            for (key, e, p) in checks where (e * dModel) % p != 0 {
                 throw m.error("headdim", "must divide \(key) · d_model = \(e * dModel) (got \(headdim))")
             }
             if variant == .mes && ngroups != 1 {
                 throw m.error("ngroups", "must be 1 for variant mes (one readout C shared by all heads; got \(ngroups))")
             }
-            for (key, e) in [("expand", expand), ("light_expand", lightExpand)] where ((e * dModel) / headdim) % ngroups != 0 {
-                throw m.error("ngroups", "must divide the \((e * dModel) / headdim) heads of \(key) (got \(ngroups))")
+            for (key, e, p) in checks where ((e * dModel) / p) % ngroups != 0 {
+                throw m.error("ngroups", "must divide the \((e * dModel) / p) heads of \(key) (got \(ngroups))")
             }
             let ints: [(String, Int)] = [("d_model", dModel), ("depth", depth), ("d_state", dState), ("d_conv", dConv),
-                                         ("expand", expand), ("headdim", headdim), ("ngroups", ngroups), ("chunk", chunk),
-                                         ("light_expand", lightExpand)]
+                                         ("expand", expand), ("headdim", headdim), ("heads", expand * dModel / headdim),
+                                         ("ngroups", ngroups), ("chunk", chunk), ("light_expand", lightExpand)]
             var values = quantileValues(quantiles)
             for (k, v) in ints { values[k] = Double(v) }
             values["variant_mes"] = variant == .mes ? 1 : 0

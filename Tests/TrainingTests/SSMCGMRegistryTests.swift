@@ -72,6 +72,26 @@ final class SSMCGMRegistryTests: XCTestCase {
         XCTAssertTrue(error("model: {name: tft, quantiles: [0.5, 0.1]}").contains("model.quantiles must be strictly ascending"))
         XCTAssertTrue(error("model: {name: tft, quantiles: [0.1, 1.5]}").contains("model.quantiles item 1 must be a number in (0, 1)"))
         XCTAssertTrue(error("model: {name: tft, hidden: 8, heads: 9}").contains("model.heads must be ≤ 8"))
+        XCTAssertTrue(error("model: {name: ssm_cgm, heads: 3}").contains("model.heads must divide expand · d_model = 512"))
+        XCTAssertTrue(error("model: {name: ssm_cgm, heads: 4, headdim: 64}").contains("model.heads 4 disagrees with headdim 64"))
+    }
+
+    /// `heads` (the paper's head-dim search axis, configs/sweep-ssm-cgm.yaml) sets headdim = expand · d_model / heads;
+    /// the light Mamba's headdim is capped at its d_inner.
+    func testHeadsKey() throws {
+        for (dModel, heads, headdim) in [(128, 8, 64), (64, 2, 128), (64, 8, 32)] {
+            let c = try parse("model: {name: ssm_cgm, d_model: \(dModel), heads: \(heads)}")
+            XCTAssertEqual(c.model.values["headdim"], Double(headdim))
+            XCTAssertEqual(c.model.values["heads"], Double(heads))
+            XCTAssertEqual(try parse(c.yaml), c)
+        }
+        let shape = DatasetShape(history: 4, horizon: 2, pastFeatures: ["a"], futureFeatures: [], staticFeatures: [])
+        let m = try XCTUnwrap(try ModelRegistry.build(try parse("""
+            model: {name: ssm_cgm, d_model: 8, depth: 1, d_state: 4, heads: 2}
+            """).model, shape: shape, seed: 1) as? SSMCGMModel)
+        XCTAssertEqual(m.config.stackMamba.nheads, 2)
+        XCTAssertEqual(m.config.lightMamba.headdim, 8)
+        XCTAssertEqual(m.config.lightMamba.nheads, 1)
     }
 
     func testBuildsForTheDatasetStatics() throws {

@@ -74,10 +74,12 @@ public struct SSMCGMConfig: Equatable, Sendable {
                      chunk: chunk, dtLimit: 1e-3...10, learnableInitStates: learnableInitStates, variant: variant)
     }
 
-    /// The light Mamba replacing the attention: the stack's mixer with expand `lightExpand`.
+    /// The light Mamba replacing the attention: the stack's mixer with expand `lightExpand` and headdim
+    /// min(headdim, lightExpand · d_model) (one head when the stack's heads are wider than its d_inner).
     public var lightMamba: Mamba2Config {
         var c = stackMamba
         c.expand = lightExpand
+        c.headdim = min(headdim, lightExpand * dModel)
         return c
     }
 
@@ -101,12 +103,13 @@ public struct SSMCGMConfig: Equatable, Sendable {
             errors.append("\(key) = \(v) must be ≥ 1")
         }
         if errors.isEmpty {
-            for (key, e) in [("expand", expand), ("light_expand", lightExpand)] where (e * dModel) % headdim != 0 {
-                errors.append("headdim = \(headdim) must divide \(key) · d_model = \(e * dModel)")
-            }
-            for (key, e) in [("expand", expand), ("light_expand", lightExpand)]
-            where (e * dModel) % headdim == 0 && ((e * dModel) / headdim) % ngroups != 0 {
-                errors.append("ngroups = \(ngroups) must divide the heads of \(key) · d_model / headdim = \((e * dModel) / headdim)")
+            for (key, e, p) in [("expand", expand, headdim), ("light_expand", lightExpand, min(headdim, lightExpand * dModel))] {
+                // the light Mamba's headdim is capped at its d_inner
+                if (e * dModel) % p != 0 {
+                    errors.append("headdim = \(headdim) must divide \(key) · d_model = \(e * dModel)")
+                } else if ((e * dModel) / p) % ngroups != 0 {
+                    errors.append("ngroups = \(ngroups) must divide the heads of \(key) · d_model / headdim = \((e * dModel) / p)")
+                }
             }
         }
         if variant == .mes && ngroups != 1 { errors.append("variant mes shares one readout C across heads: ngroups must be 1 (got \(ngroups))") }
