@@ -12,7 +12,7 @@
 # Full (default): TABLE1_SUBJECTS (40) subjects × TABLE1_DAYS (10) days, paper sizes and protocol (Table 4,
 #   ≤ 30 epochs). On 2 CPU cores this takes days (see the README's per-step times), as the paper's took
 #   1.5 h per epoch on 4 A100s for AI-READI.
-# --quick: 12 subjects × 7 days, d_model 16 (SSM-CGM: depth 2, d_state 16, expand 2, headdim 8; TFT:
+# --quick: 12 subjects × 7 days, d_model 16 (SSM-CGM: depth 2, d_state 16, expand 2, 4 heads of 8; TFT:
 #   hidden 16, 2 heads, 2 LSTM layers), 15 epochs at lr 3e-3 (the paper's search range), batch 8 per rank
 #   (small windows sets need steps more than batch size), validation once per epoch, 200 bootstrap
 #   replicates; checks the pipeline end to end and fails (exit 3, after writing the table) unless every
@@ -42,7 +42,7 @@ if ((quick)); then
     subjects="${TABLE1_SUBJECTS:-12}" days="${TABLE1_DAYS:-7}" epochs="${TABLE1_EPOCHS:-15}" bootstrap=200
     check=(--check-beats-naive)
     ssm_sets=(--set model.d_model=16 --set model.depth=2 --set model.d_state=16 --set model.expand=2
-              --set model.headdim=8 --set model.chunk=64)
+              --set model.heads=4 --set model.chunk=64)
     tft_sets=(--set model.hidden=16 --set model.heads=2 --set model.lstm_layers=2)
     train_sets=(--set train.max_epochs="$epochs" --set train.val_check_interval=1.0 --set train.log_every_seconds=30
                 --set train.optimizer.lr=3e-3 --set train.batch_size=8 --set train.top_k=0)
