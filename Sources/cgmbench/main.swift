@@ -19,12 +19,14 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba tft ddp data gluformer (default: all).")
+            help: "Sections to run: gemm seq2seq memory mamba tft ddp data gluformer ssmcgm (default: all but ssmcgm).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
     @Option(help: "Path of the PyTorch GluFormer reference script.")
     var gluformerTorchScript = "launch/bench/gluformer_torch.py"
+    @Option(help: "Context lengths of the ssmcgm section (SSM-CGM and TFT at Table 4 sizes).")
+    var ssmcgmLengths: [Int] = [288]
     @Option(help: "Data configs for the prepare benchmark.")
     var dataConfigs: [String] = ["configs/data-physio-seq2seq.yaml"]
 
@@ -50,7 +52,7 @@ struct CGMBench: ParsableCommand {
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
         let all = ["gemm", "seq2seq", "memory", "mamba", "tft", "ddp", "data", "gluformer"]
         let sections = Set(only.isEmpty ? all : only)
-        if let unknown = sections.subtracting(all).first {
+        if let unknown = sections.subtracting(all + ["ssmcgm"]).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
@@ -63,6 +65,9 @@ struct CGMBench: ParsableCommand {
                                  torchPython: torchPython, torchScript: torchScript), "\n")
         }
         if sections.contains("tft") { print(TFTBench.run(harness: harness, threads: threads), "\n") }
+        if sections.contains("ssmcgm") {   // opt-in (slow): --only ssmcgm
+            print(SSMCGMBench.run(harness: harness, lengths: ssmcgmLengths), "\n")
+        }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("gluformer") {
             print(GluFormerBench.run(harness: harness, threads: threads, torchPython: torchPython,
