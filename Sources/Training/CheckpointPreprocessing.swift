@@ -113,7 +113,10 @@ public struct CheckpointPreprocessing: Equatable {
             featureSpecJSON: try g.stringAttribute("feature_spec_json"),
             shape: DatasetShape(history: Int(try g.int64Attribute("history")), horizon: Int(try g.int64Attribute("horizon")),
                                 pastFeatures: try list("past_features"), futureFeatures: try list("future_features"),
-                                staticFeatures: try list("static_features"), extras: extras),
+                                staticFeatures: try list("static_features"), extras: extras,
+                                staticCardinalities: DatasetShape.staticCardinalities(
+                                    featureSpecJSON: try g.stringAttribute("feature_spec_json"),
+                                    staticFeatures: try list("static_features"))),
             dataConfigHash: try g.stringAttribute("data_config_hash"))
         guard try g.stringAttribute("fnv1a64") == checksum(try p.attributes()) else {
             throw fail("/preprocessing fails its checksum: the file is corrupt")

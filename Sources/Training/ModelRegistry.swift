@@ -27,21 +27,36 @@ public struct DatasetShape: Equatable {
     public var staticFeatures: [String]
     /// Per-window shapes of the extra arrays (e.g. `ode_hist`), by name.
     public var extras: [String: [Int]]
+    /// Per static feature, its category count (embedding rows, unknown class included) when categorical,
+    /// nil when real — from the dataset's fitted `FeatureSpec`; empty when that spec is not available.
+    /// Derived from the recorded spec, so checkpoints do not store it separately.
+    public var staticCardinalities: [Int?]
 
     public init(history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],
-                extras: [String: [Int]] = [:]) {
+                extras: [String: [Int]] = [:], staticCardinalities: [Int?] = []) {
         self.history = history
         self.horizon = horizon
         self.pastFeatures = pastFeatures
         self.futureFeatures = futureFeatures
         self.staticFeatures = staticFeatures
         self.extras = extras
+        self.staticCardinalities = staticCardinalities
     }
 
     /// The dimensions recorded in a dataset's manifest.
     public init(_ m: Manifest) {
         self.init(history: m.history, horizon: m.horizon, pastFeatures: m.pastFeatures,
-                  futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras)
+                  futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras,
+                  staticCardinalities: Self.staticCardinalities(featureSpecJSON: m.featureSpecJSON,
+                                                                staticFeatures: m.staticFeatures))
+    }
+
+    /// The static kinds of a recorded `FeatureSpec` (JSON) whose statics are `staticFeatures`; empty when the
+    /// JSON does not decode or lists other statics.
+    static func staticCardinalities(featureSpecJSON: String, staticFeatures: [String]) -> [Int?] {
+        guard let spec = try? FeatureSpec(jsonString: featureSpecJSON),
+              spec.statics.map(\.name) == staticFeatures else { return [] }
+        return spec.statics.map { $0.kind == .categorical ? $0.cardinality : nil }
     }
 
     /// Nil if the dataset has each of the ODE-state extras `names` (`data.ode_states: true`) with the right
@@ -88,8 +103,8 @@ public struct ModelBuildError: Error, CustomStringConvertible {
 /// The models `cgmtrain train` knows.
 public enum ModelRegistry {
     /// Every registered model.
-    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, recursiveLSTM, naive, digitalTwinModel, gluformer,
-                                          mealDetector]
+    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, recursiveLSTM, naive, digitalTwinModel, tft, ssmCGM,
+                                          gluformer, mealDetector]
 
     /// The spec named `name`, or nil.
     public static func spec(_ name: String) -> ModelSpec? { all.first { $0.name == name } }

@@ -19,12 +19,14 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba stream ddp data gluformer (default: all).")
+            help: "Sections to run: gemm seq2seq memory mamba stream tft ddp data gluformer ssmcgm (default: all but ssmcgm).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
     @Option(help: "Path of the PyTorch GluFormer reference script.")
     var gluformerTorchScript = "launch/bench/gluformer_torch.py"
+    @Option(help: "Context lengths of the ssmcgm section (SSM-CGM and TFT at Table 4 sizes).")
+    var ssmcgmLengths: [Int] = [288]
     @Option(help: "Data configs for the prepare benchmark.")
     var dataConfigs: [String] = ["configs/data-physio-seq2seq.yaml"]
 
@@ -36,6 +38,11 @@ struct CGMBench: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         if leakCheck { return try checkForLeaks() }
+        if profileSteps > 0 && only == ["tft"] {   // `--only tft --profile-steps N`: TFT steps for perf
+            var bench = TFTBench()
+            for _ in 0..<profileSteps { bench.step() }
+            return
+        }
         if profileSteps > 0 {   // a fixed amount of work for callgrind / perf
             var bench = Seq2SeqBench()
             for _ in 0..<profileSteps { bench.step() }
@@ -43,8 +50,9 @@ struct CGMBench: ParsableCommand {
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
-        let sections = Set(only.isEmpty ? ["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data", "gluformer"] : only)
-        if let unknown = sections.subtracting(["gemm", "seq2seq", "memory", "mamba", "stream", "ddp", "data", "gluformer"]).first {
+        let all = ["gemm", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data", "gluformer"]
+        let sections = Set(only.isEmpty ? all : only)
+        if let unknown = sections.subtracting(all + ["ssmcgm"]).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
@@ -57,6 +65,10 @@ struct CGMBench: ParsableCommand {
                                  torchPython: torchPython, torchScript: torchScript), "\n")
         }
         if sections.contains("stream") { print(StreamBench.run(harness: harness, lengths: mambaLengths), "\n") }
+        if sections.contains("tft") { print(TFTBench.run(harness: harness, threads: threads), "\n") }
+        if sections.contains("ssmcgm") {   // opt-in (slow): --only ssmcgm
+            print(SSMCGMBench.run(harness: harness, lengths: ssmcgmLengths), "\n")
+        }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("gluformer") {
             print(GluFormerBench.run(harness: harness, threads: threads, torchPython: torchPython,

@@ -7,8 +7,8 @@ struct CGMTrainCLI: ParsableCommand {
         abstract: "Train glucose-forecasting models with MPI data parallelism.",
         subcommands: [
             SimulateCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, CompareCommand.self,
-            ForecastCommand.self, CounterfactualCommand.self, GenerateCommand.self, EmbedCommand.self, ProbeCommand.self,
-            DetectMealsCommand.self, SweepCommand.self,
+            CompareContextsCommand.self, ForecastCommand.self, CounterfactualCommand.self, ExplainCommand.self,
+            GenerateCommand.self, EmbedCommand.self, ProbeCommand.self, DetectMealsCommand.self, SweepCommand.self,
             DemoCommand.self, CheckSystemCommand.self, DDPCheckCommand.self,
         ]
     )

@@ -35,10 +35,10 @@ public struct GatedLinearUnit {
     public func callAsFunction(_ x: Var, _ p: BoundParameters) -> Var {
         let g = x.graph
         let h = dropout.map { g.dropout(x, p: $0) } ?? x
-        let y = fc(h, p)
-        let a = g.slice(y, axis: -1, range: 0..<outputSize)
-        let b = g.slice(y, axis: -1, range: outputSize..<(2 * outputSize))
-        return a * g.sigmoid(b)
+        if fc.inFeatures <= 32, let bias = fc.bias {   // narrow input (VSN variables): Linear fused in too
+            return g.gluLinear(h, weight: p[fc.weight], bias: p[bias])
+        }
+        return g.glu(fc(h, p))   // [a; b] → a ⊙ σ(b), fused
     }
 }
 
@@ -73,8 +73,18 @@ public struct ResampleNorm {
         precondition(x.shape.last == inputSize, "ResampleNorm: input \(x.shape) does not end in \(inputSize)")
         let g = x.graph
         var h = x
-        if let m = interpolation { h = g.linear(h, weight: g.constant(m), bias: nil) }
-        if let mask { h = h * (g.sigmoid(p[mask]) * 2) }
+        let gate = mask.map { g.sigmoid(p[$0]) * 2 }   // (Out)
+        if let m = interpolation {
+            // The gate scales output columns, so it is folded into the (Out, In) interpolation matrix:
+            // x · (diag(gate) M)ᵀ instead of (x Mᵀ) ⊙ gate, which skips an (…, Out) product and its backward.
+            let weight = gate.map { g.constant(m) * g.unsqueeze($0, axis: -1) } ?? g.constant(m)
+            if inputSize <= 32 {   // narrow input (VSN variables): projection and norm fused, nothing (…, Out)-wide stored
+                return g.linearLayerNorm(x, weight: weight, normWeight: p[norm.weight], normBias: p[norm.bias], eps: norm.eps)
+            }
+            h = g.linear(h, weight: weight, bias: nil)
+        } else if let gate {
+            h = h * gate
+        }
         return norm(h, p)
     }
 }
@@ -111,7 +121,8 @@ public struct AddNorm {
         var s = skip
         if let m = interpolation { s = g.linear(s, weight: g.constant(m), bias: nil) }
         if let mask { s = s * (g.sigmoid(p[mask]) * 2) }
-        return norm(x + s, p)
+        guard s.shape == x.shape else { return norm(x + s, p) }   // a broadcast skip
+        return g.layerNorm(x, adding: s, weight: p[norm.weight], bias: p[norm.bias], eps: norm.eps)   // LN(x + s), fused
     }
 }
 

@@ -71,12 +71,7 @@ public final class TFTModel: ForecastModel {
 
     /// Quantiles (B, H, Q) and the median as the point forecast (B, H), in mg/dL (eq. 14).
     public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
-        let scaled = outputs(batch, g).prediction.value
-        let q = config.quantiles.count, m = config.medianIndex
-        let quantiles = Tensor(shape: scaled.shape, scalars: scaled.scalars.map(FeatureCatalog.unscaleCGM))
-        let rows = scaled.count / q
-        let point = Tensor(shape: Array(scaled.shape.dropLast()), scalars: (0..<rows).map { quantiles.pointer[$0 * q + m] })
-        return Forecast(point: point, quantiles: quantiles, quantileLevels: config.quantiles)
+        Forecast(scaledQuantiles: outputs(batch, g).prediction.value, levels: config.quantiles, medianIndex: config.medianIndex)
     }
 
     /// Variable selection weights and attention of a batch (run it on an inference graph).

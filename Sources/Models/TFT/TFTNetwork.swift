@@ -151,19 +151,7 @@ public struct TFTNetwork {
         // Static covariates → s (B, d) and the four static contexts.
         let staticEmbedding: Var, staticWeights: Var
         if let vsn = staticVariableSelection {
-            let values = statics.value
-            let xs: [Var] = config.statics.enumerated().map { j, s in
-                guard let embedding = staticEmbeddings[j], let cardinality = s.cardinality else {
-                    return g.slice(statics, axis: 1, range: j..<(j + 1))   // (B, 1)
-                }
-                let indices = (0..<b).map { row -> Int in
-                    let v = values.pointer[row * S + j]
-                    precondition(v.rounded() == v && v >= 0 && Int(v) < cardinality,
-                                 "TFT: static '\(s.name)' (column \(j)) of batch row \(row) is \(v), not a category index in 0..<\(cardinality)")
-                    return Int(v)
-                }
-                return embedding(indices, p)   // (B, E)
-            }
+            let xs = TFTStaticInputs.columns(statics, inputs: config.statics, embeddings: staticEmbeddings, model: "TFT", p)
             (staticEmbedding, staticWeights) = vsn(xs, p)
         } else {
             staticEmbedding = g.constant(Tensor(zeros: [b, d]))

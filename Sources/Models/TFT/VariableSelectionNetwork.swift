@@ -121,8 +121,6 @@ public struct VariableSelectionNetwork {
         }
         let logits = flattenedGRN(g.concat(embedded, axis: -1), context: context, p)   // (…, V)
         let weights = g.softmax(logits, axis: -1)
-        let stacked = g.concat(transformed.map { g.unsqueeze($0, axis: -2) }, axis: -2)  // (…, V, Hidden)
-        let fused = g.sum(stacked * g.unsqueeze(weights, axis: -1), axes: [-2])
-        return (fused, weights)
+        return (g.weightedSum(transformed, weights: weights), weights)   // Σᵢ αᵢ ẽᵢ, fused (eq. 10)
     }
 }

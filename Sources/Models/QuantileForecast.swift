@@ -1,0 +1,19 @@
+// Quantile forecasts of eq. 11-scaled glucose mapped back to mg/dL (eq. 14, monotone, so the quantiles
+// keep their order), with the median as the point forecast: shared by the TFT and SSM-CGM heads.
+
+import CGMData
+import CGMTensor
+
+extension Forecast {
+    /// The forecast of `scaled` (…, H, Q) quantile predictions at `levels` in eq. 11's scaled space:
+    /// quantiles in mg/dL and the `medianIndex` quantile as the point forecast (…, H).
+    public init(scaledQuantiles scaled: Tensor, levels: [Float], medianIndex m: Int) {
+        let q = levels.count
+        precondition(scaled.shape.last == q && m >= 0 && m < q,
+                     "Forecast: quantiles \(scaled.shape) must end in \(q) levels, median index \(m)")
+        let quantiles = Tensor(shape: scaled.shape, scalars: scaled.scalars.map(FeatureCatalog.unscaleCGM))
+        let rows = scaled.count / q
+        let point = Tensor(shape: Array(scaled.shape.dropLast()), scalars: (0..<rows).map { quantiles.pointer[$0 * q + m] })
+        self.init(point: point, quantiles: quantiles, quantileLevels: levels)
+    }
+}

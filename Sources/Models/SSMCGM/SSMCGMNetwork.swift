@@ -1,0 +1,204 @@
+// SSM-CGM (Isaac, Collin & Patel 2025, Figure 1 and A.4): the Temporal Fusion Transformer's interface —
+// embeddings, static covariate encoders, VSNs, GRNs, gating, static enrichment, quantile head — with its
+// LSTM encoder–decoder replaced by a stack of residual Mamba-2 blocks over the encoder + decoder positions
+// and its attention replaced by one light Mamba-2 block. Shapes for B windows, L past and H horizon steps,
+// d = d_model:
+//
+//   statics (B, S) → embeddings / prescalers → static VSN → s: (B, d), α_static (B, S)          (A.6 eqs. 7–10)
+//   c_sel, c_seq, c_enr = GRN_sel(s), GRN_seq(s), GRN_enr(s): (B, d)            (static covariate encoders)
+//   past (B, L, P) → prescalers → encoder VSN(· | c_sel) → ξ_enc (B, L, d), α_enc (B, L, P)      (eqs. 11–14)
+//   future (B, H, F) → prescalers → decoder VSN(· | c_sel) → ξ_dec (B, H, d), α_dec (B, H, F)
+//   ξ = [ξ_enc; ξ_dec]: (B, L + H, d);   u = ξ + c_seq (broadcast over the L + H steps)
+//   m = MambaStack(u): h ← h + Dropout(Mamba2(LayerNorm(h))) × depth, then LayerNorm      (eqs. 15–16, 19–21)
+//   φ = AddNorm(GLU(dropout(m)), ξ): (B, L + H, d)                        (post-temporal gate, TFT's post-LSTM gate)
+//   θ = GRN_enrich(φ | c_enr): (B, L + H, d)                                        (static enrichment)
+//   β = LightMamba(θ)[:, L:]: (B, H, d)                                   (replaces the interpretable attention)
+//   δ = GateAddNorm(β, θ[:, L:]),  ψ = GRN_ff(δ),  ψ̃ = GateAddNorm(ψ, φ[:, L:]) (no dropout)
+//   ŷ = Linear(ψ̃): (B, H, Q) quantiles of the scaled target
+//
+// Static context in the temporal processor. TFT initializes its LSTMs' (h0, c0) from two static encoders;
+// a Mamba block has no per-sample initial state of that kind (its learnable initial state, Table 4, is a
+// parameter shared by all samples, and a map s → (heads, headdim, d_state) per layer would dwarf the model).
+// So SSM-CGM here has ONE static encoder for the temporal processor, c_seq = GRN_seq(s), ADDED to the
+// stack's input at every encoder and decoder step (the TFT/LSTM pair h0/c0 becomes one GRN: three static
+// context encoders instead of four). Every block therefore reads the subject's context at every step.
+//
+// Causality. Decoder positions L…L+H−1 carry only known-future covariates (ξ_dec from `future`) plus the
+// static context; the glucose targets never enter. The stack and the light Mamba are causal (causal
+// depthwise convolution + forward scan), and every other stage acts per position (VSNs, GRNs, gates,
+// LayerNorm), so the stack's output at step t depends on inputs at steps ≤ t only, and decoder step i
+// sees the whole encoder and the decoder inputs up to step i — TFT's causal decoder attention includes
+// step i itself only in the paper's mask, but a Mamba output always includes its own step.
+// No statics: s = 0. No future features: ξ_dec = 0 (as TFT).
+
+import CGMTensor
+import Layers
+
+/// Everything an SSM-CGM forward pass produces.
+public struct SSMCGMOutput {
+    /// Quantile predictions of the scaled target (B, H, Q).
+    public var prediction: Var
+    /// Static selection weights (B, S).
+    public var staticWeights: Var
+    /// Encoder selection weights (B, L, P).
+    public var encoderWeights: Var
+    /// Decoder selection weights (B, H, F).
+    public var decoderWeights: Var
+    /// Input of the Mamba stack u = ξ + c_seq, (B, L + H, d) (what the stack's hidden attention is taken on).
+    public var stackInput: Var
+    /// Output of the Mamba stack m, (B, L + H, d).
+    public var stackOutput: Var
+    /// Static enrichment θ, the light Mamba's input, (B, L + H, d).
+    public var enriched: Var
+}
+
+/// The SSM-CGM network over a `ParameterStore` (TFT parts under pytorch-forecasting's names).
+public struct SSMCGMNetwork {
+    /// Sizes and inputs.
+    public let config: SSMCGMConfig
+    /// Every parameter.
+    public let store: ParameterStore
+    /// `input_embeddings.embeddings.<name>`, one per static column (nil for reals).
+    public let staticEmbeddings: [Embedding?]
+    /// `prescalers.<name>`: Linear(1 → hiddenContinuous) per real variable name.
+    public let prescalers: [String: Linear]
+    /// `static_variable_selection` (nil without statics).
+    public let staticVariableSelection: VariableSelectionNetwork?
+    /// `encoder_variable_selection`, conditioned on c_sel.
+    public let encoderVariableSelection: VariableSelectionNetwork
+    /// `decoder_variable_selection` (nil without future features).
+    public let decoderVariableSelection: VariableSelectionNetwork?
+    /// `static_context_variable_selection`: s → c_sel.
+    public let staticContextVariableSelection: GatedResidualNetwork
+    /// `static_context_sequence`: s → c_seq, added to the stack's inputs.
+    public let staticContextSequence: GatedResidualNetwork
+    /// `static_context_enrichment`: s → c_enr.
+    public let staticContextEnrichment: GatedResidualNetwork
+    /// `mamba_stack`: `depth` pre-LayerNorm residual Mamba-2 blocks with dropout and a final LayerNorm.
+    public let stack: MambaStack
+    /// `post_mamba_gate` and `post_mamba_add_norm`: TFT's post-LSTM gate over the stack.
+    public let postStackGate: GatedLinearUnit
+    /// See `postStackGate`.
+    public let postStackAddNorm: AddNorm
+    /// `static_enrichment`: GRN over every step with context c_enr.
+    public let staticEnrichment: GatedResidualNetwork
+    /// `light_mamba`: the Mamba-2 block in place of the attention.
+    public let lightMamba: Mamba2Block
+    /// `post_light_mamba_gate_norm`.
+    public let postLightGateNorm: GateAddNorm
+    /// `pos_wise_ff`.
+    public let positionWiseFeedForward: GatedResidualNetwork
+    /// `pre_output_gate_norm` (no dropout).
+    public let preOutputGateNorm: GateAddNorm
+    /// `output_layer`: d → Q quantiles.
+    public let outputLayer: Linear
+
+    /// Builds and initializes the network (TFT parts initialized as pytorch-forecasting, Mamba parts as mamba_ssm).
+    public init(_ config: SSMCGMConfig, seed: UInt64) {
+        let errors = config.validationErrors()
+        precondition(errors.isEmpty, "SSM-CGM config: " + errors.joined(separator: "; "))
+        self.config = config
+        let store = ParameterStore()
+        self.store = store
+        var rng = PhiloxGenerator(seed: seed, stream: 1)
+        let d = config.dModel, hc = config.hiddenContinuous, dropout = config.dropout
+
+        staticEmbeddings = config.statics.map { s in
+            s.cardinality.map {
+                Embedding(store, "input_embeddings.embeddings.\(s.name)", count: $0,
+                          dimension: config.embeddingSize(of: s)!, rng: &rng)
+            }
+        }
+        var scalers: [String: Linear] = [:]
+        for name in config.statics.filter({ $0.cardinality == nil }).map(\.name) + config.pastNames + config.futureNames
+        where scalers[name] == nil {
+            scalers[name] = Linear(store, "prescalers.\(name)", inFeatures: 1, outFeatures: hc, rng: &rng)
+        }
+        prescalers = scalers
+
+        let staticInputs: [VariableSelectionNetwork.Input] = config.statics.map {
+            $0.cardinality == nil ? .real($0.name, size: hc) : .embedding($0.name, size: config.embeddingSize(of: $0)!)
+        }
+        staticVariableSelection = staticInputs.isEmpty ? nil : VariableSelectionNetwork(
+            store, "static_variable_selection", inputs: staticInputs, hiddenSize: d, dropout: dropout,
+            prescalers: scalers, skip: config.grnSkip, rng: &rng)
+        encoderVariableSelection = VariableSelectionNetwork(
+            store, "encoder_variable_selection", inputs: config.pastNames.map { .real($0, size: hc) }, hiddenSize: d,
+            dropout: dropout, contextSize: d, prescalers: scalers, skip: config.grnSkip, rng: &rng)
+        decoderVariableSelection = config.futureNames.isEmpty ? nil : VariableSelectionNetwork(
+            store, "decoder_variable_selection", inputs: config.futureNames.map { .real($0, size: hc) }, hiddenSize: d,
+            dropout: dropout, contextSize: d, prescalers: scalers, skip: config.grnSkip, rng: &rng)
+
+        func grn(_ name: String, context: Int? = nil) -> GatedResidualNetwork {
+            GatedResidualNetwork(store, name, inputSize: d, hiddenSize: d, outputSize: d, dropout: dropout,
+                                 contextSize: context, skip: config.grnSkip, rng: &rng)
+        }
+        staticContextVariableSelection = grn("static_context_variable_selection")
+        staticContextSequence = grn("static_context_sequence")
+        staticContextEnrichment = grn("static_context_enrichment")
+        stack = MambaStack(store, "mamba_stack", config: config.stackMamba, depth: config.depth, norm: .layerNorm,
+                           dropout: dropout, finalNorm: true, rng: &rng)
+        postStackGate = GatedLinearUnit(store, "post_mamba_gate", inputSize: d, dropout: dropout, rng: &rng)
+        postStackAddNorm = AddNorm(store, "post_mamba_add_norm", inputSize: d, trainableAdd: false)
+        staticEnrichment = grn("static_enrichment", context: d)
+        lightMamba = Mamba2Block(store, "light_mamba", config: config.lightMamba, rng: &rng)
+        postLightGateNorm = GateAddNorm(store, "post_light_mamba_gate_norm", inputSize: d, trainableAdd: false,
+                                        dropout: dropout, rng: &rng)
+        positionWiseFeedForward = grn("pos_wise_ff")
+        preOutputGateNorm = GateAddNorm(store, "pre_output_gate_norm", inputSize: d, trainableAdd: false,
+                                        dropout: nil, rng: &rng)
+        outputLayer = Linear(store, "output_layer", inFeatures: d, outFeatures: config.quantiles.count, rng: &rng)
+    }
+
+    /// The forward pass: past (B, L, P), future (B, H, F), statics (B, S) (categorical columns hold
+    /// category indices; no gradient flows into them).
+    public func callAsFunction(past: Var, future: Var, statics: Var, _ p: BoundParameters) -> SSMCGMOutput {
+        let g = past.graph
+        let (sp, sf, ss) = (past.shape, future.shape, statics.shape)
+        let (P, F, S) = (config.pastNames.count, config.futureNames.count, config.statics.count)
+        precondition(sp.count == 3 && sp[2] == P && sp[1] >= 1,
+                     "SSM-CGM: past \(sp) must be (B, L ≥ 1, \(P)) for past features \(config.pastNames)")
+        let (b, l) = (sp[0], sp[1])
+        precondition(sf.count == 3 && sf[0] == b && sf[2] == F && sf[1] >= 1,
+                     "SSM-CGM: future \(sf) must be (B = \(b), H ≥ 1, \(F)) for future features \(config.futureNames)")
+        precondition(ss == [b, S], "SSM-CGM: statics \(ss) must be (B = \(b), \(S)) for static features \(config.statics.map(\.name))")
+        let h = sf[1], d = config.dModel
+
+        // Static covariates → s (B, d) and the three static contexts.
+        let staticEmbedding: Var, staticWeights: Var
+        if let vsn = staticVariableSelection {
+            let xs = TFTStaticInputs.columns(statics, inputs: config.statics, embeddings: staticEmbeddings, model: "SSM-CGM", p)
+            (staticEmbedding, staticWeights) = vsn(xs, p)
+        } else {
+            staticEmbedding = g.constant(Tensor(zeros: [b, d]))
+            staticWeights = g.constant(Tensor(zeros: [b, 0]))
+        }
+        let contextSelection = staticContextVariableSelection(staticEmbedding, p)
+
+        // Variable selection over time (static context broadcast over steps).
+        func columns(_ x: Var, _ n: Int) -> [Var] { (0..<n).map { g.slice(x, axis: 2, range: $0..<($0 + 1)) } }
+        let (encoderEmbedding, encoderWeights) = encoderVariableSelection(columns(past, P), context: contextSelection, p)
+        let decoderEmbedding: Var, decoderWeights: Var
+        if let vsn = decoderVariableSelection {
+            (decoderEmbedding, decoderWeights) = vsn(columns(future, F), context: contextSelection, p)
+        } else {
+            decoderEmbedding = g.constant(Tensor(zeros: [b, h, d]))
+            decoderWeights = g.constant(Tensor(zeros: [b, h, 0]))
+        }
+
+        // Mamba stack over encoder + decoder positions, the static context added to every step's input.
+        let selected = g.concat([encoderEmbedding, decoderEmbedding], axis: 1)          // ξ (B, L + H, d)
+        let stackInput = selected + g.unsqueeze(staticContextSequence(staticEmbedding, p), axis: 1)
+        let stackOutput = stack(stackInput, p)
+        let temporal = postStackAddNorm(postStackGate(stackOutput, p), skip: selected, p)   // φ
+
+        // Static enrichment, light Mamba over all steps (read at the decoder steps), gated skips, head.
+        let enriched = staticEnrichment(temporal, context: staticContextEnrichment(staticEmbedding, p), p)
+        let mixed = g.slice(lightMamba(enriched, p), axis: 1, range: l..<(l + h))
+        let gated = postLightGateNorm(mixed, skip: g.slice(enriched, axis: 1, range: l..<(l + h)), p)
+        let output = preOutputGateNorm(positionWiseFeedForward(gated, p), skip: g.slice(temporal, axis: 1, range: l..<(l + h)), p)
+        return SSMCGMOutput(prediction: outputLayer(output, p), staticWeights: staticWeights, encoderWeights: encoderWeights,
+                            decoderWeights: decoderWeights, stackInput: stackInput, stackOutput: stackOutput,
+                            enriched: enriched)
+    }
+}
