@@ -39,9 +39,33 @@ struct SSMCGMBench {
         return b
     }
 
+    /// One training step of `model` on `data` (forward + backward + Adam).
+    static func step(_ model: any ForecastModel, _ adam: Adam, _ data: Batch, _ step: UInt64) {
+        let g = Graph(training: true, random: RandomContext(seed: 0, step: step, sampleIndices: data.indices))
+        let loss = model.loss(data, g)
+        model.store.zeroGradients()
+        g.backward(loss)
+        adam.step()
+    }
+
+    /// `--only ssmcgm --profile-steps N`: N SSM-CGM steps at context `length` (for perf), CPU s/step printed.
+    static func profile(steps: Int, length: Int) {
+        let model = SSMCGMModel(SSMCGMConfig(pastNames: past, futureNames: future, statics: statics), seed: 0)
+        let adam = Adam(model.store, lr: 1e-3), data = batch(length: length)
+        // The first step first-touches every activation and gradient page (~1.7 GiB of page faults at
+        // L = 288); later steps reuse the allocator's blocks, so the steady state is reported apart.
+        let cpu0 = processCPUSeconds()
+        step(model, adam, data, 1)
+        let cpu1 = processCPUSeconds()
+        for s in 1..<max(steps, 1) { step(model, adam, data, UInt64(s + 1)) }
+        let later = steps > 1 ? fmt((processCPUSeconds() - cpu1) / Double(steps - 1), 3) : "–"
+        print("SSM-CGM L = \(length): first step \(fmt(cpu1 - cpu0, 3)) CPU s, then \(later) CPU s/step over \(steps - 1) steps")
+    }
+
     static func run(harness: Harness, lengths: [Int]) -> String {
         var table = Table(header: ["Table 1 model training (B=32, H=12)", "parameters", "samples/s", "ms/step",
-                                   "PyTorch anchor (L=288)", "× anchor", "peak RSS MiB"])
+                                   "PyTorch anchor (L=288)", "× anchor", "CPU s/step", "samples/CPU-s",
+                                   "peak RSS MiB"])
         for l in lengths.sorted() {
             let models: [(String, any ForecastModel)] = [
                 ("SSM-CGM", SSMCGMModel(SSMCGMConfig(pastNames: past, futureNames: future, statics: statics), seed: 0)),
@@ -50,21 +74,21 @@ struct SSMCGMBench {
             let data = batch(length: l)
             for (label, model) in models {
                 let adam = Adam(model.store, lr: 1e-3)
-                var step: UInt64 = 0
+                var n: UInt64 = 0
+                let cpu0 = processCPUSeconds()
                 let m = harness.measure {
-                    step += 1
-                    let g = Graph(training: true, random: RandomContext(seed: 0, step: step, sampleIndices: data.indices))
-                    let loss = model.loss(data, g)
-                    model.store.zeroGradients()
-                    g.backward(loss)
-                    adam.step()
+                    n += 1
+                    step(model, adam, data, n)
                 }
+                // CPU seconds per step over every call (warm-up included): load-robust on a shared machine.
+                let cpuPerStep = (processCPUSeconds() - cpu0) / Double(n)
                 let s = m.median * Double(batch)
                 let anchor = l == 288 ? anchors[label] : nil
                 table.rows.append(["\(label), L = \(l)", "\(model.store.count)",
                                    "\(fmt(s, 2)) [\(fmt(m.low * Double(batch), 2))–\(fmt(m.high * Double(batch), 2))]",
                                    fmt(1000 / m.median, 0), anchor.map { fmt($0, 1) } ?? "–",
-                                   anchor.map { fmt(s / $0, 2) + "×" } ?? "–", fmt(peakRSSMiB(), 0)])
+                                   anchor.map { fmt(s / $0, 2) + "×" } ?? "–", fmt(cpuPerStep, 3),
+                                   fmt(Double(batch) / cpuPerStep, 2), fmt(peakRSSMiB(), 0)])
             }
         }
         return table.render() + "\nSSM-CGM's anchor is the pure-PyTorch Mamba-2 stack alone (no VSNs/GRNs), the issue's reference figure."

@@ -43,6 +43,10 @@ struct CGMBench: ParsableCommand {
             for _ in 0..<profileSteps { bench.step() }
             return
         }
+        if profileSteps > 0 && only == ["ssmcgm"] {   // `--only ssmcgm --profile-steps N`: SSM-CGM steps for perf
+            SSMCGMBench.profile(steps: profileSteps, length: ssmcgmLengths.first ?? 288)
+            return
+        }
         if profileSteps > 0 {   // a fixed amount of work for callgrind / perf
             var bench = Seq2SeqBench()
             for _ in 0..<profileSteps { bench.step() }
