@@ -46,13 +46,10 @@ public struct StreamingForecastRun {
             throw DataError(file: cgmPath, "--stream follows one subject: pass --subject (the file has \(ids.count) subjects)")
         }
         let recipe = forecaster.recipe
-        let window = try InferencePipeline(recipe: recipe).windows(cohort: cohort, subject: id, at: request)
-        let t = window.batch.decisionTime[0]
         let fingerprint = ForecastStreamFile.fingerprint(model.store)
-        var state: ForecastStreamState
-        var first = t - Int64(300 * (recipe.history - 1)), consumed = recipe.history, started = true
-        if FileManager.default.fileExists(atPath: stateFile) {
-            let saved = try ForecastStreamFile.read(stateFile)
+        // The state file is checked first, so a foreign file is named before any data error.
+        let existing = FileManager.default.fileExists(atPath: stateFile) ? try ForecastStreamFile.read(stateFile) : nil
+        if let saved = existing {
             guard saved.model == model.name, saved.parameters == fingerprint else {
                 throw CheckpointError(file: stateFile, "the stream state was written with another checkpoint (model "
                                       + "\(saved.model), parameters \(saved.parameters); \(path) has \(model.name), \(fingerprint)): "
@@ -61,6 +58,12 @@ public struct StreamingForecastRun {
             guard saved.subject == id else {
                 throw CheckpointError(file: stateFile, "the stream state follows subject \(saved.subject), not \(id)")
             }
+        }
+        let window = try InferencePipeline(recipe: recipe).windows(cohort: cohort, subject: id, at: request)
+        let t = window.batch.decisionTime[0]
+        var state: ForecastStreamState
+        var first = t - Int64(300 * (recipe.history - 1)), consumed = recipe.history, started = true
+        if let saved = existing {
             guard t >= saved.lastTime else {
                 throw CheckpointError(file: stateFile, "decision time \(GridTime.iso8601(t)) is before the stream's last reading "
                                       + "\(GridTime.iso8601(saved.lastTime))")
