@@ -8,6 +8,10 @@
 // the stream's context is everything since it started (tested). FILE is refused if another checkpoint
 // (parameter fingerprint), model or subject wrote it, or if T is before its last reading; a gap in the new
 // readings is the pipeline's usual history error (start a new stream after a gap).
+// A reading once consumed is frozen in the state: a later revision of earlier rows (late uploads,
+// backfilled insulin) is not seen — delete FILE to restart from the current data. The features of a past
+// row depend only on data up to that row (trailing rolling means, IOB from past doses, gaps interpolated
+// only between two readings), so a growing feed gives the same rows as the full file (tested).
 
 import CGMData
 import CGMTensor
