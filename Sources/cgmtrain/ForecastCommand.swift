@@ -8,7 +8,8 @@
 // per subject (or only --subject) ends at --at floored to the 5-minute grid, or by default at the subject's
 // latest time with a complete history. Columns: see ForecastTable. Notes about fallbacks (subjects not in
 // the training data) go to stderr; errors print `cgmtrain forecast: error: …` and exit 1 without writing.
-// One process, no MPI.
+// One process, no MPI. With --stream FILE (models with Mamba state, ssm_cgm) the encoder state is kept in FILE
+// between calls and only the readings since the last call are consumed (StreamingForecastRun).
 
 import ArgumentParser
 import CGMData
@@ -38,13 +39,25 @@ struct ForecastCommand: ParsableCommand {
     var at: String?
     @Option(help: "Output CSV file (default: stdout).")
     var out: String?
+    @Option(help: "Streaming state file (ssm_cgm): keep the model's Mamba state between calls; each call consumes the readings since the last one (created on the first call; one subject).")
+    var stream: String?
 
     func run() throws {
         if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
         do {
             let request = try at.map { try DecisionTimeRequest.parse($0) } ?? .latest
             let forecaster = try CheckpointForecaster(checkpoint: checkpoint)
-            let table = try forecaster.forecast(cgmPath: cgm, subjectsPath: subjects, subject: subject, at: request)
+            let table: ForecastTable
+            if let stream {
+                let outcome = try StreamingForecastRun(forecaster).run(cgmPath: cgm, subjectsPath: subjects, subject: subject,
+                                                                       at: request, stateFile: stream)
+                table = outcome.table
+                FileHandle.standardError.write(Data(("cgmtrain forecast: stream \(stream): "
+                    + (outcome.started ? "started with \(outcome.consumed) readings" : "\(outcome.consumed) new reading(s)")
+                    + ", \(outcome.file.state.positions) consumed since \(GridTime.iso8601(outcome.file.firstTime))\n").utf8))
+            } else {
+                table = try forecaster.forecast(cgmPath: cgm, subjectsPath: subjects, subject: subject, at: request)
+            }
             for note in table.windows.notes {
                 FileHandle.standardError.write(Data("cgmtrain forecast: note: \(note)\n".utf8))
             }

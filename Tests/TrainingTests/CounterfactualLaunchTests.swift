@@ -157,5 +157,12 @@ extension TrainLaunchTests {
         XCTAssert(bad.stderr.contains("'glucagon'") && bad.stderr.contains("minute_of_day, tod_sin, tod_cos, heart_rate_bpm, steps"),
                   bad.log)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/cf-bad"))
+
+        // 5. `forecast --stream` needs a model with recurrent state: seq2seq is refused, no state file written.
+        let streamed = try cgmtrain("forecast", ["--checkpoint", run + "/best.h5", "--cgm", cohort + "/cgm.csv", "--subjects",
+                                                 cohort + "/subjects.csv", "--subject", "S0001", "--stream", dir + "/s.h5"])
+        XCTAssertNotEqual(streamed.status, 0)
+        XCTAssert(streamed.stderr.contains("cannot stream") && streamed.stderr.contains("best.h5"), streamed.log)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/s.h5"))
     }
 }

@@ -162,43 +162,78 @@ public struct SSMCGMNetwork {
         precondition(sf.count == 3 && sf[0] == b && sf[2] == F && sf[1] >= 1,
                      "SSM-CGM: future \(sf) must be (B = \(b), H ≥ 1, \(F)) for future features \(config.futureNames)")
         precondition(ss == [b, S], "SSM-CGM: statics \(ss) must be (B = \(b), \(S)) for static features \(config.statics.map(\.name))")
-        let h = sf[1], d = config.dModel
+        let h = sf[1]
 
-        // Static covariates → s (B, d) and the three static contexts.
-        let staticEmbedding: Var, staticWeights: Var
-        if let vsn = staticVariableSelection {
-            let xs = TFTStaticInputs.columns(statics, inputs: config.statics, embeddings: staticEmbeddings, model: "SSM-CGM", p)
-            (staticEmbedding, staticWeights) = vsn(xs, p)
-        } else {
-            staticEmbedding = g.constant(Tensor(zeros: [b, d]))
-            staticWeights = g.constant(Tensor(zeros: [b, 0]))
-        }
-        let contextSelection = staticContextVariableSelection(staticEmbedding, p)
-
-        // Variable selection over time (static context broadcast over steps).
-        func columns(_ x: Var, _ n: Int) -> [Var] { (0..<n).map { g.slice(x, axis: 2, range: $0..<($0 + 1)) } }
-        let (encoderEmbedding, encoderWeights) = encoderVariableSelection(columns(past, P), context: contextSelection, p)
-        let decoderEmbedding: Var, decoderWeights: Var
-        if let vsn = decoderVariableSelection {
-            (decoderEmbedding, decoderWeights) = vsn(columns(future, F), context: contextSelection, p)
-        } else {
-            decoderEmbedding = g.constant(Tensor(zeros: [b, h, d]))
-            decoderWeights = g.constant(Tensor(zeros: [b, h, 0]))
-        }
+        let c = staticContexts(statics, p)
+        let (encoderEmbedding, encoderWeights) = selectEncoder(past, c)
+        let (decoderEmbedding, decoderWeights) = selectDecoder(future, c)
 
         // Mamba stack over encoder + decoder positions, the static context added to every step's input.
         let selected = g.concat([encoderEmbedding, decoderEmbedding], axis: 1)          // ξ (B, L + H, d)
-        let stackInput = selected + g.unsqueeze(staticContextSequence(staticEmbedding, p), axis: 1)
+        let stackInput = selected + g.unsqueeze(staticContextSequence(c.embedding, p), axis: 1)
         let stackOutput = stack(stackInput, p)
         let temporal = postStackAddNorm(postStackGate(stackOutput, p), skip: selected, p)   // φ
+        let enriched = staticEnrichment(temporal, context: staticContextEnrichment(c.embedding, p), p)   // θ
 
-        // Static enrichment, light Mamba over all steps (read at the decoder steps), gated skips, head.
-        let enriched = staticEnrichment(temporal, context: staticContextEnrichment(staticEmbedding, p), p)
+        // Light Mamba over all steps (read at the decoder steps), gated skips, head.
         let mixed = g.slice(lightMamba(enriched, p), axis: 1, range: l..<(l + h))
-        let gated = postLightGateNorm(mixed, skip: g.slice(enriched, axis: 1, range: l..<(l + h)), p)
-        let output = preOutputGateNorm(positionWiseFeedForward(gated, p), skip: g.slice(temporal, axis: 1, range: l..<(l + h)), p)
-        return SSMCGMOutput(prediction: outputLayer(output, p), staticWeights: staticWeights, encoderWeights: encoderWeights,
+        let prediction = head(mixed, enriched: g.slice(enriched, axis: 1, range: l..<(l + h)),
+                              temporal: g.slice(temporal, axis: 1, range: l..<(l + h)), p)
+        return SSMCGMOutput(prediction: prediction, staticWeights: c.weights, encoderWeights: encoderWeights,
                             decoderWeights: decoderWeights, stackInput: stackInput, stackOutput: stackOutput,
                             enriched: enriched)
+    }
+}
+
+/// The static side of a forward pass: s, its selection weights and c_sel (c_seq = GRN_seq(s) and
+/// c_enr = GRN_enr(s) are taken where used, keeping the forward's op order and so its dropout draws).
+public struct SSMCGMStaticContexts {
+    /// s (B, d) and α_static (B, S).
+    public var embedding: Var, weights: Var
+    /// c_sel (B, d).
+    public var selection: Var
+    /// The bound parameters they were computed with.
+    public var parameters: BoundParameters
+}
+
+extension SSMCGMNetwork {
+    /// Static covariates → s (B, d) and c_sel (no statics: s = 0).
+    public func staticContexts(_ statics: Var, _ p: BoundParameters) -> SSMCGMStaticContexts {
+        let g = statics.graph, b = statics.shape[0], d = config.dModel
+        let embedding: Var, weights: Var
+        if let vsn = staticVariableSelection {
+            let xs = TFTStaticInputs.columns(statics, inputs: config.statics, embeddings: staticEmbeddings, model: "SSM-CGM", p)
+            (embedding, weights) = vsn(xs, p)
+        } else {
+            embedding = g.constant(Tensor(zeros: [b, d]))
+            weights = g.constant(Tensor(zeros: [b, 0]))
+        }
+        return SSMCGMStaticContexts(embedding: embedding, weights: weights, selection: staticContextVariableSelection(embedding, p),
+                                    parameters: p)
+    }
+
+    /// Encoder VSN over past rows (B, n, P) → ξ_enc (B, n, d), α_enc (B, n, P); position-wise.
+    public func selectEncoder(_ past: Var, _ c: SSMCGMStaticContexts) -> (Var, Var) {
+        encoderVariableSelection(columns(past, config.pastNames.count), context: c.selection, c.parameters)
+    }
+
+    /// Decoder VSN over future rows (B, H, F) → ξ_dec (B, H, d), α_dec (B, H, F) (no future features: zeros).
+    public func selectDecoder(_ future: Var, _ c: SSMCGMStaticContexts) -> (Var, Var) {
+        guard let vsn = decoderVariableSelection else {
+            let (b, h) = (future.shape[0], future.shape[1])
+            return (future.graph.constant(Tensor(zeros: [b, h, config.dModel])), future.graph.constant(Tensor(zeros: [b, h, 0])))
+        }
+        return vsn(columns(future, config.futureNames.count), context: c.selection, c.parameters)
+    }
+
+    /// The head at the decoder steps (position-wise): δ = GateAddNorm(β, θ), ψ = GRN_ff(δ),
+    /// ψ̃ = GateAddNorm(ψ, φ), ŷ = Linear(ψ̃) (B, H, Q).
+    public func head(_ mixed: Var, enriched: Var, temporal: Var, _ p: BoundParameters) -> Var {
+        let gated = postLightGateNorm(mixed, skip: enriched, p)
+        return outputLayer(preOutputGateNorm(positionWiseFeedForward(gated, p), skip: temporal, p), p)
+    }
+
+    private func columns(_ x: Var, _ n: Int) -> [Var] {
+        (0..<n).map { x.graph.slice(x, axis: 2, range: $0..<($0 + 1)) }
     }
 }
