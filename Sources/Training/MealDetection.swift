@@ -96,9 +96,20 @@ public struct MealTimeline {
     }
 
     /// Event counts of the flags from (θ, ρ) against the truth, with the flagged and covered grid points.
+    /// Causal with lag d: the flag raised at t is the estimate for t − d, so events are matched at t − d (the
+    /// metrics judge where the meal is; the flag is available d steps later: a detection latency of d steps).
     public func counts(theta: Float, rho: Float, mode: MealFlagMode = .smoothed, lag: Int = 0) -> EventCounts {
+        Self.counts(truth: truthSegments, ratio: eventTimeRatio(theta: theta, rho: rho, mode: mode, lag: lag),
+                    rho: mode == .causal ? 1 : rho)
+    }
+
+    /// The vote ratio aligned to event time: shifted back by `lag` in causal mode (NaN where nothing lands).
+    func eventTimeRatio(theta: Float, rho: Float, mode: MealFlagMode, lag: Int) -> [Float] {
         let ratio = vote(theta: theta, rho: rho, mode: mode, lag: lag).ratio
-        return Self.counts(truth: truthSegments, ratio: ratio, rho: mode == .causal ? 1 : rho)
+        guard mode == .causal, lag > 0 else { return ratio }
+        var shifted = [Float](repeating: .nan, count: count)
+        for t in lag ..< count { shifted[t - lag] = ratio[t] }
+        return shifted
     }
 
     /// Counts of the flags ratio ≥ ρ (NaN = uncovered, never flagged) against `truth`.
@@ -243,7 +254,7 @@ public struct MealThresholdSweep {
         let truth = timelines.map(\.truthSegments)
         counts = thetas.map { theta in
             // Votes depend on θ only; each ρ is then one comparison per grid point.
-            let votes = timelines.map { $0.vote(theta: theta, rho: 2, mode: mode, lag: lag).ratio }
+            let votes = timelines.map { $0.eventTimeRatio(theta: theta, rho: 2, mode: mode, lag: lag) }
             return rhos.map { rho in
                 zip(votes, truth).reduce(EventCounts()) { acc, vt in acc + MealTimeline.counts(truth: vt.1, ratio: vt.0, rho: rho) }
             }
@@ -263,12 +274,20 @@ public struct MealThresholdSweep {
     }
 
     /// The (θ, ρ) maximizing `objective` (ties: the first in θ-major order).
-    public func best(_ objective: Objective = .paper) -> (theta: Float, rho: Float, counts: EventCounts) {
-        var b = (theta: thetas[0], rho: rhos[0], counts: counts[0][0])
+    /// `maxFlagged`: only pairs flagging at most this fraction of covered time compete (the causal read-out
+    /// can score a high event F1 by flagging nearly everything, one "event" per CGM segment); if none
+    /// qualifies, the least-flagging pair wins.
+    public func best(_ objective: Objective = .paper, maxFlagged: Double = 1) -> (theta: Float, rho: Float, counts: EventCounts) {
+        var b: (theta: Float, rho: Float, counts: EventCounts)?
+        var least = (theta: thetas[0], rho: rhos[0], counts: counts[0][0])
         for (i, row) in counts.enumerated() {
-            for (j, c) in row.enumerated() where objective.value(c) > objective.value(b.counts) { b = (thetas[i], rhos[j], c) }
+            for (j, c) in row.enumerated() {
+                if c.flaggedFraction < least.counts.flaggedFraction { least = (thetas[i], rhos[j], c) }
+                guard !(c.flaggedFraction > maxFlagged) else { continue }
+                if b == nil || objective.value(c) > objective.value(b!.counts) { b = (thetas[i], rhos[j], c) }
+            }
         }
-        return b
+        return b ?? least
     }
 
     /// CSV: theta, rho, recall, precision, f1 and the four counts.

@@ -53,6 +53,8 @@ struct DetectMealsCommand: ParsableCommand {
     var causal = false
     @Option(help: "With --causal: read the window ending at t at step L − 1 − lag (a fixed latency of lag steps, still CGM ≤ t only).")
     var lag: Int = 0
+    @Option(help: "With --tune: only (θ, ρ) flagging at most this fraction of covered time compete (e.g. 0.2; the causal read-out otherwise wins F1 by flagging nearly everything).")
+    var maxFlagged: Double = 1
     @Option(help: "What --tune maximizes: paper (A.2 event F1) or one_to_one (F1 of a one-to-one event matching, which long predicted events cannot inflate).")
     var objective: String = "paper"
 
@@ -87,7 +89,7 @@ struct DetectMealsCommand: ParsableCommand {
             if tune {
                 let goal = MealThresholdSweep.Objective(rawValue: objective)!
                 let sweep = causal ? MealThresholdSweep(timelines, rhos: [1], mode: .causal, lag: lag) : MealThresholdSweep(timelines)
-                let best = sweep.best(goal)
+                let best = sweep.best(goal, maxFlagged: maxFlagged)
                 (theta, rho) = (best.theta, best.rho)
                 if let report {
                     try Self.atomicWrite(sweep.csv, to: (report as NSString).appendingPathComponent("meal-sweep.csv"))

@@ -19,9 +19,9 @@ final class MealCausalFlagsTests: XCTestCase {
         XCTAssertTrue(ratio[0].isNaN && ratio[1].isNaN)
         XCTAssertEqual(Array(ratio[2...]), [0, 1, 1])
         XCTAssertEqual(flags, [false, false, false, true, true])
-        // The smoothed vote at t = 2 counts all three windows (0.2, 0.7, 0.9): it sees windows ending at 3 and 4.
+        // The smoothed vote at t = 2 counts all three windows (0.2, 0.1, 0.9): it sees windows ending at 3 and 4.
         let smoothed = MealEvents.ratioVote(probabilities: p, starts: [0, 1, 2], length: 3, count: 5, threshold: 0.5, ratio: 0.5)
-        XCTAssertEqual(smoothed.ratio[2], 2.0 / 3, accuracy: 1e-6)
+        XCTAssertEqual(smoothed.ratio[2], 1.0 / 3, accuracy: 1e-6)   // window 2 (ends at 4) votes 0.9 at t = 2
     }
 
     private func subject(_ glucose: [Float]) -> ResampledSubject {
@@ -34,26 +34,38 @@ final class MealCausalFlagsTests: XCTestCase {
     /// smoothed flags at ≤ t change for some θ (the BiLSTM's backward direction and windows ending after t).
     func testChangingCGMAfterTLeavesCausalFlagsUpToTUnchanged() throws {
         var c = MealDetector.Config(inputs: 1)
-        c.channels = 3
-        c.hidden = 4
+        c.channels = 8
+        c.hidden = 8
         let runner = MealDetectorRunner(detector: MealDetector(c, seed: 11),
                                         spec: FeatureSpec(pastFeatures: ["cgm_scaled"], futureFeatures: [], staticFeatures: []),
                                         length: 12)
         let n = 48, t = 30
         let base: [Float] = (0 ..< n).map { 120 + 40 * sin(Float($0) / 5) }
         var changed = base
-        for i in t + 1 ..< n { changed[i] = 250 - base[i] }   // a different future after t
+        for i in t + 1 ..< n { changed[i] = 400 - base[i] }   // a different future after t
         let a = try runner.timeline(subject(base)), b = try runner.timeline(subject(changed))
         XCTAssertEqual(a.starts, b.starts)
         let pa = a.causalProbability(), pb = b.causalProbability()
         XCTAssertTrue(pa[11].isFinite && pa[10].isNaN, "first window ends at L − 1 = 11")
         for i in 0 ... t where pa[i].isFinite { XCTAssertEqual(pa[i].bitPattern, pb[i].bitPattern, "causal p at \(i) ≤ t") }
-        XCTAssertNotEqual(pa[t + 1], pb[t + 1], "the changed CGM does reach the detector after t")
+        XCTAssertTrue((t + 1 ..< n).contains { pa[$0] != pb[$0] }, "the changed CGM does reach the detector after t")
+        // θ candidates: the grid and the midpoints of every per-window probability that the change moved (a random
+        // detector's outputs sit in a narrow band, so grid θs alone might never separate them).
+        var thetas = MealThresholdSweep.grid
+        for k in a.probabilities.indices where a.probabilities[k] != b.probabilities[k] {
+            thetas.append((a.probabilities[k] + b.probabilities[k]) / 2)
+        }
         var smoothedChanged = false
-        for theta in MealThresholdSweep.grid {
+        for theta in thetas {
             XCTAssertEqual(Array(a.vote(theta: theta, rho: 1, mode: .causal).flags[...t]),
                            Array(b.vote(theta: theta, rho: 1, mode: .causal).flags[...t]), "causal flags at θ \(theta)")
-            if a.vote(theta: theta, rho: 0.5).flags[...t] != b.vote(theta: theta, rho: 0.5).flags[...t] { smoothedChanged = true }
+            let ra = a.vote(theta: theta, rho: 1).ratio, rb = b.vote(theta: theta, rho: 1).ratio
+            if let i = (0 ... t).first(where: { ra[$0] != rb[$0] }) {
+                // ρ at the higher of the two ratios: exactly one of the two smoothed flags at i is set.
+                let rho = max(ra[i], rb[i])
+                XCTAssertNotEqual(a.vote(theta: theta, rho: rho).flags[i], b.vote(theta: theta, rho: rho).flags[i])
+                smoothedChanged = true
+            }
         }
         XCTAssertTrue(smoothedChanged, "smoothed (A.2) flags at ≤ t should depend on CGM after t")
         let ma = a.meanProbability, mb = b.meanProbability
