@@ -22,6 +22,17 @@ final class MealCausalFlagsTests: XCTestCase {
         // The smoothed vote at t = 2 counts all three windows (0.2, 0.1, 0.9): it sees windows ending at 3 and 4.
         let smoothed = MealEvents.ratioVote(probabilities: p, starts: [0, 1, 2], length: 3, count: 5, threshold: 0.5, ratio: 0.5)
         XCTAssertEqual(smoothed.ratio[2], 1.0 / 3, accuracy: 1e-6)   // window 2 (ends at 4) votes 0.9 at t = 2
+        // Lag 1: the flag at t is step L − 2 of the window ending at t (its estimate for t − 1): 0.9, 0.1, 0.9.
+        let lagged = MealEvents.causalVote(probabilities: p, starts: [0, 1, 2], length: 3, count: 5, threshold: 0.5, lag: 1)
+        XCTAssertEqual(lagged.flags, [false, false, true, false, true])
+        // Metrics match a lagged flag at t − lag: the flags at 2 and 4 are the events at 1 and 3.
+        let timeline = MealTimeline(subject: "A", start: 0, count: 5, glucose: [Float](repeating: 100, count: 5), length: 3,
+                                    starts: [0, 1, 2], probabilities: p, labels: [])
+        let shifted = timeline.eventTimeRatio(theta: 0.5, rho: 1, mode: .causal, lag: 1)
+        XCTAssertEqual(shifted[1], 1)
+        XCTAssertEqual(shifted[2], 0)
+        XCTAssertEqual(shifted[3], 1)
+        XCTAssertTrue(shifted[0].isNaN && shifted[4].isNaN)
     }
 
     private func subject(_ glucose: [Float]) -> ResampledSubject {
@@ -70,5 +81,20 @@ final class MealCausalFlagsTests: XCTestCase {
         XCTAssertTrue(smoothedChanged, "smoothed (A.2) flags at ≤ t should depend on CGM after t")
         let ma = a.meanProbability, mb = b.meanProbability
         XCTAssertTrue((0 ... t).contains { ma[$0] != mb[$0] }, "smoothed probabilities at ≤ t see the future")
+    }
+
+    /// --max-flagged: a near-everything flagging that wins event F1 is excluded; if nothing qualifies, the
+    /// least-flagging pair is returned.
+    func testSweepBestRespectsMaxFlagged() {
+        let timeline = MealTimeline(subject: "A", start: 0, count: 4, glucose: [Float](repeating: 100, count: 4), length: 2,
+                                    starts: [0, 1, 2], probabilities: [Float](repeating: 0.5, count: 6), labels: [])
+        var sweep = MealThresholdSweep([timeline], thetas: [0.1, 0.5], rhos: [1], mode: .causal)
+        sweep.counts = [[EventCounts(truth: 2, truthDetected: 2, predicted: 1, predictedCorrect: 1, matched: 1,
+                                     flaggedSteps: 90, coveredSteps: 100)],
+                        [EventCounts(truth: 2, truthDetected: 1, predicted: 2, predictedCorrect: 1, matched: 1,
+                                     flaggedSteps: 5, coveredSteps: 100)]]
+        XCTAssertEqual(sweep.best().theta, 0.1)
+        XCTAssertEqual(sweep.best(maxFlagged: 0.2).theta, 0.5)
+        XCTAssertEqual(sweep.best(maxFlagged: 0.01).theta, 0.5)
     }
 }
