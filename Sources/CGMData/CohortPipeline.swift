@@ -91,6 +91,14 @@ public enum CohortPipeline {
         let channels = mealFlags == nil ? cohort.channels : cohort.channels + [.mealFlag]   // predicted flags count
         let past = try FeatureCatalog.expand(config.pastFeatures, channels: channels, keyPath: "data.past_features")
         let future = try FeatureCatalog.expand(config.futureFeatures, channels: channels, keyPath: "data.future_features")
+        // A causal detector's flag at a future time would use CGM after the decision time: refuse (the smoothed,
+        // offline-annotation mode already looks ahead everywhere and is documented as such).
+        if let mealFlags, !mealFlags.usesFutureData, future.contains(FeatureCatalog.mealFlag) {
+            throw DataError(key: .config("data.future_features"),
+                            "lists meal_flag, but the flags come from a causal meal detector (prepare --meal-detector): a "
+                            + "detected flag after the decision time would use CGM after it; keep meal_flag in "
+                            + "data.past_features only (or use --meal-flags smoothed for offline annotation)")
+        }
         let statics = try FeatureCatalog.expandStatics(config.staticFeatures, table: cohort.subjectTable,
                                                        keyPath: "data.static_features")
         if past.isEmpty { throw DataError(key: .config("data.past_features"), "expands to no feature for this data") }

@@ -96,6 +96,28 @@ public enum MealEvents {
         return (ratio, flags)
     }
 
+    /// Causal flags: per grid index t the probability of the LAST step of the window ending at t (NaN where no
+    /// window ends at t), and the flag p ≥ θ. Uses only inputs at times ≤ t (the window ending at t), so unlike
+    /// `ratioVote` (which also counts windows ending after t) it can feed a forecast at decision time t.
+    /// Ratio voting restricted to windows ending ≤ t and to their positions ≤ t reduces to exactly this window.
+    /// With `lag` d > 0 the flag at t is the window's step L − 1 − d instead (its estimate for t − d, read at t):
+    /// still only CGM ≤ t, a fixed detection latency of d steps in exchange for d steps of right context.
+    public static func causalVote(probabilities: [Float], starts: [Int], length: Int, count: Int,
+                                  threshold theta: Float, lag: Int = 0) -> (ratio: [Float], flags: [Bool]) {
+        precondition(lag >= 0 && lag < length, "MealEvents.causalVote: lag \(lag) outside 0..<\(length)")
+        precondition(probabilities.count == starts.count * length,
+                     "MealEvents.causalVote: \(probabilities.count) probabilities for \(starts.count) windows of \(length)")
+        var ratio = [Float](repeating: .nan, count: count), flags = [Bool](repeating: false, count: count)
+        for (w, start) in starts.enumerated() {
+            let t = start + length - 1
+            precondition(start >= 0 && t < count, "MealEvents.causalVote: window at \(start) outside 0..<\(count)")
+            let on = probabilities[w * length + length - 1 - lag] >= theta
+            ratio[t] = on ? 1 : 0
+            flags[t] = on
+        }
+        return (ratio, flags)
+    }
+
     /// Whether two half-open ranges share an index.
     @inline(__always)
     static func overlaps(_ a: Range<Int>, _ b: Range<Int>) -> Bool { a.lowerBound < b.upperBound && b.lowerBound < a.upperBound }
@@ -188,4 +210,13 @@ public protocol MealFlagSource {
     func flags(_ subject: ResampledSubject) throws -> [Float]
     /// What the manifest records as the flags' source.
     var manifestDescription: String { get }
+    /// Whether the flag at grid time t may depend on data after t (offline annotation, e.g. the smoothed
+    /// detector mode). Such flags are refused nowhere, but sources that are causal refuse to be used as a
+    /// known-future covariate (`data.future_features`), see `CohortPipeline.plan`.
+    var usesFutureData: Bool { get }
+}
+
+extension MealFlagSource {
+    /// Conservative default: treat the source as looking ahead.
+    public var usesFutureData: Bool { true }
 }

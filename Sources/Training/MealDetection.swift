@@ -5,6 +5,14 @@
 //   → σ(logits) per window and step → per-window threshold θ → ratio voting with ρ (MealEvents.ratioVote)
 //   → a flag timeline; detected events = its maximal runs of 1s.
 //
+// Two flag modes (MealFlagMode). `smoothed` is A.2's ratio voting: the flag at t pools every window covering
+// t, including windows ending up to L − 1 steps (6 h) after t, and the BiLSTM's backward direction reads
+// the whole window — so it uses CGM after t and is for offline annotation only. `causal` (the default of
+// `prepare --meal-detector`) flags t from the last step of the window ending at t, i.e. CGM at times ≤ t
+// only; ρ is unused (ratio voting over windows ending ≤ t, at positions ≤ t, is that one window). Causal
+// flags are usable as past covariates of a forecast at decision time t; pay detection latency instead.
+// Gap: grid glucose inside a short interpolated gap uses the reading after the gap (as every CGM feature).
+//
 // Truth for the metrics: the data's meal events (carbs_g > 0 or meal_flag = 1) smoothed by the trapezoid
 // with the checkpoint's data.meal_plateau / meal_ramp; truth events are the runs where ỹ = 1 at grid points
 // some window covers (a meal inside a CGM gap cannot be detected and is not counted).
@@ -13,6 +21,14 @@ import CGMData
 import CGMTensor
 import Foundation
 import Models
+
+/// How per-window probabilities become a flag at grid time t.
+public enum MealFlagMode: String, CaseIterable, Sendable {
+    /// Last step of the window ending at t: uses CGM at times ≤ t only (forecasting covariate).
+    case causal
+    /// A.2 ratio voting over every window covering t: uses CGM up to 6 h after t (offline annotation only).
+    case smoothed
+}
 
 /// One subject's detector output: per-window probabilities of every stride-1 window, and the data's labels.
 public struct MealTimeline {
@@ -54,6 +70,24 @@ public struct MealTimeline {
                              threshold: theta, ratio: rho)
     }
 
+    /// Flags of `mode` (causal: `MealEvents.causalVote`, ρ unused; its ratio is 0/1 and NaN where no window ends).
+    /// `lag` (causal only): read the window ending at t at step L − 1 − lag (see `MealEvents.causalVote`).
+    public func vote(theta: Float, rho: Float, mode: MealFlagMode, lag: Int = 0) -> (ratio: [Float], flags: [Bool]) {
+        switch mode {
+        case .smoothed: return vote(theta: theta, rho: rho)
+        case .causal:
+            return MealEvents.causalVote(probabilities: probabilities, starts: starts, length: length, count: count,
+                                         threshold: theta, lag: lag)
+        }
+    }
+
+    /// Probability of step L − 1 − lag of the window ending at each grid index (NaN where none ends there).
+    public func causalProbability(lag: Int = 0) -> [Float] {
+        var p = [Float](repeating: .nan, count: count)
+        for (w, s) in starts.enumerated() { p[s + length - 1] = probabilities[w * length + length - 1 - lag] }
+        return p
+    }
+
     /// Truth events: runs of ỹ = 1 at covered grid points.
     public var truthSegments: [Range<Int>] {
         guard !labels.isEmpty else { return [] }
@@ -62,8 +96,20 @@ public struct MealTimeline {
     }
 
     /// Event counts of the flags from (θ, ρ) against the truth, with the flagged and covered grid points.
-    public func counts(theta: Float, rho: Float) -> EventCounts {
-        Self.counts(truth: truthSegments, ratio: vote(theta: theta, rho: rho).ratio, rho: rho)
+    /// Causal with lag d: the flag raised at t is the estimate for t − d, so events are matched at t − d (the
+    /// metrics judge where the meal is; the flag is available d steps later: a detection latency of d steps).
+    public func counts(theta: Float, rho: Float, mode: MealFlagMode = .smoothed, lag: Int = 0) -> EventCounts {
+        Self.counts(truth: truthSegments, ratio: eventTimeRatio(theta: theta, rho: rho, mode: mode, lag: lag),
+                    rho: mode == .causal ? 1 : rho)
+    }
+
+    /// The vote ratio aligned to event time: shifted back by `lag` in causal mode (NaN where nothing lands).
+    func eventTimeRatio(theta: Float, rho: Float, mode: MealFlagMode, lag: Int) -> [Float] {
+        let ratio = vote(theta: theta, rho: rho, mode: mode, lag: lag).ratio
+        guard mode == .causal, lag > 0 else { return ratio }
+        var shifted = [Float](repeating: .nan, count: count)
+        for t in lag ..< count { shifted[t - lag] = ratio[t] }
+        return shifted
     }
 
     /// Counts of the flags ratio ≥ ρ (NaN = uncovered, never flagged) against `truth`.
@@ -79,7 +125,8 @@ public struct MealTimeline {
 /// A restored `meal_detector` checkpoint and the preprocessing it was trained with.
 public final class MealDetectorRunner {
     public let file: String
-    public let restored: CheckpointModel
+    /// The restored checkpoint (nil for a runner built from a model in memory).
+    public let restored: CheckpointModel?
     public let detector: MealDetector
     public let spec: FeatureSpec
     /// Window length L.
@@ -93,16 +140,28 @@ public final class MealDetectorRunner {
     public init(checkpoint path: String) throws {
         let contents = try Checkpoint.read(path)
         guard let p = contents.preprocessing else { throw CheckpointPreprocessing.missing(file: path) }
-        restored = try CheckpointModel(contents: contents, file: path, shape: p.shape)
-        guard let d = restored.model as? MealDetector else {
-            throw CheckpointError(file: path, "holds a '\(restored.model.name)' model, not a meal_detector")
+        let model = try CheckpointModel(contents: contents, file: path, shape: p.shape)
+        restored = model
+        guard let d = model.model as? MealDetector else {
+            throw CheckpointError(file: path, "holds a '\(model.model.name)' model, not a meal_detector")
         }
         detector = d
         spec = try p.featureSpec(file: path)
         length = p.shape.history
         file = path
-        plateau = restored.config.data?.mealPlateau ?? 2
-        ramp = restored.config.data?.mealRamp ?? 2
+        plateau = restored?.config.data?.mealPlateau ?? 2
+        ramp = restored?.config.data?.mealRamp ?? 2
+    }
+
+    /// A runner around an in-memory detector (tests); `spec` gives the past features and their scaling.
+    init(detector: MealDetector, spec: FeatureSpec, length: Int, plateau: Int = 2, ramp: Int = 2) {
+        restored = nil
+        self.detector = detector
+        self.spec = spec
+        self.length = length
+        self.plateau = plateau
+        self.ramp = ramp
+        file = "(in memory)"
     }
 
     /// The detector's probabilities over every stride-1 window of `s`, and the data's smoothed labels.
@@ -140,16 +199,24 @@ public final class MealDetectorRunner {
     }
 }
 
-/// The detector's flags as `prepare`'s `meal_flag` (`prepare --meal-detector CKPT`).
+/// The detector's flags as `prepare`'s `meal_flag` (`prepare --meal-detector CKPT [--meal-flags causal|smoothed]`).
 public final class MealDetectorFlags: MealFlagSource {
     public let runner: MealDetectorRunner
     public let theta: Float, rho: Float
+    public let mode: MealFlagMode
+    /// Causal read-out lag in grid steps (0: the last step of the window ending at t).
+    public let lag: Int
     private let checksum: String
 
-    public init(checkpoint path: String, theta: Float, rho: Float) throws {
+    public init(checkpoint path: String, theta: Float, rho: Float, mode: MealFlagMode = .causal, lag: Int = 0) throws {
         runner = try MealDetectorRunner(checkpoint: path)
+        guard lag >= 0, lag < runner.length else {
+            throw CheckpointError(file: path, "meal lag \(lag) must be in 0..<\(runner.length) (the detector's window)")
+        }
+        self.lag = lag
         self.theta = theta
         self.rho = rho
+        self.mode = mode
         var h = FNV1a64()
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes.withUnsafeBytes { h.add($0) }
@@ -157,11 +224,17 @@ public final class MealDetectorFlags: MealFlagSource {
     }
 
     public func flags(_ subject: ResampledSubject) throws -> [Float] {
-        try runner.timeline(subject).vote(theta: theta, rho: rho).flags.map { $0 ? 1 : 0 }
+        try runner.timeline(subject).vote(theta: theta, rho: rho, mode: mode, lag: lag).flags.map { $0 ? 1 : 0 }
     }
 
+    public var usesFutureData: Bool { mode == .smoothed }
+
     public var manifestDescription: String {
-        "meal_detector \(runner.file) (fnv1a64 \(checksum)), theta \(theta), rho \(rho): ratio-voted stride-1 windows (SSM-CGM A.2)"
+        let how = mode == .causal
+            ? "mode causal: step L-1-\(lag) of the stride-1 window ending at t (CGM at times <= t only), theta \(theta)"
+            : "mode smoothed: ratio-voted stride-1 windows (SSM-CGM A.2; uses CGM up to 6 h after t, offline annotation "
+                + "only), theta \(theta), rho \(rho)"
+        return "meal_detector \(runner.file) (fnv1a64 \(checksum)), " + how
     }
 }
 
@@ -173,13 +246,15 @@ public struct MealThresholdSweep {
     public var counts: [[EventCounts]]
 
     /// θ and ρ in 0.05 … 0.95 steps of 0.05 by default.
-    public init(_ timelines: [MealTimeline], thetas: [Float] = Self.grid, rhos: [Float] = Self.grid) {
+    /// With `mode` causal ρ is unused: pass `rhos: [1]` for a θ-only sweep.
+    public init(_ timelines: [MealTimeline], thetas: [Float] = Self.grid, rhos: [Float] = Self.grid,
+                mode: MealFlagMode = .smoothed, lag: Int = 0) {
         self.thetas = thetas
         self.rhos = rhos
         let truth = timelines.map(\.truthSegments)
         counts = thetas.map { theta in
             // Votes depend on θ only; each ρ is then one comparison per grid point.
-            let votes = timelines.map { $0.vote(theta: theta, rho: 2).ratio }
+            let votes = timelines.map { $0.eventTimeRatio(theta: theta, rho: 2, mode: mode, lag: lag) }
             return rhos.map { rho in
                 zip(votes, truth).reduce(EventCounts()) { acc, vt in acc + MealTimeline.counts(truth: vt.1, ratio: vt.0, rho: rho) }
             }
@@ -199,12 +274,20 @@ public struct MealThresholdSweep {
     }
 
     /// The (θ, ρ) maximizing `objective` (ties: the first in θ-major order).
-    public func best(_ objective: Objective = .paper) -> (theta: Float, rho: Float, counts: EventCounts) {
-        var b = (theta: thetas[0], rho: rhos[0], counts: counts[0][0])
+    /// `maxFlagged`: only pairs flagging at most this fraction of covered time compete (the causal read-out
+    /// can score a high event F1 by flagging nearly everything, one "event" per CGM segment); if none
+    /// qualifies, the least-flagging pair wins.
+    public func best(_ objective: Objective = .paper, maxFlagged: Double = 1) -> (theta: Float, rho: Float, counts: EventCounts) {
+        var b: (theta: Float, rho: Float, counts: EventCounts)?
+        var least = (theta: thetas[0], rho: rhos[0], counts: counts[0][0])
         for (i, row) in counts.enumerated() {
-            for (j, c) in row.enumerated() where objective.value(c) > objective.value(b.counts) { b = (thetas[i], rhos[j], c) }
+            for (j, c) in row.enumerated() {
+                if c.flaggedFraction < least.counts.flaggedFraction { least = (thetas[i], rhos[j], c) }
+                guard !(c.flaggedFraction > maxFlagged) else { continue }
+                if b == nil || objective.value(c) > objective.value(b!.counts) { b = (thetas[i], rhos[j], c) }
+            }
         }
-        return b
+        return b ?? least
     }
 
     /// CSV: theta, rho, recall, precision, f1 and the four counts.

@@ -9,6 +9,8 @@
 // ratio voting with ρ give one flag timeline per subject (MealDetection.swift). With --data/--split only that
 // split's subjects (from the prepared dataset's manifest) are processed and event-level recall, precision and
 // F1 against the data's meal events are printed (and written to REPORT/meal-metrics.json with --report).
+// --causal flags t from the last step of the window ending at t only (CGM ≤ t; ρ unused; the sweep is over θ
+// alone), as `prepare --meal-detector` does by default; without it the A.2 ratio voting (looks up to 6 h ahead).
 // One process, no MPI. Errors print `cgmtrain detect-meals: error: …` and exit 1; outputs are written to a
 // temporary file and renamed.
 
@@ -47,6 +49,12 @@ struct DetectMealsCommand: ParsableCommand {
     var tune = false
     @Option(help: "Directory for meal-metrics.json and, with --tune, meal-sweep.csv and meal-sweep.svg.")
     var report: String?
+    @Flag(help: "Causal flags: the last step of the window ending at t, p ≥ θ (CGM at times ≤ t only; ρ unused), as prepare --meal-detector uses by default. Without it: A.2 ratio voting, which uses CGM up to 6 h after t.")
+    var causal = false
+    @Option(help: "With --causal: read the window ending at t at step L − 1 − lag (a fixed latency of lag steps, still CGM ≤ t only).")
+    var lag: Int = 0
+    @Option(help: "With --tune: only (θ, ρ) flagging at most this fraction of covered time compete (e.g. 0.2; the causal read-out otherwise wins F1 by flagging nearly everything).")
+    var maxFlagged: Double = 1
     @Option(help: "What --tune maximizes: paper (A.2 event F1) or one_to_one (F1 of a one-to-one event matching, which long predicted events cannot inflate).")
     var objective: String = "paper"
 
@@ -56,6 +64,7 @@ struct DetectMealsCommand: ParsableCommand {
         }
         if tune && data == nil { throw ValidationError("--tune needs --data DIR (the split whose labels it tunes on)") }
         guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test (got \(split))") }
+        if lag < 0 || (lag > 0 && !causal) { throw ValidationError("--lag needs --causal and must be ≥ 0 (got \(lag))") }
         guard MealThresholdSweep.Objective(rawValue: objective) != nil else {
             throw ValidationError("--objective must be paper or one_to_one (got \(objective))")
         }
@@ -74,11 +83,13 @@ struct DetectMealsCommand: ParsableCommand {
             let timelines = try runner.timelines(cgmPath: cgm, subjects: subjects)
             guard !timelines.isEmpty else { throw ValidationError("\(cgm): none of the requested subjects is in the file") }
             var theta = self.theta, rho = self.rho
+            let mode: MealFlagMode = causal ? .causal : .smoothed
+            if causal { rho = 1 }
             if let report { try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true) }
             if tune {
                 let goal = MealThresholdSweep.Objective(rawValue: objective)!
-                let sweep = MealThresholdSweep(timelines)
-                let best = sweep.best(goal)
+                let sweep = causal ? MealThresholdSweep(timelines, rhos: [1], mode: .causal, lag: lag) : MealThresholdSweep(timelines)
+                let best = sweep.best(goal, maxFlagged: maxFlagged)
                 (theta, rho) = (best.theta, best.rho)
                 if let report {
                     try Self.atomicWrite(sweep.csv, to: (report as NSString).appendingPathComponent("meal-sweep.csv"))
@@ -87,14 +98,15 @@ struct DetectMealsCommand: ParsableCommand {
                 let pair = "θ = " + String(format: "%.2f", theta) + ", ρ = " + String(format: "%.2f", rho)
                 let scores = "event F1 " + String(format: "%.3f", best.counts.f1) + ", one-to-one F1 "
                     + String(format: "%.3f", best.counts.matchedF1)
-                print("sweep on \(split) (\(timelines.count) subjects, objective \(objective)): best \(pair) (\(scores))")
+                print("sweep on \(split) (\(timelines.count) subjects, objective \(objective), \(mode.rawValue)): best \(pair) (\(scores))")
             }
             if data != nil {
-                let c = timelines.reduce(EventCounts()) { $0 + $1.counts(theta: theta, rho: rho) }
-                print(Self.metricsLine(split: split, subjects: timelines.count, theta: theta, rho: rho, c))
+                let c = timelines.reduce(EventCounts()) { $0 + $1.counts(theta: theta, rho: rho, mode: mode, lag: lag) }
+                print(Self.metricsLine(split: split, subjects: timelines.count, theta: theta, rho: rho, c) + " (\(mode.rawValue)\(causal ? ", lag \(lag)" : ""))")
                 if let report {
                     let fields: [(String, String)] = [
                         ("split", "\"\(split)\""), ("subjects", "\(timelines.count)"), ("theta", "\(theta)"), ("rho", "\(rho)"),
+                        ("mode", "\"\(mode.rawValue)\""), ("lag", "\(lag)"),
                         ("recall", "\(c.recall)"), ("precision", "\(c.precision)"), ("f1", "\(c.f1)"),
                         ("truth_events", "\(c.truth)"), ("truth_detected", "\(c.truthDetected)"),
                         ("predicted_events", "\(c.predicted)"), ("predicted_correct", "\(c.predictedCorrect)"),
@@ -108,7 +120,7 @@ struct DetectMealsCommand: ParsableCommand {
             }
             if let out {
                 var events = 0
-                let csv = Self.flagsCSV(timelines, theta: theta, rho: rho, events: &events)
+                let csv = Self.flagsCSV(timelines, theta: theta, rho: rho, mode: mode, lag: lag, events: &events)
                 try Self.atomicWrite(csv, to: out)
                 FileHandle.standardError.write(Data(("cgmtrain detect-meals: wrote \(out): \(timelines.count) subject(s), "
                     + "\(events) detected meal event(s), θ = \(theta), ρ = \(rho)\n").utf8))
@@ -134,11 +146,13 @@ struct DetectMealsCommand: ParsableCommand {
     static let header = "subject_id,timestamp,glucose_mg_dl,probability,vote_ratio,meal_flag,event"
 
     /// The flags table (see the discussion).
-    static func flagsCSV(_ timelines: [MealTimeline], theta: Float, rho: Float, events: inout Int) -> String {
+    /// Causal: probability is that of the last step of the window ending at t, vote_ratio 0/1.
+    static func flagsCSV(_ timelines: [MealTimeline], theta: Float, rho: Float, mode: MealFlagMode = .smoothed,
+                         lag: Int = 0, events: inout Int) -> String {
         var lines = [header]
         for t in timelines {
-            let (ratio, flags) = t.vote(theta: theta, rho: rho)
-            let p = t.meanProbability
+            let (ratio, flags) = t.vote(theta: theta, rho: rho, mode: mode, lag: lag)
+            let p = mode == .causal ? t.causalProbability(lag: lag) : t.meanProbability
             var eventOf = [Int](repeating: 0, count: t.count)
             for (k, seg) in MealEvents.segments(flags).enumerated() {
                 for i in seg { eventOf[i] = k + 1 }

@@ -46,8 +46,14 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "With --meal-detector: per-window threshold θ (A.2: 0.36; use the value `detect-meals --tune` selected).")
     var mealTheta: Float = 0.36
 
-    @Option(help: "With --meal-detector: ratio-voting consensus ρ (A.2: 0.77).")
+    @Option(help: "With --meal-detector --meal-flags smoothed: ratio-voting consensus ρ (A.2: 0.77).")
     var mealRho: Float = 0.77
+
+    @Option(help: "With --meal-detector: causal (default; the flag at t uses CGM at times ≤ t only: the last step of the window ending at t, threshold θ; meal_flag may then only be a past feature) or smoothed (A.2 ratio voting over all windows covering t: uses CGM up to 6 h after t — leaks the future into a forecast, for offline annotation only).")
+    var mealFlags: String = "causal"
+
+    @Option(help: "With --meal-flags causal: read the window ending at t at step L − 1 − lag (fixed latency of lag 5-min steps; still CGM ≤ t only; tune with detect-meals --causal --lag).")
+    var mealLag: Int = 0
 
     func run() throws {
         let comm: any Communicator
@@ -65,7 +71,10 @@ struct PrepareCommand: ParsableCommand {
                 guard (0...1).contains(mealTheta), (0...1).contains(mealRho) else {
                     throw PrepareError(message: "--meal-theta and --meal-rho must be in [0, 1] (got \(mealTheta), \(mealRho))")
                 }
-                options.mealFlags = try MealDetectorFlags(checkpoint: mealDetector, theta: mealTheta, rho: mealRho)
+                guard let mode = MealFlagMode(rawValue: mealFlags) else {
+                    throw PrepareError(message: "--meal-flags must be causal or smoothed (got \(mealFlags))")
+                }
+                options.mealFlags = try MealDetectorFlags(checkpoint: mealDetector, theta: mealTheta, rho: mealRho, mode: mode, lag: mealLag)
             } catch {
                 if comm.rank == 0 { Self.printError("--meal-detector: \(error)") }
                 try? comm.shutdown()

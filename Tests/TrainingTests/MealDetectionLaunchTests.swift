@@ -104,11 +104,29 @@ final class MealDetectionLaunchTests: XCTestCase {
               past_features: [cgm_scaled, meal_flag]
               future_features: [meal_flag]
             """.write(toFile: forecastConfig, atomically: true, encoding: .utf8)
+        // Default causal flags: meal_flag as a known-future covariate is refused, naming data.future_features.
+        let refusedFuture = try CGMTrainLauncher.run(["prepare", "--cgm", cohort + "/cgm.csv", "--config", forecastConfig,
+                                                "--out", withFlags, "--meal-detector", checkpoint, "--meal-theta", "0.4"],
+                                               np: 2, timeout: Self.timeout)
+        XCTAssertNotEqual(refusedFuture.status, 0, refusedFuture.log)
+        XCTAssertTrue(refusedFuture.log.contains("data.future_features"), refusedFuture.log)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: withFlags + "/manifest.json"))
+        // Past-only meal_flag, causal (default).
+        let pastConfig = dir + "/forecast-past.yaml", causal = dir + "/causal"
+        try String(contentsOfFile: forecastConfig, encoding: .utf8)
+            .replacingOccurrences(of: "future_features: [meal_flag]", with: "future_features: []")
+            .write(toFile: pastConfig, atomically: true, encoding: .utf8)
+        _ = try run(["prepare", "--cgm", cohort + "/cgm.csv", "--config", pastConfig, "--out", causal,
+                     "--meal-detector", checkpoint, "--meal-theta", "0.4"], np: 2)
+        let c = try Manifest.load(causal)
+        XCTAssertEqual(c.pastFeatures, ["cgm_scaled", "meal_flag"])
+        XCTAssertTrue(c.mealFlagSource?.contains("mode causal") == true, "\(c.mealFlagSource ?? "no meal_flag_source")")
+        // Smoothed (offline annotation) may still be used as a future covariate; the manifest says so.
         _ = try run(["prepare", "--cgm", cohort + "/cgm.csv", "--config", forecastConfig, "--out", withFlags,
-                     "--meal-detector", checkpoint, "--meal-theta", "0.4", "--meal-rho", "0.5"], np: 2)
+                     "--meal-detector", checkpoint, "--meal-theta", "0.4", "--meal-rho", "0.5", "--meal-flags", "smoothed"], np: 2)
         let m = try Manifest.load(withFlags)
         XCTAssertEqual(m.pastFeatures, ["cgm_scaled", "meal_flag"])
-        XCTAssertTrue(m.mealFlagSource?.contains("meal_detector") == true && m.mealFlagSource?.contains("rho 0.5") == true,
+        XCTAssertTrue(m.mealFlagSource?.contains("mode smoothed") == true && m.mealFlagSource?.contains("rho 0.5") == true,
                       "\(m.mealFlagSource ?? "no meal_flag_source")")
     }
 }
