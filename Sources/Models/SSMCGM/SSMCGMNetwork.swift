@@ -103,31 +103,13 @@ public struct SSMCGMNetwork {
         var rng = PhiloxGenerator(seed: seed, stream: 1)
         let d = config.dModel, hc = config.hiddenContinuous, dropout = config.dropout
 
-        staticEmbeddings = config.statics.map { s in
-            s.cardinality.map {
-                Embedding(store, "input_embeddings.embeddings.\(s.name)", count: $0,
-                          dimension: config.embeddingSize(of: s)!, rng: &rng)
-            }
-        }
-        var scalers: [String: Linear] = [:]
-        for name in config.statics.filter({ $0.cardinality == nil }).map(\.name) + config.pastNames + config.futureNames
-        where scalers[name] == nil {
-            scalers[name] = Linear(store, "prescalers.\(name)", inFeatures: 1, outFeatures: hc, rng: &rng)
-        }
-        prescalers = scalers
-
-        let staticInputs: [VariableSelectionNetwork.Input] = config.statics.map {
-            $0.cardinality == nil ? .real($0.name, size: hc) : .embedding($0.name, size: config.embeddingSize(of: $0)!)
-        }
-        staticVariableSelection = staticInputs.isEmpty ? nil : VariableSelectionNetwork(
-            store, "static_variable_selection", inputs: staticInputs, hiddenSize: d, dropout: dropout,
-            prescalers: scalers, skip: config.grnSkip, rng: &rng)
-        encoderVariableSelection = VariableSelectionNetwork(
-            store, "encoder_variable_selection", inputs: config.pastNames.map { .real($0, size: hc) }, hiddenSize: d,
-            dropout: dropout, contextSize: d, prescalers: scalers, skip: config.grnSkip, rng: &rng)
-        decoderVariableSelection = config.futureNames.isEmpty ? nil : VariableSelectionNetwork(
-            store, "decoder_variable_selection", inputs: config.futureNames.map { .real($0, size: hc) }, hiddenSize: d,
-            dropout: dropout, contextSize: d, prescalers: scalers, skip: config.grnSkip, rng: &rng)
+        let inputs = TFTInputLayers(store, statics: config.statics, pastNames: config.pastNames,
+                                    futureNames: config.futureNames, hidden: d, hiddenContinuous: hc, dropout: dropout,
+                                    skip: config.grnSkip, embeddingSize: { config.embeddingSize(of: $0) }, rng: &rng)
+        (staticEmbeddings, prescalers) = (inputs.staticEmbeddings, inputs.prescalers)
+        staticVariableSelection = inputs.staticVariableSelection
+        encoderVariableSelection = inputs.encoderVariableSelection
+        decoderVariableSelection = inputs.decoderVariableSelection
 
         func grn(_ name: String, context: Int? = nil) -> GatedResidualNetwork {
             GatedResidualNetwork(store, name, inputSize: d, hiddenSize: d, outputSize: d, dropout: dropout,
