@@ -89,9 +89,7 @@ public struct SSMCGMConfig: Equatable, Sendable {
     }
 
     /// The index of the median quantile (0.5, or the level nearest to it): the point forecast.
-    public var medianIndex: Int {
-        quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) } ?? 0
-    }
+    public var medianIndex: Int { TFTConfig.medianIndex(of: quantiles) }
 
     /// Problems with the config (empty when valid), each naming the offending setting.
     public func validationErrors() -> [String] {
@@ -113,22 +111,7 @@ public struct SSMCGMConfig: Equatable, Sendable {
             }
         }
         if variant == .mes && ngroups != 1 { errors.append("variant mes shares one readout C across heads: ngroups must be 1 (got \(ngroups))") }
-        if !(dropout >= 0 && dropout < 1) { errors.append("dropout = \(dropout) must be in [0, 1)") }
-        if hiddenContinuous < 1 { errors.append("hidden_continuous = \(hiddenContinuous) must be ≥ 1") }
-        if quantiles.isEmpty || !quantiles.allSatisfy({ $0 >= 0 && $0 <= 1 }) {
-            errors.append("quantiles \(quantiles) must be non-empty and in [0, 1]")
-        }
-        if pastNames.isEmpty { errors.append("the encoder needs at least one past feature") }
-        for (list, names) in [("past", pastNames), ("future", futureNames), ("static", statics.map(\.name))] {
-            if Set(names).count != names.count { errors.append("\(list) feature names repeat: \(names)") }
-            for n in names where n.isEmpty || n.contains(".") {
-                errors.append("\(list) feature name '\(n)' must be non-empty and contain no '.'")
-            }
-        }
-        for s in statics {
-            if let c = s.cardinality, c < 1 { errors.append("static '\(s.name)': cardinality \(c) must be ≥ 1") }
-            if let e = s.embeddingSize, e < 1 { errors.append("static '\(s.name)': embedding size \(e) must be ≥ 1") }
-        }
-        return errors
+        return errors + TFTConfig.inputErrors(dropout: dropout, hiddenContinuous: hiddenContinuous, quantiles: quantiles,
+                                              pastNames: pastNames, futureNames: futureNames, statics: statics)
     }
 }

@@ -41,13 +41,9 @@ public final class SSMCGMModel: ForecastModel {
 
     /// The forward pass on a batch (prediction in eq. 11's scaled space).
     public func outputs(_ batch: Batch, _ g: Graph) -> SSMCGMOutput {
-        precondition(batch.pastFeatureCount == config.pastNames.count && batch.futureFeatureCount == config.futureNames.count
-                     && batch.staticFeatureCount == config.statics.count,
-                     "ssm_cgm: batch has \(batch.pastFeatureCount) past, \(batch.futureFeatureCount) future and "
-                     + "\(batch.staticFeatureCount) static features; the model was built for \(config.pastNames.count), "
-                     + "\(config.futureNames.count) and \(config.statics.count)")
-        return network(past: g.constant(batch.pastTensor), future: g.constant(batch.futureTensor),
-                       statics: g.constant(Tensor(shape: batch.staticsShape, scalars: batch.statics)), store.bind(g))
+        let x = batch.tftInputs(g, past: config.pastNames.count, future: config.futureNames.count,
+                                statics: config.statics.count, model: "ssm_cgm")
+        return network(past: x.past, future: x.future, statics: x.statics, store.bind(g))
     }
 
     /// QuantileLoss (pytorch-forecasting reduction: 2·Σρ / (N·Q)) of the scaled-target quantiles.

@@ -97,9 +97,7 @@ public struct TFTConfig: Equatable, Sendable {
     }
 
     /// The index of the median quantile (0.5, or the level nearest to it): the point forecast.
-    public var medianIndex: Int {
-        quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) } ?? 0
-    }
+    public var medianIndex: Int { TFTConfig.medianIndex(of: quantiles) }
 
     /// Problems with the config (empty when valid), each naming the offending setting.
     public func validationErrors() -> [String] {
@@ -107,6 +105,20 @@ public struct TFTConfig: Equatable, Sendable {
         if hidden < 1 { errors.append("hidden = \(hidden) must be ≥ 1") }
         if heads < 1 || heads > hidden { errors.append("heads = \(heads) must be in 1…hidden (\(hidden))") }
         if lstmLayers < 1 { errors.append("lstm_layers = \(lstmLayers) must be ≥ 1") }
+        return errors + TFTConfig.inputErrors(dropout: dropout, hiddenContinuous: hiddenContinuous, quantiles: quantiles,
+                                              pastNames: pastNames, futureNames: futureNames, statics: statics)
+    }
+
+    /// The index of the level nearest 0.5 in `quantiles` (the point forecast of a quantile head).
+    public static func medianIndex(of quantiles: [Float]) -> Int {
+        quantiles.indices.min { abs(quantiles[$0] - 0.5) < abs(quantiles[$1] - 0.5) } ?? 0
+    }
+
+    /// Problems with the input interface and head settings TFT and SSM-CGM share (dropout, prescaler width,
+    /// quantile levels, variable names, static cardinalities), each naming the offending setting.
+    public static func inputErrors(dropout: Float, hiddenContinuous: Int, quantiles: [Float], pastNames: [String],
+                                   futureNames: [String], statics: [StaticInput]) -> [String] {
+        var errors: [String] = []
         if !(dropout >= 0 && dropout < 1) { errors.append("dropout = \(dropout) must be in [0, 1)") }
         if hiddenContinuous < 1 { errors.append("hidden_continuous = \(hiddenContinuous) must be ≥ 1") }
         if quantiles.isEmpty || !quantiles.allSatisfy({ $0 >= 0 && $0 <= 1 }) {

@@ -3,6 +3,7 @@
 // decoder Variable Selection Networks (eqs. 7–14), registered in pytorch-forecasting's module order so both
 // networks draw their initial values from the generator in the same sequence.
 
+import CGMData
 import CGMTensor
 import Layers
 
@@ -46,5 +47,16 @@ public struct TFTInputLayers {
         decoderVariableSelection = futureNames.isEmpty ? nil : VariableSelectionNetwork(
             store, "decoder_variable_selection", inputs: futureNames.map { .real($0, size: hc) }, hiddenSize: d,
             dropout: dropout, contextSize: d, prescalers: scalers, skip: skip, rng: &rng)
+    }
+}
+
+extension Batch {
+    /// The past (B, L, P), future (B, H, F) and static (B, S) inputs of a TFT-style network on `g`, after checking
+    /// the batch's column counts against those `model` was built for.
+    func tftInputs(_ g: Graph, past: Int, future: Int, statics: Int, model: String) -> (past: Var, future: Var, statics: Var) {
+        precondition(pastFeatureCount == past && futureFeatureCount == future && staticFeatureCount == statics,
+                     "\(model): batch has \(pastFeatureCount) past, \(futureFeatureCount) future and "
+                     + "\(staticFeatureCount) static features; the model was built for \(past), \(future) and \(statics)")
+        return (g.constant(pastTensor), g.constant(futureTensor), g.constant(Tensor(shape: staticsShape, scalars: self.statics)))
     }
 }
