@@ -29,7 +29,9 @@
 // LayerNorm), so the stack's output at step t depends on inputs at steps ≤ t only, and decoder step i
 // sees the whole encoder and the decoder inputs up to step i — TFT's causal decoder attention includes
 // step i itself only in the paper's mask, but a Mamba output always includes its own step.
-// No statics: s = 0. No future features: ξ_dec = 0 (as TFT).
+// No statics: s = 0. No future features: ξ_dec = q, one learned query vector (d, N(0, 1) like an embedding)
+// at every decoder step. TFT feeds zeros there, but a zero Mamba input makes the in-projection's gate z = 0,
+// so SiLU(z) = 0 silences every block at the decoder steps and the forecast could not read the history.
 
 import CGMTensor
 import Layers
@@ -68,6 +70,8 @@ public struct SSMCGMNetwork {
     public let encoderVariableSelection: VariableSelectionNetwork
     /// `decoder_variable_selection` (nil without future features).
     public let decoderVariableSelection: VariableSelectionNetwork?
+    /// `decoder_query` (d): the decoder-step input when there are no future features (nil otherwise).
+    public let decoderQuery: ParameterID?
     /// `static_context_variable_selection`: s → c_sel.
     public let staticContextVariableSelection: GatedResidualNetwork
     /// `static_context_sequence`: s → c_seq, added to the stack's inputs.
@@ -130,6 +134,8 @@ public struct SSMCGMNetwork {
         preOutputGateNorm = GateAddNorm(store, "pre_output_gate_norm", inputSize: d, trainableAdd: false,
                                         dropout: nil, rng: &rng)
         outputLayer = Linear(store, "output_layer", inFeatures: d, outFeatures: config.quantiles.count, rng: &rng)
+        // Drawn last, so models with future features keep every other draw.
+        decoderQuery = config.futureNames.isEmpty ? store.add("decoder_query", Initializers.normal([d], rng: &rng)) : nil
     }
 
     /// The forward pass: past (B, L, P), future (B, H, F), statics (B, S) (categorical columns hold
@@ -199,11 +205,13 @@ extension SSMCGMNetwork {
         encoderVariableSelection(columns(past, config.pastNames.count), context: c.selection, c.parameters)
     }
 
-    /// Decoder VSN over future rows (B, H, F) → ξ_dec (B, H, d), α_dec (B, H, F) (no future features: zeros).
+    /// Decoder VSN over future rows (B, H, F) → ξ_dec (B, H, d), α_dec (B, H, F) (no future features: the
+    /// learned query at every step, no weights).
     public func selectDecoder(_ future: Var, _ c: SSMCGMStaticContexts) -> (Var, Var) {
         guard let vsn = decoderVariableSelection else {
-            let (b, h) = (future.shape[0], future.shape[1])
-            return (future.graph.constant(Tensor(zeros: [b, h, config.dModel])), future.graph.constant(Tensor(zeros: [b, h, 0])))
+            let (g, b, h) = (future.graph, future.shape[0], future.shape[1])
+            let query = g.add(g.constant(Tensor(zeros: [b, h, config.dModel])), c.parameters[decoderQuery!])
+            return (query, g.constant(Tensor(zeros: [b, h, 0])))
         }
         return vsn(columns(future, config.futureNames.count), context: c.selection, c.parameters)
     }
