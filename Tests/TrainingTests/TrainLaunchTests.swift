@@ -396,7 +396,8 @@ final class TrainLaunchTests: XCTestCase {
     // MARK: Launch scripts
 
     func testLaunchScriptsAreValidBash() throws {
-        for script in ["launch/local.sh", "launch/mpirun.sh", "launch/slurm.sbatch"] {
+        for script in ["launch/local.sh", "launch/mpirun.sh", "launch/slurm.sbatch", "launch/demo.sh", "launch/install-deps.sh",
+                       "launch/physio-paper.sh", "launch/ssm-cgm-table1.sh", "launch/meal-detector.sh"] {
             let path = Self.packageRoot.appendingPathComponent(script).path
             let job = try Job(executable: try which("bash"), arguments: ["-n", path], environment: environment, in: dir)
             let r = job.wait(timeout: 10)
