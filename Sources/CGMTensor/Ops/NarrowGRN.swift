@@ -62,32 +62,34 @@ extension Graph {
         let dims = NarrowGRNDims(x: x, w, skipProjection: m)
         let (k, hd, n, rows) = (dims.k, dims.hd, dims.n, dims.rows)
         let drop = dropout.flatMap { dropoutMask(shape: Array(x.shape.dropLast()) + [hd], p: $0) }
-        let kernels = NarrowGRNRow(w, skipProjection: m, dims: dims)
+        let packed = NarrowGRNPacked(w, skipProjection: m, dims: dims)
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [n])
         let stats = Tensor(uninitialized: [rows, 4])   // μ₁, 1/σ₁, μ₂, 1/σ₂ per row
         let op = out.sharedMutablePointer, sp = stats.sharedMutablePointer, xp = x.value.pointer
-        let scratch = NarrowGRNScratch(dims)
-        defer { scratch.deallocate() }
-        let g1 = w.skipNormWeight.value.pointer, b1 = w.skipNormBias.value.pointer
-        let g2 = w.normWeight.value.pointer, b2 = w.normBias.value.pointer
-        let invN = 1 / Float(n)
+        let t = NarrowGRNScratch(packed)
+        defer { t.deallocate() }
+        let maskBase = drop.map { UnsafePointer($0.mask.bytes.baseAddress!) }, scale = drop?.scale ?? 1
+        let d = t.dTile, g2 = packed.g2, b2 = packed.b2, invN = 1 / Float(n)
+        packed.setKeep(nil, scale: 1, t)
         for r in 0..<rows {
-            let xr = xp + r * k, z = scratch.z, s = sp + 4 * r
-            kernels.skip(xr, scratch)   // scratch.s = gate ⊙ M x
-            let m1 = LayerNormKernels.sum(scratch.s, n) * invN
-            let r1 = 1 / (LayerNormKernels.centeredSquares(scratch.s, m1, n) * invN + skipEps).squareRoot()
-            kernels.hidden(xr, mask: drop.map { $0.mask.bytes.baseAddress! + r * hd }, scale: drop?.scale ?? 1, scratch)
-            kernels.glu(scratch)   // scratch.y = [a; σ(b)]
-            let y = scratch.y, sk = scratch.s
-            for i in 0..<n { z[i] = y[i] * y[n + i] + ((sk[i] - m1) * r1 * g1[i] + b1[i]) }
-            let m2 = LayerNormKernels.sum(z, n) * invN
-            let r2 = 1 / (LayerNormKernels.centeredSquares(z, m2, n) * invN + eps).squareRoot()
+            let xr = xp + r * k, st = sp + 4 * r
+            let (m1, r1) = packed.skip(xr, t, eps: skipEps)
+            if let maskBase { packed.setKeep(maskBase + r * hd, scale: scale, t) }
+            packed.hidden(xr, t, d: d)
+            let m2 = packed.glu(d, t, mean1: m1, rstd1: r1) * invN
+            let r2 = packed.rstd(t.z, m2, eps)
+            var j = 0
             let o = op + r * n
-            for i in 0..<n { o[i] = (z[i] - m2) * r2 * g2[i] + b2[i] }
-            s[0] = m1; s[1] = r1; s[2] = m2; s[3] = r2
+            while j + 16 <= n {
+                let v = (NarrowGRNPacked.load(t.z + j) - m2) * r2 * NarrowGRNPacked.load(g2 + j) + NarrowGRNPacked.load(b2 + j)
+                NarrowGRNPacked.store(v, o + j)
+                j += 16
+            }
+            while j < n { o[j] = (t.z[j] - m2) * r2 * g2[j] + b2[j]; j += 1 }
+            st[0] = m1; st[1] = r1; st[2] = m2; st[3] = r2
         }
         return record(out, inputs: [x] + w.vars, rule: NarrowGRNBackward(
-            x: x, w: w, kernels: kernels, stats: stats, mask: drop?.mask, scale: drop?.scale ?? 1))
+            x: x, w: w, packed: packed, stats: stats, mask: drop?.mask, scale: scale))
     }
 }
 
@@ -119,23 +121,4 @@ struct NarrowGRNDims {
         check(w.normWeight, [n], "norm weight")
         check(w.normBias, [n], "norm bias")
     }
-}
-
-/// Per-row buffers of a narrow GRN (one allocation, reused over the rows).
-struct NarrowGRNScratch {
-    /// u = M x (n), s = gate ⊙ u (n), z (n), y = [a; σ(b)] (2n), h1 = fc1 pre-activation (hd),
-    /// e = ELU(h1) (hd), d = dropout(fc2 e) (hd), and backward's gradients: dy (2n), ds (n), dd/da/dh (hd).
-    let base: UnsafeMutablePointer<Float>
-    let u, s, z, y, dy, ds: UnsafeMutablePointer<Float>
-    let h1, e, d, dd, dh: UnsafeMutablePointer<Float>
-
-    init(_ dims: NarrowGRNDims) {
-        let n = dims.n, hd = dims.hd
-        base = .allocate(capacity: 8 * n + 5 * hd)
-        base.initialize(repeating: 0, count: 8 * n + 5 * hd)
-        u = base; s = u + n; z = s + n; y = z + n; dy = y + 2 * n; ds = dy + 2 * n
-        h1 = ds + n; e = h1 + hd; d = e + hd; dd = d + hd; dh = dd + hd
-    }
-
-    func deallocate() { base.deallocate() }
 }

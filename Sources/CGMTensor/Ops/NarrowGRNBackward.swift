@@ -1,18 +1,21 @@
 // Backward of the fused narrow GRN (NarrowGRN.swift). Each row is recomputed from x with the forward's
-// kernels and statistics, then (ẑ = (z − μ₂)/σ₂, ŝ = (s − μ₁)/σ₁, LN′ the LayerNorm input gradient
-// dv = (dn − mean(dn) − v̂ · mean(dn ⊙ v̂))/σ with dn = dv̂-side gradient ⊙ γ):
+// kernels and statistics, then (ẑ = (z − μ₂)/σ₂, ŝ = (s − μ₁)/σ₁; a LayerNorm's input gradient is
+// LN′(g) = (g ⊙ γ − mean(g ⊙ γ) − v̂ · mean(g ⊙ γ ⊙ v̂))/σ for the gradient g of its output):
 //   dγ₂ += dout ⊙ ẑ,  dβ₂ += dout,  dz = LN′₂(dout)
 //   GLU:  dy = [dz ⊙ σ(b); dz ⊙ a ⊙ σ(b)(1 − σ(b))],  db_g += dy,  dW_g += dy dᵀ,  dd = W_gᵀ dy
 //   skip: dγ₁ += dz ⊙ ŝ,  dβ₁ += dz,  ds = LN′₁(dz),  dgate += ds ⊙ M x,  dx += Mᵀ(gate ⊙ ds)
-//   dη₁ = dd ⊙ mask · scale,  db₂ += dη₁,  dW₂ += dη₁ eᵀ,  de = W₂ᵀ dη₁
+//   dη₁ = dd ⊙ mask/(1 − p),  db₂ += dη₁,  dW₂ += dη₁ eᵀ,  de = W₂ᵀ dη₁
 //   dh₁ = de ⊙ (1 if h₁ > 0 else e + 1),  db₁ += dh₁,  dW₁ += dh₁ xᵀ,  dx += W₁ᵀ dh₁
-// Parameter gradients are summed over rows in local buffers and added to the graph's once at the end.
+// Parameter gradients are summed over rows in local buffers (dW_g and db_g over tiles of rows, from the
+// tile's stored d and dy) and added to the graph's gradients once at the end.
 
 /// Recomputing backward rule of `Graph.narrowGRN`.
 struct NarrowGRNBackward: BackwardRule {
+    typealias V = SIMD16<Float>
+    typealias N = NarrowGRNPacked
     let x: Var
     let w: NarrowGRNParameters
-    let kernels: NarrowGRNRow
+    let packed: NarrowGRNPacked
     /// μ₁, 1/σ₁, μ₂, 1/σ₂ per row.
     let stats: Tensor
     let mask: DropoutMask?
@@ -20,131 +23,186 @@ struct NarrowGRNBackward: BackwardRule {
 
     func backward(_ dOutputs: [Tensor?], _ g: Graph) {
         guard let dOut = dOutputs[0] else { return }
-        let d = kernels.dims, k = d.k, hd = d.hd, n = d.n
-        let grads = NarrowGRNGradients(d)
+        let p = packed, (k, hd, n, np, hp) = (p.k, p.hd, p.n, p.np, p.hp)
+        let rows = stats.shape[0]
+        let grads = NarrowGRNGradients(p)
         defer { grads.deallocate() }
-        let t = NarrowGRNScratch(d)
+        let t = NarrowGRNScratch(p)
         defer { t.deallocate() }
-        let xp = x.value.pointer, op = dOut.pointer, sp = stats.pointer
-        let g1 = w.skipNormWeight.value.pointer, g2 = w.normWeight.value.pointer
-        let b1 = w.skipNormBias.value.pointer
+        let xp = x.value.pointer, dp = dOut.pointer, sp = stats.pointer
         let dx = g.needsGrad(x) ? g.gradBuffer(x) : nil
-        let gate = kernels.gate, mt = kernels.mt, wgt = kernels.wgt, w1 = kernels.w1, w2 = kernels.w2
         let maskBase = mask.map { UnsafePointer($0.bytes.baseAddress!) }
         let invN = 1 / Float(n)
-        for r in 0..<d.rows {
-            let xr = xp + r * k, o = op + r * n, st = sp + 4 * r
+        p.setKeep(nil, scale: 1, t)
+        var filled = 0
+        for r in 0..<rows {
+            let xr = xp + r * k, st = sp + 4 * r
             let (m1, r1, m2, r2) = (st[0], st[1], st[2], st[3])
-            let rowMask = maskBase.map { $0 + r * hd }
-            kernels.skip(xr, t)
-            kernels.hidden(xr, mask: rowMask, scale: scale, t)
-            kernels.glu(t)
-            let y = t.y, s = t.s, z = t.z
-            for i in 0..<n { z[i] = y[i] * y[n + i] + ((s[i] - m1) * r1 * g1[i] + b1[i]) }
-            // Output LayerNorm: dγ₂, dβ₂, then dz (kept in z's buffer once ẑ has been used).
-            for i in 0..<n {
-                let zh = (z[i] - m2) * r2
-                grads.dNormWeight[i] += o[i] * zh
-                grads.dNormBias[i] += o[i]
+            // dout row: read in place when Out fills whole vectors, else copied into the zero-padded buffer.
+            let o: UnsafePointer<Float> = n == np ? dp + r * n : UnsafePointer(t.o)
+            if n != np { t.o.update(from: dp + r * n, count: n) }
+            let d = t.dTile + filled * hp, dy = t.dyTile + filled * 2 * np
+            _ = p.skip(xr, t, eps: 0)
+            if let maskBase { p.setKeep(maskBase + r * hd, scale: scale, t) }
+            p.hidden(xr, t, d: d)
+            _ = p.glu(d, t, mean1: m1, rstd1: r1)
+            // Output LayerNorm: dγ₂, dβ₂ and the two sums of LN′₂.
+            var sa = V(), sb = V()
+            for j in stride(from: 0, to: np, by: 16) {
+                let ov = N.load(o + j), zh = (N.load(t.z + j) - m2) * r2
+                N.store(N.load(grads.g2 + j) + ov * zh, grads.g2 + j)
+                N.store(N.load(grads.b2 + j) + ov, grads.b2 + j)
+                let dn = ov * N.load(p.g2 + j)
+                sa += dn
+                sb += dn * zh
             }
-            var (a2, c2) = LayerNormKernels.backwardSums(o, g2, z, m2, n)
-            a2 *= invN
-            c2 *= invN * r2
-            for i in 0..<n { z[i] = (o[i] * g2[i] - a2 - (z[i] - m2) * r2 * c2) * r2 }   // z ← dz
-            // GLU: dy, db_g, dW_g (transposed, Hd × 2·Out), dd.
-            let dy = t.dy
-            for i in 0..<n {
-                let sig = y[n + i]
-                dy[i] = z[i] * sig
-                dy[n + i] = z[i] * y[i] * sig * (1 - sig)
+            let (a2, c2) = (N.sum(sa) * invN, N.sum(sb) * invN)
+            // dz; the GLU's dy (stored for the tile's dW_g); skip LayerNorm: dγ₁, dβ₁ and LN′₁'s sums.
+            var s1a = V(), s1b = V()
+            for j in stride(from: 0, to: np, by: 16) {
+                let zh = (N.load(t.z + j) - m2) * r2
+                let dz = (N.load(o + j) * N.load(p.g2 + j) - a2 - zh * c2) * r2 * N.load(p.laneMask + j)
+                let sig = N.load(t.sig + j)
+                N.store(dz * sig, dy + j)
+                N.store(dz * N.load(t.a + j) * sig * (1 - sig), dy + np + j)
+                N.store(dz, t.dz + j)
+                let sh = (N.load(t.s + j) - m1) * r1
+                N.store(N.load(grads.g1 + j) + dz * sh, grads.g1 + j)
+                N.store(N.load(grads.b1 + j) + dz, grads.b1 + j)
+                let dn = dz * N.load(p.g1 + j)
+                s1a += dn
+                s1b += dn * sh
             }
-            for j in 0..<(2 * n) { grads.dGluBias[j] += dy[j] }
-            for c in 0..<hd {
-                GLULinearKernels.axpy(t.d[c], dy, grads.dGluWeightT + c * 2 * n, 2 * n)
-                t.dd[c] = GLULinearKernels.dot(dy, wgt + c * 2 * n, 2 * n)
+            let (a1, c1) = (N.sum(s1a) * invN, N.sum(s1b) * invN)
+            for j in stride(from: 0, to: np, by: 16) {
+                let sh = (N.load(t.s + j) - m1) * r1
+                let ds = (N.load(t.dz + j) * N.load(p.g1 + j) - a1 - sh * c1) * r1
+                N.store(N.load(grads.gate + j) + ds * N.load(t.u + j), grads.gate + j)
+                N.store(ds * N.load(p.gate + j), t.dsg + j)
             }
-            // Skip LayerNorm and gate: ds, then dx += Mᵀ(gate ⊙ ds).
-            for i in 0..<n {
-                grads.dSkipNormWeight[i] += z[i] * (s[i] - m1) * r1
-                grads.dSkipNormBias[i] += z[i]
-            }
-            var (a1, c1) = LayerNormKernels.backwardSums(z, g1, s, m1, n)
-            a1 *= invN
-            c1 *= invN * r1
-            let ds = t.ds
-            for i in 0..<n { ds[i] = (z[i] * g1[i] - a1 - (s[i] - m1) * r1 * c1) * r1 }
-            if let gate {
-                for i in 0..<n { grads.dGate[i] += ds[i] * t.u[i] }
-                for i in 0..<n { ds[i] *= gate[i] }
-            }
-            if let dx { for c in 0..<k { dx[r * k + c] += GLULinearKernels.dot(ds, mt + c * n, n) } }
-            // Dropout, fc2, ELU, fc1.
-            for j in 0..<hd { t.dh[j] = rowMask.map { $0[j] != 0 ? t.dd[j] * scale : 0 } ?? t.dd[j] }
-            for i in 0..<hd { t.dd[i] = 0 }   // dd ← de = W₂ᵀ dη₁
-            for j in 0..<hd {
-                let dj = t.dh[j], row = w2 + j * hd
-                grads.dFc2Bias[j] += dj
-                for i in 0..<hd {
-                    grads.dFc2Weight[j * hd + i] += dj * t.e[i]
-                    t.dd[i] += row[i] * dj
-                }
-            }
-            for j in 0..<hd {
-                let h = t.h1[j]
-                let dj = h > 0 ? t.dd[j] : t.dd[j] * (t.e[j] + 1)
-                let row = w1 + j * k
-                grads.dFc1Bias[j] += dj
-                for c in 0..<k { grads.dFc1Weight[j * k + c] += dj * xr[c] }
-                if let dx { for c in 0..<k { dx[r * k + c] += row[c] * dj } }
+            // dd = W_gᵀ dy; dx from the skip: Mᵀ(gate ⊙ ds).
+            for c in 0..<hd { t.dd[c] = NarrowGRNBackward.dot(dy, p.wgt + c * 2 * np, 2 * np) }
+            if let dx { for c in 0..<k { dx[r * k + c] += NarrowGRNBackward.dot(t.dsg, p.mt + c * np, np) } }
+            hiddenBackward(xr, t, grads, dx: dx.map { $0 + r * k })
+            filled += 1
+            if filled == NarrowGRNScratch.tile || r == rows - 1 {
+                flushTile(filled, t, grads)
+                filled = 0
             }
         }
         grads.accumulate(into: g, w)
     }
+
+    /// Dropout, fc2, ELU and fc1 backward for one row (vectors over the padded hidden width).
+    @inline(__always)
+    private func hiddenBackward(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch, _ grads: NarrowGRNGradients,
+                                dx: UnsafeMutablePointer<Float>?) {
+        let p = packed, (k, hd, hp, kp) = (p.k, p.hd, p.hp, p.kp)
+        for j in stride(from: 0, to: hp, by: 16) {
+            let dh = N.load(t.dd + j) * N.load(t.keep + j)
+            N.store(dh, t.dh + j)
+            N.store(N.load(grads.fc2b + j) + dh, grads.fc2b + j)
+            N.store(V(), t.de + j)
+        }
+        for j in 0..<hd {   // dW₂ row j += dη₁[j] eᵀ, de += dη₁[j] W₂[j, :]
+            let dj = t.dh[j]
+            for i in stride(from: 0, to: hp, by: 16) {
+                N.store(N.load(grads.fc2w + j * hp + i) + dj * N.load(t.e + i), grads.fc2w + j * hp + i)
+                N.store(N.load(t.de + i) + dj * N.load(p.w2 + j * hp + i), t.de + i)
+            }
+        }
+        for j in stride(from: 0, to: hp, by: 16) {
+            let h = N.load(t.h1 + j), de = N.load(t.de + j)
+            let dh1 = de.replacing(with: de * (N.load(t.e + j) + 1), where: h .<= 0)
+            N.store(dh1, t.dh + j)
+            N.store(N.load(grads.fc1b + j) + dh1, grads.fc1b + j)
+            for c in 0..<k {
+                N.store(N.load(grads.fc1wt + c * hp + j) + x[c] * dh1, grads.fc1wt + c * hp + j)
+            }
+        }
+        guard let dx else { return }
+        for c in stride(from: 0, to: kp, by: 16) {   // dx += W₁ᵀ dh₁ (rows of W₁ padded to Kp)
+            var acc = V()
+            for j in 0..<hd { acc += t.dh[j] * N.load(p.w1 + j * kp + c) }
+            N.store(acc, t.dx + c)
+        }
+        for c in 0..<k { dx[c] += t.dx[c] }
+    }
+
+    /// dW_g += Σ over the tile's rows dy dᵀ (stored transposed, Hd × 2·Np) and db_g += Σ dy.
+    @inline(__always)
+    private func flushTile(_ rows: Int, _ t: NarrowGRNScratch, _ grads: NarrowGRNGradients) {
+        let p = packed, (hd, np, hp) = (p.hd, p.np, p.hp)
+        for j in stride(from: 0, to: 2 * np, by: 16) {
+            var acc = N.load(grads.gluB + j)
+            for q in 0..<rows { acc += N.load(t.dyTile + q * 2 * np + j) }
+            N.store(acc, grads.gluB + j)
+        }
+        for c in 0..<hd {
+            let row = grads.gluWT + c * 2 * np
+            for j in stride(from: 0, to: 2 * np, by: 16) {
+                var acc = N.load(row + j)
+                for q in 0..<rows { acc = acc.addingProduct(t.dTile[q * hp + c], N.load(t.dyTile + q * 2 * np + j)) }
+                N.store(acc, row + j)
+            }
+        }
+    }
+
+    /// Σ a[i] b[i] over a multiple of 16 elements.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc0 = V(), acc1 = V(), j = 0
+        while j + 32 <= count {
+            acc0 = acc0.addingProduct(N.load(a + j), N.load(b + j))
+            acc1 = acc1.addingProduct(N.load(a + j + 16), N.load(b + j + 16))
+            j += 32
+        }
+        if j < count { acc0 = acc0.addingProduct(N.load(a + j), N.load(b + j)) }
+        return N.sum(acc0 + acc1)
+    }
 }
 
-/// Row-summed parameter gradients of a narrow GRN, in the layouts of the row kernels.
+/// Row-summed parameter gradients of a narrow GRN, in the padded layouts of `NarrowGRNPacked`:
+/// W₁ᵀ (In, Hp), b₁ (Hp), W₂ (Hd, Hp), b₂ (Hp), W_gᵀ (Hd, 2·Np), b_g (2·Np), gate, γ₁, β₁, γ₂, β₂ (Np).
 struct NarrowGRNGradients {
-    let dims: NarrowGRNDims
+    let packed: NarrowGRNPacked
     let base: UnsafeMutablePointer<Float>
-    let count: Int
-    let dFc1Weight, dFc1Bias, dFc2Weight, dFc2Bias, dGluWeightT, dGluBias: UnsafeMutablePointer<Float>
-    let dGate, dSkipNormWeight, dSkipNormBias, dNormWeight, dNormBias: UnsafeMutablePointer<Float>
+    let fc1wt, fc1b, fc2w, fc2b, gluWT, gluB, gate, g1, b1, g2, b2: UnsafeMutablePointer<Float>
 
-    init(_ d: NarrowGRNDims) {
-        dims = d
-        let (k, hd, n) = (d.k, d.hd, d.n)
-        count = hd * k + hd + hd * hd + hd + hd * 2 * n + 2 * n + 5 * n
+    init(_ p: NarrowGRNPacked) {
+        packed = p
+        let (k, hd, np, hp) = (p.k, p.hd, p.np, p.hp)
+        let count = k * hp + hp + hd * hp + hp + hd * 2 * np + 2 * np + 5 * np
         base = .allocate(capacity: count)
         base.initialize(repeating: 0, count: count)
-        dFc1Weight = base; dFc1Bias = dFc1Weight + hd * k; dFc2Weight = dFc1Bias + hd; dFc2Bias = dFc2Weight + hd * hd
-        dGluWeightT = dFc2Bias + hd; dGluBias = dGluWeightT + hd * 2 * n; dGate = dGluBias + 2 * n
-        dSkipNormWeight = dGate + n; dSkipNormBias = dSkipNormWeight + n; dNormWeight = dSkipNormBias + n
-        dNormBias = dNormWeight + n
+        fc1wt = base; fc1b = fc1wt + k * hp; fc2w = fc1b + hp; fc2b = fc2w + hd * hp
+        gluWT = fc2b + hp; gluB = gluWT + hd * 2 * np; gate = gluB + 2 * np
+        g1 = gate + np; b1 = g1 + np; g2 = b1 + np; b2 = g2 + np
     }
 
     func deallocate() { base.deallocate() }
 
-    /// Adds every sum into the gradient of its parameter (those that need one); W_g is transposed back.
+    /// Adds every sum into the gradient of its parameter (those that need one), back in the parameters' layouts.
     func accumulate(into g: Graph, _ w: NarrowGRNParameters) {
-        let (k, hd, n) = (dims.k, dims.hd, dims.n)
-        func add(_ v: Var?, _ src: UnsafeMutablePointer<Float>, _ count: Int) {
+        let (k, hd, n, np, hp) = (packed.k, packed.hd, packed.n, packed.np, packed.hp)
+        func add(_ v: Var?, _ index: (Int) -> Int, _ src: UnsafeMutablePointer<Float>) {
             guard let v, g.needsGrad(v) else { return }
             let dst = g.gradBuffer(v)
-            for i in 0..<count { dst[i] += src[i] }
+            for i in 0..<v.value.count { dst[i] += src[index(i)] }
         }
-        add(w.fc1Weight, dFc1Weight, hd * k)
-        add(w.fc1Bias, dFc1Bias, hd)
-        add(w.fc2Weight, dFc2Weight, hd * hd)
-        add(w.fc2Bias, dFc2Bias, hd)
-        if g.needsGrad(w.gluWeight) {   // dW_g (2·Out, Hd) += (Hd, 2·Out)ᵀ
-            let dst = g.gradBuffer(w.gluWeight)
-            for j in 0..<(2 * n) { for c in 0..<hd { dst[j * hd + c] += dGluWeightT[c * 2 * n + j] } }
-        }
-        add(w.gluBias, dGluBias, 2 * n)
-        add(w.skipGate, dGate, n)
-        add(w.skipNormWeight, dSkipNormWeight, n)
-        add(w.skipNormBias, dSkipNormBias, n)
-        add(w.normWeight, dNormWeight, n)
-        add(w.normBias, dNormBias, n)
+        add(w.fc1Weight, { ($0 % k) * hp + $0 / k }, fc1wt)   // (j, c) ← W₁ᵀ[c, j]
+        add(w.fc1Bias, { $0 }, fc1b)
+        add(w.fc2Weight, { ($0 / hd) * hp + $0 % hd }, fc2w)
+        add(w.fc2Bias, { $0 }, fc2b)
+        add(w.gluWeight, { i in   // (j, c) ← W_gᵀ[c, j] (gate rows j ≥ Out sit at Np + j − Out)
+            let (j, c) = (i / hd, i % hd)
+            return c * 2 * np + (j < n ? j : np + j - n)
+        }, gluWT)
+        add(w.gluBias, { $0 < n ? $0 : np + $0 - n }, gluB)
+        add(w.skipGate, { $0 }, gate)
+        add(w.skipNormWeight, { $0 }, g1)
+        add(w.skipNormBias, { $0 }, b1)
+        add(w.normWeight, { $0 }, g2)
+        add(w.normBias, { $0 }, b2)
     }
 }
