@@ -82,7 +82,12 @@ struct NarrowGRNBackward: BackwardRule {
             }
             // dd = W_gᵀ dy; dx from the skip: Mᵀ(gate ⊙ ds).
             for c in 0..<hd { t.dd[c] = NarrowGRNBackward.dot(dy, p.wgt + c * 2 * np, 2 * np) }
-            if let dx { for c in 0..<k { dx[r * k + c] += NarrowGRNBackward.dot(t.dsg, p.mt + c * np, np) } }
+            if let dx {
+                for c in 0..<k {
+                    let (lo, hi) = (p.inputLanes[2 * c], p.inputLanes[2 * c + 1])
+                    dx[r * k + c] += NarrowGRNBackward.dot(t.dsg + lo, p.mt + c * np + lo, hi - lo)
+                }
+            }
             hiddenBackward(xr, t, grads, dx: dx.map { $0 + r * k })
             filled += 1
             if filled == NarrowGRNScratch.tile || r == rows - 1 {

@@ -15,6 +15,10 @@ final class NarrowGRNPacked {
     typealias V = SIMD16<Float>
     let k: Int, hd: Int, n: Int, np: Int, hp: Int, kp: Int
     let hasGate: Bool
+    /// Sparsity of Mᵀ by 16-lane chunk (an interpolation matrix has ≤ 2 non-zeros per output): chunk q
+    /// reads inputs chunkInputs[2q]..<chunkInputs[2q + 1]; input c feeds lanes inputLanes[2c]..<inputLanes[2c + 1]
+    /// (whole chunks). Skipped products are exact zeros, so the values equal the dense product's.
+    let chunkInputs: [Int], inputLanes: [Int]
     let base: UnsafeMutablePointer<Float>
     let mt, gate, g1, b1, g2, b2, laneMask, w1t, bh1, w2t, w2, w1, bh2, wgt, bg: UnsafeMutablePointer<Float>
 
@@ -36,6 +40,18 @@ final class NarrowGRNPacked {
         (w2, w1, bh2, wgt, bg) = (p[10], p[11], p[12], p[13], p[14])
         let (mp, w1p, w2p, wgp) = (m.pointer, w.fc1Weight.value.pointer, w.fc2Weight.value.pointer, w.gluWeight.value.pointer)
         for j in 0..<n { for c in 0..<k { mt[c * np + j] = mp[j * k + c] } }
+        let (kk, npp, mtp) = (k, np, p[0])
+        var chunkInputs: [Int] = [], inputLanes = Array(repeating: 0, count: 2 * kk)
+        for q in 0..<(npp / 16) {
+            let used = (0..<kk).filter { c in (0..<16).contains { mtp[c * npp + 16 * q + $0] != 0 } }
+            chunkInputs += [used.first ?? 0, (used.last ?? -1) + 1]
+        }
+        for c in 0..<kk {
+            let used = (0..<(npp / 16)).filter { q in (0..<16).contains { mtp[c * npp + 16 * q + $0] != 0 } }
+            inputLanes[2 * c] = 16 * (used.first ?? 0)
+            inputLanes[2 * c + 1] = 16 * ((used.last ?? -1) + 1)
+        }
+        (self.chunkInputs, self.inputLanes) = (chunkInputs, inputLanes)
         let gv = w.skipGate?.value.pointer
         let (sg1, sb1, sg2, sb2) = (w.skipNormWeight.value.pointer, w.skipNormBias.value.pointer,
                                     w.normWeight.value.pointer, w.normBias.value.pointer)
@@ -133,7 +149,8 @@ extension NarrowGRNPacked {
         var total = V()
         for j in stride(from: 0, to: np, by: 16) {
             var acc = V()
-            for c in 0..<k { acc = acc.addingProduct(x[c], N.load(mt + c * np + j)) }
+            let q = j / 16
+            for c in chunkInputs[2 * q]..<chunkInputs[2 * q + 1] { acc = acc.addingProduct(x[c], N.load(mt + c * np + j)) }
             N.store(acc, t.u + j)
             let sv = acc * N.load(gate + j)
             N.store(sv, t.s + j)
@@ -176,18 +193,29 @@ extension NarrowGRNPacked {
     @inline(__always)
     func glu(_ d: UnsafePointer<Float>, _ t: NarrowGRNScratch, mean1: Float, rstd1: Float) -> Float {
         typealias N = NarrowGRNPacked
-        var total = V()
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: 16) {   // [a; b] = W_g d + b_g
             var av = N.load(bg + j), bv = N.load(bg + np + j)
             for c in 0..<hd {
                 let dc = d[c], row = wgt + c * 2 * np
                 av = av.addingProduct(dc, N.load(row + j))
                 bv = bv.addingProduct(dc, N.load(row + np + j))
             }
-            let sig = FastMath.sigmoid(bv)
             N.store(av, t.a + j)
-            N.store(sig, t.sig + j)
-            let zv = av * sig + ((N.load(t.s + j) - mean1) * rstd1 * N.load(g1 + j) + N.load(b1 + j))
+            N.store(bv, t.sig + j)
+        }
+        // σ(b) in its own pass, four independent vectors at a time: each σ is a long dependent chain
+        // (exp polynomial, division), so interleaving chains is what keeps the units busy.
+        var j = 0
+        while j + 64 <= np {
+            let s0 = FastMath.sigmoid(N.load(t.sig + j)), s1 = FastMath.sigmoid(N.load(t.sig + j + 16))
+            let s2 = FastMath.sigmoid(N.load(t.sig + j + 32)), s3 = FastMath.sigmoid(N.load(t.sig + j + 48))
+            N.store(s0, t.sig + j); N.store(s1, t.sig + j + 16); N.store(s2, t.sig + j + 32); N.store(s3, t.sig + j + 48)
+            j += 64
+        }
+        while j < np { N.store(FastMath.sigmoid(N.load(t.sig + j)), t.sig + j); j += 16 }
+        var total = V()
+        for j in stride(from: 0, to: np, by: 16) {
+            let zv = N.load(t.a + j) * N.load(t.sig + j) + ((N.load(t.s + j) - mean1) * rstd1 * N.load(g1 + j) + N.load(b1 + j))
             N.store(zv, t.z + j)
             total += zv
         }
