@@ -42,7 +42,7 @@ struct NarrowGRNBackward: BackwardRule {
             let o: UnsafePointer<Float> = n == np ? dp + r * n : UnsafePointer(t.o)
             if n != np { t.o.update(from: dp + r * n, count: n) }
             let d = t.dTile + filled * hp, dy = t.dyTile + filled * 2 * np
-            _ = p.skip(xr, t, eps: 0)
+            _ = p.project(xr, t)   // u, s (μ₁, 1/σ₁ are the stored ones)
             if let maskBase { p.setKeep(maskBase + r * hd, scale: scale, t) }
             p.hidden(xr, t, d: d)
             _ = p.glu(d, t, mean1: m1, rstd1: r1)
@@ -81,7 +81,11 @@ struct NarrowGRNBackward: BackwardRule {
                 N.store(ds * N.load(p.gate + j), t.dsg + j)
             }
             // dd = W_gᵀ dy; dx from the skip: Mᵀ(gate ⊙ ds).
-            for c in 0..<hd { t.dd[c] = NarrowGRNBackward.dot(dy, p.wgt + c * 2 * np, 2 * np) }
+            for c in 0..<hd {   // dη₁ = (W_gᵀ dy) ⊙ keep, written as scalars and only read as scalars
+                let dh = NarrowGRNBackward.dot(dy, p.wgt + c * 2 * np, 2 * np) * t.keep[c]
+                t.dh[c] = dh
+                grads.fc2b[c] += dh
+            }
             if let dx {
                 for c in 0..<k {
                     let (lo, hi) = (p.inputLanes[2 * c], p.inputLanes[2 * c + 1])
@@ -103,32 +107,25 @@ struct NarrowGRNBackward: BackwardRule {
     private func hiddenBackward(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch, _ grads: NarrowGRNGradients,
                                 dx: UnsafeMutablePointer<Float>?) {
         let p = packed, (k, hd, hp, kp) = (p.k, p.hd, p.hp, p.kp)
-        for j in stride(from: 0, to: hp, by: 16) {
-            let dh = N.load(t.dd + j) * N.load(t.keep + j)
-            N.store(dh, t.dh + j)
-            N.store(N.load(grads.fc2b + j) + dh, grads.fc2b + j)
-            N.store(V(), t.de + j)
-        }
-        for j in 0..<hd {   // dW₂ row j += dη₁[j] eᵀ, de += dη₁[j] W₂[j, :]
-            let dj = t.dh[j]
-            for i in stride(from: 0, to: hp, by: 16) {
-                N.store(N.load(grads.fc2w + j * hp + i) + dj * N.load(t.e + i), grads.fc2w + j * hp + i)
-                N.store(N.load(t.de + i) + dj * N.load(p.w2 + j * hp + i), t.de + i)
+        for i in stride(from: 0, to: hp, by: 16) {   // per chunk of hidden units, accumulators in registers
+            let e = N.load(t.e + i)
+            var de = V()
+            for j in 0..<hd {   // dW₂[j, :] += dη₁[j] eᵀ,  de += dη₁[j] W₂[j, :]
+                let dj = t.dh[j]
+                N.store(N.load(grads.fc2w + j * hp + i).addingProduct(dj, e), grads.fc2w + j * hp + i)
+                de = de.addingProduct(dj, N.load(p.w2 + j * hp + i))
             }
-        }
-        for j in stride(from: 0, to: hp, by: 16) {
-            let h = N.load(t.h1 + j), de = N.load(t.de + j)
-            let dh1 = de.replacing(with: de * (N.load(t.e + j) + 1), where: h .<= 0)
-            N.store(dh1, t.dh + j)
-            N.store(N.load(grads.fc1b + j) + dh1, grads.fc1b + j)
+            let dh1 = de.replacing(with: de * (e + 1), where: N.load(t.h1 + i) .<= 0)
+            N.store(dh1, t.de + i)   // t.de ← dh₁
+            N.store(N.load(grads.fc1b + i) + dh1, grads.fc1b + i)
             for c in 0..<k {
-                N.store(N.load(grads.fc1wt + c * hp + j) + x[c] * dh1, grads.fc1wt + c * hp + j)
+                N.store(N.load(grads.fc1wt + c * hp + i).addingProduct(x[c], dh1), grads.fc1wt + c * hp + i)
             }
         }
         guard let dx else { return }
         for c in stride(from: 0, to: kp, by: 16) {   // dx += W₁ᵀ dh₁ (rows of W₁ padded to Kp)
             var acc = V()
-            for j in 0..<hd { acc += t.dh[j] * N.load(p.w1 + j * kp + c) }
+            for j in 0..<hd { acc = acc.addingProduct(t.de[j], N.load(p.w1 + j * kp + c)) }
             N.store(acc, t.dx + c)
         }
         for c in 0..<k { dx[c] += t.dx[c] }

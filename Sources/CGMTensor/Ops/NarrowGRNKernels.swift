@@ -145,6 +145,13 @@ extension NarrowGRNPacked {
     /// u = M x, s = gate ⊙ u into the scratch; returns (μ₁, 1/σ₁) of s over the Out real lanes.
     @inline(__always)
     func skip(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch, eps: Float) -> (Float, Float) {
+        let mean = project(x, t) / Float(n)
+        return (mean, rstd(t.s, mean, eps))
+    }
+
+    /// u = M x, s = gate ⊙ u into the scratch; returns Σ s.
+    @inline(__always)
+    func project(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch) -> Float {
         typealias N = NarrowGRNPacked
         var total = V()
         for j in stride(from: 0, to: np, by: 16) {
@@ -156,8 +163,7 @@ extension NarrowGRNPacked {
             N.store(sv, t.s + j)
             total += sv
         }
-        let mean = NarrowGRNPacked.sum(total) / Float(n)
-        return (mean, rstd(t.s, mean, eps))
+        return NarrowGRNPacked.sum(total)
     }
 
     /// 1/√(mean over the Out real lanes of (v − μ)² + ε).
