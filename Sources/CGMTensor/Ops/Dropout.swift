@@ -14,22 +14,31 @@ extension Graph {
     /// sites do not depend on whether an earlier one drops), and the keep mask of row `b` is drawn from
     /// `random.block(call:sample:elementBlock:)` with eight 16-bit draws per Philox block.
     public func dropout(_ x: Var, p: Float) -> Var {
-        precondition(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(x.shape)")
-        guard isTraining else { return x }
+        guard let (maskBox, scale) = dropoutMask(shape: x.shape, p: p) else { return x }
+        let out = Tensor(uninitialized: x.shape)
+        let xp = x.value.pointer, yp = out.sharedMutablePointer, mask = maskBox.bytes
+        for i in 0..<mask.count { yp[i] = mask[i] != 0 ? xp[i] * scale : 0 }
+        return record(out, inputs: [x], rule: DropoutBackward(x: x, mask: maskBox, scale: scale))
+    }
+
+    /// The keep mask and scale 1/(1 − p) that `dropout(x, p:)` would use for an x of `shape` at this point
+    /// of the forward pass, or nil where dropout is the identity (not training, or `p == 0`). Takes a
+    /// call-site number exactly as `dropout` does, so fused ops that drop an intermediate tensor
+    /// (`narrowGRN`) draw the same bits as the unfused composition.
+    func dropoutMask(shape sx: [Int], p: Float) -> (mask: DropoutMask, scale: Float)? {
+        precondition(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(sx)")
+        guard isTraining else { return nil }
         let call = random.callCounter
         random.callCounter &+= 1
-        guard p > 0 else { return x }
-        let sx = x.shape
+        guard p > 0 else { return nil }
         precondition(sx.count >= 1, "dropout: input \(sx) needs a batch axis")
-        let batch = sx[0], count = x.value.count
+        let batch = sx[0], count = Shape.count(sx)
         if let indices = random.sampleIndices {
             precondition(indices.count == batch,
                          "dropout: random.sampleIndices has \(indices.count) entries for input \(sx)")
         }
         let rowSize = batch == 0 ? 0 : count / batch
         let maskBox = DropoutMask(count: count), mask = maskBox.bytes.baseAddress!
-        let out = Tensor(uninitialized: sx)
-        let xp = x.value.pointer, yp = out.sharedMutablePointer
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
         // Keep iff a 16-bit draw u ≥ round(p · 65536): P(drop) = p to within 1/65536.
         let threshold = UInt32((Double(p) * 65536).rounded())
@@ -50,16 +59,13 @@ extension Graph {
                     default: word = block.3
                     }
                     let u = lane & 1 == 0 ? word & 0xFFFF : word >> 16
-                    let i = base + e + lane
-                    let kept: UInt8 = u >= threshold ? 1 : 0
-                    mask[i] = kept
-                    yp[i] = kept != 0 ? xp[i] * scale : 0
+                    mask[base + e + lane] = u >= threshold ? 1 : 0
                 }
                 e += 8
                 blockIndex += 1
             }
         }
-        return record(out, inputs: [x], rule: DropoutBackward(x: x, mask: maskBox, scale: scale))
+        return (maskBox, scale)
     }
 }
 

@@ -6,6 +6,8 @@
 //   z  = LayerNorm(skip(x) + GLU(dropout(η₁)))  GLU: Hd → Out                          (eqs. 5–6)
 //   skip(x) = x when In == Out; otherwise ResampleNorm(In → Out) (pytorch-forecasting: interpolation,
 //   2σ(mask) gate, LayerNorm) or a learned Linear W_skip (the paper's projected skip; original TFT).
+// A narrow GRN without context and with the ResampleNorm skip (a VSN's per-variable GRNs, 8 → 128) runs as
+// one fused op, `Graph.narrowGRN` (CGMTensor/Ops/NarrowGRN.swift): same parameters, values and dropout bits.
 
 import CGMTensor
 import Layers
@@ -72,6 +74,7 @@ public struct GatedResidualNetwork {
     public func callAsFunction(_ x: Var, context c: Var? = nil, _ p: BoundParameters) -> Var {
         precondition(x.shape.last == inputSize, "GRN: input \(x.shape) does not end in inputSize \(inputSize)")
         let g = x.graph
+        if c == nil, let fused = fusedParameters(p) { return fused(x) }
         var residual = x
         if let resampleNorm { residual = resampleNorm(x, p) }
         if let skipLayer { residual = skipLayer(x, p) }
@@ -86,5 +89,24 @@ public struct GatedResidualNetwork {
         }
         h = fc2(g.elu(h), p)
         return gateNorm(h, skip: residual, p)
+    }
+
+    /// The fused single-op form (`Graph.narrowGRN`) when this GRN is a narrow one without context with a
+    /// ResampleNorm skip (In ≠ Out, In and Hd ≤ 32: a VSN's per-variable GRNs); nil otherwise. Same
+    /// parameters, values and dropout bits as the unfused composition; nothing (…, Out)-wide but the output
+    /// is stored. A context given at call time always takes the unfused path.
+    private func fusedParameters(_ p: BoundParameters) -> ((Var) -> Var)? {
+        guard inputSize <= 32, hiddenSize <= 32, let resampleNorm, let projection = resampleNorm.interpolation,
+              let fc1Bias = fc1.bias, let fc2Bias = fc2.bias, let gluBias = gateNorm.glu.fc.bias,
+              gateNorm.addNorm.mask == nil, gateNorm.addNorm.interpolation == nil else { return nil }
+        let g = p.graph
+        let parameters = NarrowGRNParameters(
+            fc1Weight: p[fc1.weight], fc1Bias: p[fc1Bias], fc2Weight: p[fc2.weight], fc2Bias: p[fc2Bias],
+            gluWeight: p[gateNorm.glu.fc.weight], gluBias: p[gluBias],
+            skipGate: resampleNorm.mask.map { g.sigmoid(p[$0]) * 2 },   // 2σ(mask), as ResampleNorm
+            skipNormWeight: p[resampleNorm.norm.weight], skipNormBias: p[resampleNorm.norm.bias],
+            normWeight: p[gateNorm.addNorm.norm.weight], normBias: p[gateNorm.addNorm.norm.bias])
+        let dropout = gateNorm.glu.dropout, skipEps = resampleNorm.norm.eps, eps = gateNorm.addNorm.norm.eps
+        return { x in g.narrowGRN(x, parameters, skipProjection: projection, dropout: dropout, skipEps: skipEps, eps: eps) }
     }
 }
