@@ -218,6 +218,31 @@ final class LSTMTests: XCTestCase {
         }
     }
 
+    /// With one weight frozen (a constant), the other weight's gradient is the one computed when both train
+    /// (backward forms [dW_ih | dW_hh] in one GEMM when both are needed, each half alone otherwise), with
+    /// and without h0.
+    func testSingleTrainableWeightMatchesJointGradient() {
+        let (B, T, In, H) = (2, 4, 3, 5)
+        let v = makeInputs(B, T, In, H, seed: 41)
+        let w = randomTensor([B, T, H], seed: 42)
+        for withH0 in [false, true] {
+            func gradients(trainIH: Bool, trainHH: Bool) -> (ih: Tensor?, hh: Tensor?, x: Tensor?) {
+                let g = Graph()
+                let x = g.variable(v[0])
+                let wih = trainIH ? g.variable(v[1]) : g.constant(v[1]), whh = trainHH ? g.variable(v[2]) : g.constant(v[2])
+                let r = g.lstm(x, h0: withH0 ? g.constant(v[5]) : nil, weightIH: wih, weightHH: whh)
+                g.backward(g.weightedSum([r.output], [w]))
+                return (trainIH ? g.gradient(of: wih) : nil, trainHH ? g.gradient(of: whh) : nil, g.gradient(of: x))
+            }
+            let both = gradients(trainIH: true, trainHH: true)
+            let onlyIH = gradients(trainIH: true, trainHH: false), onlyHH = gradients(trainIH: false, trainHH: true)
+            assertClose(onlyIH.ih!, both.ih!, atol: 1e-6, rtol: 1e-5, "dW_ih alone, h0 \(withH0)")
+            assertClose(onlyHH.hh!, both.hh!, atol: 1e-6, rtol: 1e-5, "dW_hh alone, h0 \(withH0)")
+            assertClose(onlyIH.x!, both.x!, atol: 1e-6, rtol: 1e-5)
+            XCTAssertGreaterThan(both.hh!.scalars.map(abs).max()!, 1e-3)
+        }
+    }
+
     /// Size-1 axes and the nil optionals (zero initial state, no biases).
     func testGradientCheckSizeOneAxesWithoutOptionals() {
         for (B, T, In, H) in [(1, 1, 1, 1), (1, 4, 2, 2), (3, 1, 2, 3)] {
