@@ -22,7 +22,19 @@ let targetCPU: [String] = {
     return []
     #endif
 }()
+/// CGMTRAIN_FMA_KERNELS: the release build's target CPU has hardware FMA, so kernels built on `addProduct`
+/// (the LSTM's blocked recurrent product) are used; without it (debug builds have no `-target-cpu`, or a
+/// pre-Haswell CGMTRAIN_TARGET_CPU) each lane would call fmaf, and those kernels fall back to OpenBLAS.
+let fmaTarget: Bool = {
+    #if arch(x86_64)
+    let cpu = ProcessInfo.processInfo.environment["CGMTRAIN_TARGET_CPU"] ?? "native"
+    return !["x86-64", "x86-64-v2", "generic", "core2", "nehalem", "westmere", "sandybridge", "ivybridge"].contains(cpu)
+    #else
+    return true
+    #endif
+}()
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + targetCPU, .when(configuration: .release))]
+    + (fmaTarget ? [.define("CGMTRAIN_FMA_KERNELS", .when(configuration: .release))] : [])
 /// Numeric kernels are optimized in debug builds too (as PyTorch's are): unoptimized Swift loops are
 /// ~50× slower, which would make the test suite and single-rank debugging crawl. Preconditions stay on.
 let kernels: [SwiftSetting] = release + [.unsafeFlags(["-O"], .when(configuration: .debug))]

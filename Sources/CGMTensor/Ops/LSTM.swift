@@ -93,6 +93,8 @@ extension Graph {
         let whh = weightHH.value.pointer
         let c0p = c0?.value.pointer
         let bh = batch * hidden
+        // W_hhᵀ (H × 4H) for the blocked recurrent kernel (LSTMRecurrentKernel.swift), when it applies.
+        let whhT: Tensor? = RecurrentGEMM.applies(rows: batch, n: g4) ? GLULinearKernels.transpose(weightHH.value) : nil
         for b in 0..<batch {   // block 0: h0 (or 0)
             if let h0 { (hp + b * w).update(from: h0.value.pointer + b * hidden, count: hidden) }
             else { (hp + b * w).update(repeating: 0, count: hidden) }
@@ -101,9 +103,14 @@ extension Graph {
         for t in 0..<steps {
             let gt = gp + t * batch * g4
             if t > 0 || h0 != nil {   // gates_t += h_{t−1} · W_hhᵀ   (B × H)·(H × 4H)
-                BLAS.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden,
-                          a: hp + t * batch * w, lda: w, b: whh, ldb: hidden,
-                          beta: 1, c: gt, ldc: g4)
+                if let whhT {
+                    RecurrentGEMM.multiply(rows: batch, n: g4, k: hidden, a: hp + t * batch * w, lda: w,
+                                           w: whhT.pointer, c: gt, ldc: g4, accumulate: true)
+                } else {
+                    BLAS.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden,
+                              a: hp + t * batch * w, lda: w, b: whh, ldb: hidden,
+                              beta: 1, c: gt, ldc: g4)
+                }
             }
             for b in 0..<batch {
                 let r = t * batch + b
@@ -114,6 +121,7 @@ extension Graph {
         }
 
         withExtendedLifetime(biasSum) {}   // `bias` points into it
+        withExtendedLifetime(whhT) {}
 
         let hT = Tensor(uninitialized: [batch, hidden]), cT = Tensor(uninitialized: [batch, hidden])
         for b in 0..<batch { (hT.sharedMutablePointer + b * hidden).update(from: hp + (steps * batch + b) * w, count: hidden) }
@@ -152,6 +160,7 @@ struct LSTMBackward: BackwardRule {
         let biases = [biasIH, biasHH].compactMap { $0 }.filter { g.needsGrad($0) }
         let dBias = biases.isEmpty ? nil : Tensor(zeros: [g4])    // Σ over all T·B rows of dâ
         let dbp = dBias?.sharedMutablePointer
+        let blocked = RecurrentGEMM.applies(rows: batch, n: hidden)
 
         for t in stride(from: steps - 1, through: 0, by: -1) {
             for b in 0..<batch {
@@ -164,9 +173,14 @@ struct LSTMBackward: BackwardRule {
             }
             // dh_{t−1} = dâ_t · W_hh   (B × 4H)·(4H × H); at t = 0 only if h0 wants it.
             if t > 0 || needH0 {
-                BLAS.gemm(transA: false, transB: false, m: batch, n: hidden, k: g4,
-                          a: dgp + t * batch * g4, lda: g4, b: whh, ldb: hidden,
-                          beta: 0, c: dhp, ldc: hidden)
+                if blocked {
+                    RecurrentGEMM.multiply(rows: batch, n: hidden, k: g4, a: dgp + t * batch * g4, lda: g4,
+                                           w: whh, c: dhp, ldc: hidden, accumulate: false)
+                } else {
+                    BLAS.gemm(transA: false, transB: false, m: batch, n: hidden, k: g4,
+                              a: dgp + t * batch * g4, lda: g4, b: whh, ldb: hidden,
+                              beta: 0, c: dhp, ldc: hidden)
+                }
             }
         }
         if let h0, needH0 { LSTMKernels.add(dhp, into: g.gradBuffer(h0), count: bh) }
