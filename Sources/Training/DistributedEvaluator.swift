@@ -4,9 +4,11 @@ import Distributed
 import Foundation
 import Models
 
-/// Forecasts every window of a split with a model, the windows divided across ranks in contiguous
-/// blocks; the records are gathered so every rank (rank 0 writes) holds all of them, ordered by window,
-/// which makes the metrics independent of the number of ranks.
+/// Forecasts every window of a split with a model. The split is cut into global batches of `batchSize`
+/// consecutive windows, dealt round-robin to the ranks, so every window is forecast in the same batch for
+/// any number of ranks: a row's forecast can depend on its batch's size through the GEMM path OpenBLAS
+/// picks, and this keeps the forecasts bit-identical across rank counts. The records are gathered so every
+/// rank (rank 0 writes) holds all of them, ordered by window.
 public struct DistributedEvaluator {
     public var batchSize = 256
     /// Subgroup labels (`diabetes_status`) from a subjects.csv, when the windows do not encode them.
@@ -31,9 +33,8 @@ public struct DistributedEvaluator {
         // Every rank, even one left without windows, learns the quantile levels from one probe window.
         let levels = model.forecast(try reader.read(indices: [0]), Graph(training: false, recording: false)).quantileLevels
         var records = ForecastRecords(horizon: manifest.horizon, quantileLevels: levels)
-        let lo = n * comm.rank / comm.size, hi = n * (comm.rank + 1) / comm.size
-        for start in stride(from: lo, to: hi, by: batchSize) {
-            let batch = try reader.read(indices: Array(start..<min(start + batchSize, hi)))
+        for (k, start) in stride(from: 0, to: n, by: batchSize).enumerated() where k % comm.size == comm.rank {
+            let batch = try reader.read(indices: Array(start..<min(start + batchSize, n)))
             labels.observe(batch)   // a window's subject label comes from its own static covariates
             let forecast = model.forecast(batch, Graph(training: false, recording: false))
             try records.append(batch: batch, forecast: forecast, naive: naive.values(batch),

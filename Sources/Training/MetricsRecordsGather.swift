@@ -68,8 +68,8 @@ extension ForecastRecords {
         guard Array(try r.take(4)) == Array("CGMR".utf8) else { throw EvaluationError("not serialized forecast records") }
         let version = try r.u32()
         guard version == 1 else { throw EvaluationError("forecast records version \(version), expected 1") }
-        let h = try r.count(), q = try r.count()
-        guard h >= 1 else { throw EvaluationError("serialized forecast records: horizon \(h)") }
+        let h = Int(try r.i64()), q = try r.count()   // a rank without windows sends a horizon but no bytes for it
+        guard (1...1 << 20).contains(h) else { throw EvaluationError("serialized forecast records: horizon \(h)") }
         let levels = try (0..<q).map { _ in try r.f32() }
         let n = try r.count()
         self.init(horizon: h, quantileLevels: levels)

@@ -69,8 +69,8 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let comm = try Communicators.detect()
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
-        do {
+        CommandRanks.useOneBLASThreadUnlessSet()
+        try CommandRanks.stopAllOnError("compare", comm) {
             let dataset = try ShardDataset(directory: data)
             let shape = DatasetShape(dataset.manifest)
             let splitValue = ShardSplit(rawValue: split)!
@@ -116,10 +116,6 @@ struct CompareCommand: ParsableCommand {
                       + "compare_worst_shared.csv, compare_worst_independent.csv, compare.json")
             }
             try? comm.shutdown()
-        } catch {
-            FileHandle.standardError.write(Data("cgmtrain compare: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
-            if comm.size > 1 { comm.abort(code: 1) }
-            throw ExitCode(1)
         }
     }
 }

@@ -58,9 +58,9 @@ struct CompareContextsCommand: ParsableCommand {
 
     func run() throws {
         let comm = try Communicators.detect()
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         var failures: [String] = []
-        do {
+        try CommandRanks.stopAllOnError("compare-contexts", comm) {
             var evaluated: [(context: String, model: String, records: ForecastRecords)] = []
             for e in try parsedEntries() {
                 let dataset = try ShardDataset(directory: e.data)
@@ -82,10 +82,6 @@ struct CompareContextsCommand: ParsableCommand {
             }
             failures = checkBeatsNaive ? try ContextComparison.compute(evaluated, replicates: 1).modelsNotBeatingNaive() : []
             try? comm.shutdown()
-        } catch {
-            FileHandle.standardError.write(Data("cgmtrain compare-contexts: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
-            if comm.size > 1 { comm.abort(code: 1) }
-            throw ExitCode(1)
         }
         if !failures.isEmpty {   // every rank computed the same verdict from the gathered records
             if comm.rank == 0 { print("check failed: MAE not below the naive forecast's for " + failures.joined(separator: "; ")) }

@@ -53,10 +53,10 @@ struct CounterfactualCommand: ParsableCommand {
 
     func run() throws {
         let comm = try Communicators.detect()
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("counterfactual-\(split)")
-        do {
+        try CommandRanks.stopAllOnError("counterfactual", comm) {
             let requests = try CovariateShiftRequest.parseList(shift)
             let window = try hours.map { try HourWindow.parse($0) }
             let dataset = try ShardDataset(directory: data)
@@ -76,10 +76,6 @@ struct CounterfactualCommand: ParsableCommand {
                 print("wrote \(outDir)/windows.csv, subjects.csv, groups.csv, delta_by_horizon.csv, delta_vs_horizon.svg")
             }
             try? comm.shutdown()
-        } catch {
-            FileHandle.standardError.write(Data("cgmtrain counterfactual: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
-            if comm.size > 1 { comm.abort(code: 1) }
-            throw ExitCode(1)
         }
     }
 }

@@ -71,7 +71,7 @@ struct DetectMealsCommand: ParsableCommand {
     }
 
     func run() throws {
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         do {
             let runner = try MealDetectorRunner(checkpoint: checkpoint)
             var subjects: Set<String>?

@@ -43,7 +43,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         do {
             let started = Date()
             let (model, resampled) = try GluFormerInputs.load(checkpoint: checkpoint, cgm: cgm, subjects: subjects,

@@ -44,10 +44,10 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let comm = try Communicators.detect()
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("eval-\(split)")
-        do {
+        try CommandRanks.stopAllOnError("evaluate", comm) {
             let dataset = try ShardDataset(directory: data)
             let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
             if restored.model.name == "meal_detector" {   // its outputs are meal probabilities, not glucose
@@ -69,10 +69,6 @@ struct EvaluateCommand: ParsableCommand {
                 print("wrote \(outDir)/metrics.json, per_horizon.csv, error_vs_horizon.svg")
             }
             try? comm.shutdown()
-        } catch {
-            FileHandle.standardError.write(Data("cgmtrain evaluate: error\(comm.size > 1 ? " on rank \(comm.rank)" : ""): \(error)\n".utf8))
-            if comm.size > 1 { comm.abort(code: 1) }
-            throw ExitCode(1)
         }
     }
 }

@@ -44,7 +44,7 @@ struct ExplainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("explain-\(split)")
         do {
@@ -53,7 +53,7 @@ struct ExplainCommand: ParsableCommand {
             let s = ShardSplit(rawValue: split)!
             let n = min(maxWindows, dataset.count(s))
             guard n > 0 else { throw EvaluationError("the \(split) split of \(data) has no windows") }
-            let reader = try ShardReader(dataset: dataset, split: s, rank: 0)
+            let reader = ShardReader(dataset: dataset, split: s, rank: 0)
             defer { reader.close() }
             let batches = try stride(from: 0, to: n, by: batchSize).map { try reader.read(indices: Array($0..<min($0 + batchSize, n))) }
             let explanation = try ModelExplanation.compute(model: restored.model, batches: batches, tau: tau)

@@ -43,7 +43,7 @@ struct ForecastCommand: ParsableCommand {
     var stream: String?
 
     func run() throws {
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         do {
             let request = try at.map { try DecisionTimeRequest.parse($0) } ?? .latest
             let forecaster = try CheckpointForecaster(checkpoint: checkpoint)

@@ -87,7 +87,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         do {
             let started = Date()
             let restored = try CheckpointModel(checkpoint: checkpoint)

@@ -85,7 +85,7 @@ private func runSweepJob(_ job: SweepJobOptions, groupSize: Int?, onlyTrial: Int
         FileHandle.standardError.write(Data("cgmtrain sweep \(command): cannot start the communicator: \(error)\n".utf8))
         throw ExitCode(2)
     }
-    if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+    CommandRanks.useOneBLASThreadUnlessSet()
     let label = "cgmtrain sweep \(command)" + (comm.size > 1 ? ": rank \(comm.rank)" : "")
     let stop = StopSignal.install(label: label)
     var options = SweepRunOptions(outDirectory: job.out)

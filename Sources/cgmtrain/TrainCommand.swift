@@ -69,7 +69,7 @@ struct TrainCommand: ParsableCommand {
             FileHandle.standardError.write(Data("cgmtrain train: cannot start the communicator: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreads(1) }
+        CommandRanks.useOneBLASThreadUnlessSet()
         let label = comm.size > 1 ? "cgmtrain train: rank \(comm.rank)" : "cgmtrain train"
         let stop = StopSignal.install(label: label)
         do {

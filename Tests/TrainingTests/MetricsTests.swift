@@ -268,6 +268,10 @@ final class MetricsTests: XCTestCase {
         bytes.removeLast()
         XCTAssertThrowsError(try ForecastRecords(serialized: bytes))
         XCTAssertThrowsError(try ForecastRecords(serialized: Array("nope".utf8)))
+        // A rank left without windows sends an empty set whose horizon exceeds its byte count.
+        let empty = ForecastRecords(horizon: 48, quantileLevels: [0.1, 0.5, 0.9])
+        XCTAssertLessThan(empty.serialized().count, 48)
+        XCTAssertEqual(try ForecastRecords(serialized: empty.serialized()), empty)
     }
 
     func testAppendFromBatchAndForecast() throws {
