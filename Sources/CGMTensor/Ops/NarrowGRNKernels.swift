@@ -221,16 +221,9 @@ extension NarrowGRNPacked {
             N.store(av, t.a + j)
             N.store(bv, t.sig + j)
         }
-        // σ(b) in its own pass, four independent vectors at a time: each σ is a long dependent chain
-        // (exp polynomial, division), so interleaving chains is what keeps the units busy.
-        var j = 0
-        while j + 64 <= np {
-            let s0 = FastMath.sigmoid(N.load(t.sig + j)), s1 = FastMath.sigmoid(N.load(t.sig + j + 16))
-            let s2 = FastMath.sigmoid(N.load(t.sig + j + 32)), s3 = FastMath.sigmoid(N.load(t.sig + j + 48))
-            N.store(s0, t.sig + j); N.store(s1, t.sig + j + 16); N.store(s2, t.sig + j + 32); N.store(s3, t.sig + j + 48)
-            j += 64
-        }
-        while j < np { N.store(FastMath.sigmoid(N.load(t.sig + j)), t.sig + j); j += 16 }
+        // σ(b) in its own pass through FastMath's buffer kernel (two independent vectors per step, σ fully
+        // inlined there: called per vector, σ was an out-of-line call that serialized the long σ chains).
+        FastMath.sigmoid(t.sig, t.sig, count: np)
         var total = V()
         for j in stride(from: 0, to: np, by: 16) {
             let zv = N.load(t.a + j) * N.load(t.sig + j) + ((N.load(t.s + j) - mean1) * rstd1 * N.load(g1 + j) + N.load(b1 + j))
