@@ -7,9 +7,11 @@
 //   α    = softmax_V(GRN_flat([e_1; …; e_V], c)): Σd_i → V (hidden width min(Hidden, V))     (eqs. 9, 13)
 //   out  = Σ_i α_i ẽ_i: (…, Hidden),  weights α: (…, V)                                     (eqs. 10, 14)
 // One variable: no selection, out = ẽ_1 and α = 1 (pytorch-forecasting's fast path).
-// When every ẽ_i is a narrow GRN (reals: prescaled width ≤ 32, no context), the GRNs and the sum run as one
-// fused op (`Graph.narrowGRNs` + `Graph.weightedSum(_:weights:)`, CGMTensor/Ops/NarrowGRNSum.swift) that
-// never stores an ẽ_i; same parameters, values (to rounding) and dropout bits as the composition.
+// When every ẽ_i is a narrow GRN (V > 1 reals prescaled to ≤ 32 features ≠ Hidden, ResampleNorm skip), the
+// GRNs and the sum run as one fused op (`Graph.narrowGRNs` + `Graph.weightedSum(_:weights:)`,
+// CGMTensor/Ops/NarrowGRNSum.swift) that never stores an ẽ_i; same parameters, values (to rounding) and
+// dropout bits as the composition. Embeddings (ResampleNorm transform) take the composition. The prescalers
+// stay separate ops: e_i also feeds GRN_flat's concatenation, so it is materialized either way.
 
 import CGMTensor
 import Layers
