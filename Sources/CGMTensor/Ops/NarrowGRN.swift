@@ -11,9 +11,10 @@
 // Only `out` (…, Out) and four per-row statistics (mean and 1/σ of both LayerNorms) are stored: the
 // unfused composition writes and reads back five (…, Out)-wide intermediates per variable. Backward
 // (NarrowGRNBackward.swift) recomputes each row from x. σ is `FastMath.sigmoid` (as the unfused
-// `gluLinear`); ELU's eˣ − 1 is a vectorized expm1 (NarrowGRNKernels.swift) instead of libm's `expm1f`
-// of the unfused `elu` (≲ 2e-7 relative apart); products use fused multiply-adds. Values therefore agree
-// with the composition to rounding (≈ 1e-6 relative), not bit for bit.
+// `gluLinear`), ELU's eˣ − 1 `FastMath.expm1` (as the unfused `elu`); products use fused multiply-adds
+// and other summation orders. Values therefore agree with the composition to rounding (≈ 1e-6
+// relative), not bit for bit. The row kernels (`forwardRow`, `backwardRow`) are shared with the fused
+// variable selection sum (NarrowGRNSum.swift).
 // Dropout draws its mask through `dropoutMask(shape:p:)` for the (…, Hd) tensor η₁, at the same point of
 // the forward pass, so the bits equal those of `dropout(η₁)` in the unfused GRN.
 
@@ -64,31 +65,16 @@ extension Graph {
         let dims = NarrowGRNDims(x: x, w, skipProjection: m)
         let (k, hd, n, rows) = (dims.k, dims.hd, dims.n, dims.rows)
         let drop = dropout.flatMap { dropoutMask(shape: Array(x.shape.dropLast()) + [hd], p: $0) }
-        let packed = NarrowGRNPacked(w, skipProjection: m, dims: dims)
+        let packed = NarrowGRNPacked(w, skipProjection: m, dims: dims, skipEps: skipEps, eps: eps)
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [n])
         let stats = Tensor(uninitialized: [rows, 4])   // μ₁, 1/σ₁, μ₂, 1/σ₂ per row
         let op = out.sharedMutablePointer, sp = stats.sharedMutablePointer, xp = x.value.pointer
         let t = NarrowGRNScratch(packed)
         defer { t.deallocate() }
         let maskBase = drop.map { UnsafePointer($0.mask.bytes.baseAddress!) }, scale = drop?.scale ?? 1
-        let d = t.dTile, g2 = packed.g2, b2 = packed.b2, invN = 1 / Float(n)
-        packed.setKeep(nil, scale: 1, t)
         for r in 0..<rows {
-            let xr = xp + r * k, st = sp + 4 * r
-            let (m1, r1) = packed.skip(xr, t, eps: skipEps)
-            if let maskBase { packed.setKeep(maskBase + r * hd, scale: scale, t) }
-            packed.hidden(xr, t, d: d)
-            let m2 = packed.glu(d, t, mean1: m1, rstd1: r1) * invN
-            let r2 = packed.rstd(t.z, m2, eps)
-            var j = 0
-            let o = op + r * n
-            while j + 16 <= n {
-                let v = (NarrowGRNPacked.load(t.z + j) - m2) * r2 * NarrowGRNPacked.load(g2 + j) + NarrowGRNPacked.load(b2 + j)
-                NarrowGRNPacked.store(v, o + j)
-                j += 16
-            }
-            while j < n { o[j] = (t.z[j] - m2) * r2 * g2[j] + b2[j]; j += 1 }
-            st[0] = m1; st[1] = r1; st[2] = m2; st[3] = r2
+            packed.forwardRow(xp + r * k, mask: maskBase.map { $0 + r * hd }, scale: scale, t,
+                              out: op + r * n, weight: 1, accumulate: false, stats: sp + 4 * r)
         }
         return record(out, inputs: [x] + w.vars, rule: NarrowGRNBackward(
             x: x, w: w, packed: packed, stats: stats, mask: drop?.mask, scale: scale))

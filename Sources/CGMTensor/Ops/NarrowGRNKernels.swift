@@ -4,8 +4,8 @@
 //   skip:   u = M x,  s = gate ⊙ u,  μ₁, 1/σ₁ of s                  (ResampleNorm: interpolation, 2σ(mask))
 //   hidden: h₁ = W₁x + b₁,  e = ELU(h₁),  d = (W₂e + b₂) ⊙ mask/(1 − p)      (TFT eqs. 3–4, dropout)
 //   glu:    [a; b] = W_g d + b_g,  σ(b),  z = a ⊙ σ(b) + LN₁(s)              (eq. 5 and the AddNorm input)
-// ELU's eˣ − 1 is `expm1` below (FastMath's exp split as 2ⁿ(eʳ − 1) + (2ⁿ − 1), no cancellation near 0),
-// which differs from libm's `expm1f` of the unfused `elu` by ≲ 2e-7 relative.
+//   forwardRow: the three, then out = LN₂(z) written (or weight · out added) to the output row
+// ELU's eˣ − 1 is `FastMath.expm1` (FastMathExpm1.swift), as the unfused `elu`.
 
 /// Weights of one narrow GRN call in the kernels' layouts: Mᵀ (In, Np), gate (Np), the two LayerNorms'
 /// γ, β (Np), W₁ᵀ (In, Hp), b₁ (Hp), W₂ᵀ (Hd, Hp), W₂ (Hd, Hp), W₁ (Hd, Kp), b₂ (Hp), W_gᵀ (Hd, 2·Np) with
@@ -15,6 +15,8 @@ final class NarrowGRNPacked {
     typealias V = SIMD16<Float>
     let k: Int, hd: Int, n: Int, np: Int, hp: Int, kp: Int
     let hasGate: Bool
+    /// The two LayerNorms' ε (skip, output) and 1/Out.
+    let skipEps: Float, eps: Float, invN: Float
     /// Sparsity of Mᵀ by 16-lane chunk (an interpolation matrix has ≤ 2 non-zeros per output): chunk q
     /// reads inputs chunkInputs[2q]..<chunkInputs[2q + 1]; input c feeds lanes inputLanes[2c]..<inputLanes[2c + 1]
     /// (whole chunks). Skipped products are exact zeros, so the values equal the dense product's.
@@ -22,8 +24,9 @@ final class NarrowGRNPacked {
     let base: UnsafeMutablePointer<Float>
     let mt, gate, g1, b1, g2, b2, laneMask, w1t, bh1, w2t, w2, w1, bh2, wgt, bg: UnsafeMutablePointer<Float>
 
-    init(_ w: NarrowGRNParameters, skipProjection m: Tensor, dims: NarrowGRNDims) {
+    init(_ w: NarrowGRNParameters, skipProjection m: Tensor, dims: NarrowGRNDims, skipEps: Float, eps: Float) {
         (k, hd, n) = (dims.k, dims.hd, dims.n)
+        (self.skipEps, self.eps, invN) = (skipEps, eps, 1 / Float(dims.n))
         np = (n + 15) / 16 * 16; hp = (hd + 15) / 16 * 16; kp = (k + 15) / 16 * 16
         hasGate = w.skipGate != nil
         var offset = 0
@@ -92,28 +95,6 @@ final class NarrowGRNPacked {
         let h2 = h4.lowHalf + h4.highHalf
         return h2[0] + h2[1]
     }
-
-    /// eˣ − 1 lane-wise with full relative accuracy near 0: 2ⁿ(eʳ − 1) + (2ⁿ − 1) with FastMath's reduction
-    /// and polynomial (eʳ − 1 = r + r²P(r)); x is clamped to [−104, 89] (the result saturates at −1 below).
-    @inline(__always) static func expm1(_ x: V) -> V {
-        let hi = V(repeating: 89), lo = V(repeating: -104)
-        let xc = x.replacing(with: hi, where: x .> hi).replacing(with: lo, where: x .< lo)
-        let magic = V(repeating: 12_582_912)
-        let t = xc * 1.442_695_040_888_963_4 + magic
-        let nf = t - magic
-        var r = xc - nf * 0.693_359_375
-        r = r - nf * -2.121_944_400_546_905_8e-4
-        var p = r * 1.987_569_150_0e-4 + 1.398_199_950_7e-3
-        p = p * r + 8.333_451_907_3e-3
-        p = p * r + 4.166_579_589_4e-2
-        p = p * r + 1.666_666_545_9e-1
-        p = p * r + 5.000_000_120_1e-1
-        let em1 = p * (r * r) + r
-        let ni = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let n1 = ni &>> 1, n2 = ni &- n1
-        let s = unsafeBitCast((n1 &+ 127) &<< 23, to: V.self) * unsafeBitCast((n2 &+ 127) &<< 23, to: V.self)
-        return s * em1 + (s - 1)
-    }
 }
 
 /// Per-row buffers of a narrow GRN (one allocation, reused over the rows), padded like `NarrowGRNPacked`.
@@ -128,8 +109,12 @@ struct NarrowGRNScratch {
     /// Kp-wide dx of one row; `tile` rows of d (Hp each) and of dy = [da; db] (2·Np each).
     let dx, dTile, dyTile: UnsafeMutablePointer<Float>
 
-    init(_ w: NarrowGRNPacked) {
-        let (np, hp, kp, t) = (w.np, w.hp, w.kp, Self.tile)
+    /// Buffers for `w` alone.
+    init(_ w: NarrowGRNPacked) { self.init([w]) }
+
+    /// Buffers wide enough for each of `ws` (one at a time: a row kernel overwrites what it reads).
+    init(_ ws: [NarrowGRNPacked]) {
+        let (np, hp, kp, t) = (ws.map(\.np).max()!, ws.map(\.hp).max()!, ws.map(\.kp).max()!, Self.tile)
         count = 8 * np + 6 * hp + kp + t * hp + t * 2 * np
         base = .allocate(capacity: count)
         base.initialize(repeating: 0, count: count)
@@ -142,6 +127,33 @@ struct NarrowGRNScratch {
 }
 
 extension NarrowGRNPacked {
+    /// One row of the forward pass: out = LN₂(z) for the row x (In), stored to `o` (Out) as weight · out,
+    /// or added to it as o += weight · out when `accumulate`; μ₁, 1/σ₁, μ₂, 1/σ₂ go to `stats`. `mask` is
+    /// the row's dropout keep mask (Hd bytes; nil: no dropout), `scale` its 1/(1 − p).
+    @inline(__always)
+    func forwardRow(_ x: UnsafePointer<Float>, mask: UnsafePointer<UInt8>?, scale: Float, _ t: NarrowGRNScratch,
+                    out o: UnsafeMutablePointer<Float>, weight: Float, accumulate: Bool,
+                    stats st: UnsafeMutablePointer<Float>) {
+        typealias N = NarrowGRNPacked
+        let (m1, r1) = skip(x, t, eps: skipEps)
+        setKeep(mask, scale: scale, t)
+        hidden(x, t, d: t.dTile)
+        let m2 = glu(t.dTile, t, mean1: m1, rstd1: r1) * invN
+        let r2 = rstd(t.z, m2, eps)
+        var j = 0
+        while j + 16 <= n {
+            let v = (N.load(t.z + j) - m2) * r2 * N.load(g2 + j) + N.load(b2 + j)
+            N.store(accumulate ? N.load(o + j) + weight * v : weight * v, o + j)
+            j += 16
+        }
+        while j < n {
+            let v = (t.z[j] - m2) * r2 * g2[j] + b2[j]
+            o[j] = accumulate ? o[j] + weight * v : weight * v
+            j += 1
+        }
+        st[0] = m1; st[1] = r1; st[2] = m2; st[3] = r2
+    }
+
     /// u = M x, s = gate ⊙ u into the scratch; returns (μ₁, 1/σ₁) of s over the Out real lanes.
     @inline(__always)
     func skip(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch, eps: Float) -> (Float, Float) {
@@ -186,7 +198,7 @@ extension NarrowGRNPacked {
             var acc = N.load(bh1 + j)
             for c in 0..<k { acc += x[c] * N.load(w1t + c * hp + j) }
             N.store(acc, t.h1 + j)
-            N.store(acc.replacing(with: N.expm1(acc), where: acc .<= 0), t.e + j)
+            N.store(acc.replacing(with: FastMath.expm1(acc), where: acc .<= 0), t.e + j)
         }
         for j in stride(from: 0, to: hp, by: 16) {
             var acc = N.load(bh2 + j)
@@ -209,16 +221,9 @@ extension NarrowGRNPacked {
             N.store(av, t.a + j)
             N.store(bv, t.sig + j)
         }
-        // σ(b) in its own pass, four independent vectors at a time: each σ is a long dependent chain
-        // (exp polynomial, division), so interleaving chains is what keeps the units busy.
-        var j = 0
-        while j + 64 <= np {
-            let s0 = FastMath.sigmoid(N.load(t.sig + j)), s1 = FastMath.sigmoid(N.load(t.sig + j + 16))
-            let s2 = FastMath.sigmoid(N.load(t.sig + j + 32)), s3 = FastMath.sigmoid(N.load(t.sig + j + 48))
-            N.store(s0, t.sig + j); N.store(s1, t.sig + j + 16); N.store(s2, t.sig + j + 32); N.store(s3, t.sig + j + 48)
-            j += 64
-        }
-        while j < np { N.store(FastMath.sigmoid(N.load(t.sig + j)), t.sig + j); j += 16 }
+        // σ(b) in its own pass through FastMath's buffer kernel (two independent vectors per step, σ fully
+        // inlined there: called per vector, σ was an out-of-line call that serialized the long σ chains).
+        FastMath.sigmoid(t.sig, t.sig, count: np)
         var total = V()
         for j in stride(from: 0, to: np, by: 16) {
             let zv = N.load(t.a + j) * N.load(t.sig + j) + ((N.load(t.s + j) - mean1) * rstd1 * N.load(g1 + j) + N.load(b1 + j))

@@ -74,7 +74,10 @@ public struct GatedResidualNetwork {
     public func callAsFunction(_ x: Var, context c: Var? = nil, _ p: BoundParameters) -> Var {
         precondition(x.shape.last == inputSize, "GRN: input \(x.shape) does not end in inputSize \(inputSize)")
         let g = x.graph
-        if c == nil, let fused = fusedParameters(p) { return fused(x) }
+        if c == nil, let fused = narrowLayer(p) {
+            return g.narrowGRN(x, fused.parameters, skipProjection: fused.skipProjection, dropout: fused.dropout,
+                               skipEps: fused.skipEps, eps: fused.eps)
+        }
         var residual = x
         if let resampleNorm { residual = resampleNorm(x, p) }
         if let skipLayer { residual = skipLayer(x, p) }
@@ -91,14 +94,13 @@ public struct GatedResidualNetwork {
         return gateNorm(h, skip: residual, p)
     }
 
-    /// The fused single-op form (`Graph.narrowGRN`) when this GRN is a narrow one without context with a
-    /// ResampleNorm skip (In ≠ Out, In and Hd ≤ 32: a VSN's per-variable GRNs); nil otherwise. Same
-    /// parameters, values and dropout bits as the unfused composition; nothing (…, Out)-wide but the output
-    /// is stored. A context given at call time always takes the unfused path.
-    private func fusedParameters(_ p: BoundParameters) -> ((Var) -> Var)? {
-        guard inputSize <= 32, hiddenSize <= 32, let resampleNorm, let projection = resampleNorm.interpolation,
-              let fc1Bias = fc1.bias, let fc2Bias = fc2.bias, let gluBias = gateNorm.glu.fc.bias,
-              gateNorm.addNorm.mask == nil, gateNorm.addNorm.interpolation == nil else { return nil }
+    /// The fused single-op form (`Graph.narrowGRN`, or a VSN's `Graph.narrowGRNs`) when this GRN is a
+    /// narrow one without context with a ResampleNorm skip (In ≠ Out, In and Hd ≤ 32: a VSN's per-variable
+    /// GRNs); nil otherwise. Same parameters, values and dropout bits as the unfused composition; nothing
+    /// (…, Out)-wide but the output is stored. A context given at call time always takes the unfused path.
+    func narrowLayer(_ p: BoundParameters) -> NarrowGRNLayer? {
+        guard isNarrow, let resampleNorm, let projection = resampleNorm.interpolation, let fc1Bias = fc1.bias,
+              let fc2Bias = fc2.bias, let gluBias = gateNorm.glu.fc.bias else { return nil }
         let g = p.graph
         let parameters = NarrowGRNParameters(
             fc1Weight: p[fc1.weight], fc1Bias: p[fc1Bias], fc2Weight: p[fc2.weight], fc2Bias: p[fc2Bias],
@@ -106,7 +108,14 @@ public struct GatedResidualNetwork {
             skipGate: resampleNorm.mask.map { g.sigmoid(p[$0]) * 2 },   // 2σ(mask), as ResampleNorm
             skipNormWeight: p[resampleNorm.norm.weight], skipNormBias: p[resampleNorm.norm.bias],
             normWeight: p[gateNorm.addNorm.norm.weight], normBias: p[gateNorm.addNorm.norm.bias])
-        let dropout = gateNorm.glu.dropout, skipEps = resampleNorm.norm.eps, eps = gateNorm.addNorm.norm.eps
-        return { x in g.narrowGRN(x, parameters, skipProjection: projection, dropout: dropout, skipEps: skipEps, eps: eps) }
+        return NarrowGRNLayer(parameters, skipProjection: projection, dropout: gateNorm.glu.dropout,
+                              skipEps: resampleNorm.norm.eps, eps: gateNorm.addNorm.norm.eps)
+    }
+
+    /// True when `narrowLayer` applies (checked without adding anything to a graph).
+    var isNarrow: Bool {
+        inputSize <= 32 && hiddenSize <= 32 && resampleNorm?.interpolation != nil && fc1.bias != nil
+            && fc2.bias != nil && gateNorm.glu.fc.bias != nil && gateNorm.addNorm.mask == nil
+            && gateNorm.addNorm.interpolation == nil
     }
 }

@@ -7,6 +7,11 @@
 //   α    = softmax_V(GRN_flat([e_1; …; e_V], c)): Σd_i → V (hidden width min(Hidden, V))     (eqs. 9, 13)
 //   out  = Σ_i α_i ẽ_i: (…, Hidden),  weights α: (…, V)                                     (eqs. 10, 14)
 // One variable: no selection, out = ẽ_1 and α = 1 (pytorch-forecasting's fast path).
+// When every ẽ_i is a narrow GRN (V > 1 reals prescaled to ≤ 32 features ≠ Hidden, ResampleNorm skip), the
+// GRNs and the sum run as one fused op (`Graph.narrowGRNs` + `Graph.weightedSum(_:weights:)`,
+// CGMTensor/Ops/NarrowGRNSum.swift) that never stores an ẽ_i; same parameters, values (to rounding) and
+// dropout bits as the composition. Embeddings (ResampleNorm transform) take the composition. The prescalers
+// stay separate ops: e_i also feeds GRN_flat's concatenation, so it is materialized either way.
 
 import CGMTensor
 import Layers
@@ -115,6 +120,11 @@ public struct VariableSelectionNetwork {
                          "VSN: variable '\(inputs[i].name)' has shape \(x.shape), expected \(lead + [want])")
             embedded.append(prescalers[i].map { $0(x, p) } ?? x)
         }
+        if let flattenedGRN, let layers = narrowLayers(p) {   // Σᵢ αᵢ GRNᵢ(eᵢ) as one op (eqs. 8, 10)
+            let grns = g.narrowGRNs(embedded, layers)   // the V GRNs' dropout masks, drawn in variable order
+            let weights = g.softmax(flattenedGRN(g.concat(embedded, axis: -1), context: context, p), axis: -1)
+            return (g.weightedSum(grns, weights: weights), weights)
+        }
         let transformed = zip(singleVariable, embedded).map { transform, e in transform(e, p) }
         guard let flattenedGRN else {
             return (transformed[0], g.constant(Tensor(repeating: 1, shape: lead + [1])))
@@ -122,5 +132,17 @@ public struct VariableSelectionNetwork {
         let logits = flattenedGRN(g.concat(embedded, axis: -1), context: context, p)   // (…, V)
         let weights = g.softmax(logits, axis: -1)
         return (g.weightedSum(transformed, weights: weights), weights)   // Σᵢ αᵢ ẽᵢ, fused (eq. 10)
+    }
+
+    /// Every variable's GRN as a `NarrowGRNLayer` when all of them are narrow GRNs (reals with prescalers,
+    /// `GatedResidualNetwork.narrowLayer`); nil otherwise (e.g. an embedding's ResampleNorm), and then
+    /// nothing was added to the graph.
+    private func narrowLayers(_ p: BoundParameters) -> [NarrowGRNLayer]? {
+        var grns: [GatedResidualNetwork] = []
+        for transform in singleVariable {
+            guard case .grn(let grn) = transform, grn.isNarrow else { return nil }
+            grns.append(grn)
+        }
+        return grns.map { $0.narrowLayer(p)! }
     }
 }
