@@ -48,6 +48,40 @@ public enum FastMath {
     public typealias Vector = SIMD16<Float>
     @usableFromInline typealias IntVector = SIMD16<Int32>
 
+    // MARK: Shared range reduction (exp, expm1, tanh)
+
+    /// For a clamped x: eʳ − 1 = r + r²·P(r) with r = x − n·ln2 (Cody–Waite), and n = round(x / ln 2) as an
+    /// integer; exp, expm1 and tanh all start here (the same operation sequence as one SIMD lane).
+    @usableFromInline @inline(__always)
+    static func reducedExpm1(_ x: Float) -> (em1: Float, n: Int32) {
+        let t = x * log2e + roundingMagic
+        let n = t - roundingMagic
+        var r = x - n * ln2Hi
+        r = r - n * ln2Lo
+        var p = p0 * r + p1
+        p = p * r + p2
+        p = p * r + p3
+        p = p * r + p4
+        p = p * r + p5
+        return (p * (r * r) + r, Int32(bitPattern: t.bitPattern) &- roundingMagicBits)
+    }
+
+    /// Lane-wise `reducedExpm1(_: Float)`.
+    @usableFromInline @inline(__always)
+    static func reducedExpm1(_ x: Vector) -> (em1: Vector, n: IntVector) {
+        let magic = Vector(repeating: roundingMagic)
+        let t = x * log2e + magic
+        let n = t - magic
+        var r = x - n * ln2Hi
+        r = r - n * ln2Lo
+        var p = r * p0 + p1
+        p = p * r + p2
+        p = p * r + p3
+        p = p * r + p4
+        p = p * r + p5
+        return (p * (r * r) + r, unsafeBitCast(t, to: IntVector.self) &- roundingMagicBits)
+    }
+
     // MARK: Scalar versions
 
     /// eˣ for one Float (same algorithm and bitwise the same result as the buffer kernel).
@@ -55,17 +89,8 @@ public enum FastMath {
     public static func exp(_ x: Float) -> Float {
         var xc = x > expClampHigh ? expClampHigh : x
         xc = xc < expClampLow ? expClampLow : xc
-        let t = xc * log2e + roundingMagic
-        let n = t - roundingMagic
-        var r = xc - n * ln2Hi
-        r = r - n * ln2Lo
-        var p = p0 * r + p1
-        p = p * r + p2
-        p = p * r + p3
-        p = p * r + p4
-        p = p * r + p5
-        let e = (p * (r * r) + r) + 1
-        let ni = Int32(bitPattern: t.bitPattern) &- roundingMagicBits
+        let (em1, ni) = reducedExpm1(xc)
+        let e = em1 + 1
         let n1 = ni &>> 1, n2 = ni &- n1
         let s1 = Float(bitPattern: UInt32(bitPattern: (n1 &+ 127) &<< 23))
         let s2 = Float(bitPattern: UInt32(bitPattern: (n2 &+ 127) &<< 23))
@@ -84,17 +109,7 @@ public enum FastMath {
         let sign = x.bitPattern & 0x8000_0000
         let ax = Float(bitPattern: x.bitPattern & 0x7FFF_FFFF)
         let z = (ax > tanhClamp ? tanhClamp : ax) * 2
-        let t = z * log2e + roundingMagic
-        let n = t - roundingMagic
-        var r = z - n * ln2Hi
-        r = r - n * ln2Lo
-        var p = p0 * r + p1
-        p = p * r + p2
-        p = p * r + p3
-        p = p * r + p4
-        p = p * r + p5
-        let em1 = p * (r * r) + r
-        let ni = Int32(bitPattern: t.bitPattern) &- roundingMagicBits
+        let (em1, ni) = reducedExpm1(z)
         let s = Float(bitPattern: UInt32(bitPattern: (ni &+ 127) &<< 23))
         let u = s * em1 + (s - 1)
         let m = u / (u + 2)
@@ -108,18 +123,8 @@ public enum FastMath {
     public static func exp(_ x: Vector) -> Vector {
         let hi = Vector(repeating: expClampHigh), lo = Vector(repeating: expClampLow)
         let xc = x.replacing(with: hi, where: x .> hi).replacing(with: lo, where: x .< lo)
-        let magic = Vector(repeating: roundingMagic)
-        let t = xc * log2e + magic
-        let n = t - magic
-        var r = xc - n * ln2Hi
-        r = r - n * ln2Lo
-        var p = r * p0 + p1
-        p = p * r + p2
-        p = p * r + p3
-        p = p * r + p4
-        p = p * r + p5
-        let e = (p * (r * r) + r) + 1
-        let ni = unsafeBitCast(t, to: IntVector.self) &- roundingMagicBits
+        let (em1, ni) = reducedExpm1(xc)
+        let e = em1 + 1
         let n1 = ni &>> 1, n2 = ni &- n1
         let s1 = unsafeBitCast((n1 &+ 127) &<< 23, to: Vector.self)
         let s2 = unsafeBitCast((n2 &+ 127) &<< 23, to: Vector.self)
@@ -140,18 +145,7 @@ public enum FastMath {
         let ax = unsafeBitCast(bits & 0x7FFF_FFFF, to: Vector.self)
         let clamp = Vector(repeating: tanhClamp)
         let z = ax.replacing(with: clamp, where: ax .> clamp) * 2
-        let magic = Vector(repeating: roundingMagic)
-        let t = z * log2e + magic
-        let n = t - magic
-        var r = z - n * ln2Hi
-        r = r - n * ln2Lo
-        var p = r * p0 + p1
-        p = p * r + p2
-        p = p * r + p3
-        p = p * r + p4
-        p = p * r + p5
-        let em1 = p * (r * r) + r
-        let ni = unsafeBitCast(t, to: IntVector.self) &- roundingMagicBits
+        let (em1, ni) = reducedExpm1(z)
         let s = unsafeBitCast((ni &+ 127) &<< 23, to: Vector.self)
         let u = s * em1 + (s - 1)
         let m = u / (u + 2)

@@ -18,17 +18,7 @@ extension FastMath {
     public static func expm1(_ x: Float) -> Float {
         var xc = x > expClampHigh ? expClampHigh : x
         xc = xc < expClampLow ? expClampLow : xc
-        let t = xc * log2e + roundingMagic
-        let n = t - roundingMagic
-        var r = xc - n * ln2Hi
-        r = r - n * ln2Lo
-        var p = p0 * r + p1
-        p = p * r + p2
-        p = p * r + p3
-        p = p * r + p4
-        p = p * r + p5
-        let em1 = p * (r * r) + r
-        let ni = Int32(bitPattern: t.bitPattern) &- roundingMagicBits
+        let (em1, ni) = reducedExpm1(xc)
         let n1 = ni &>> 1, n2 = ni &- n1
         let s1 = Float(bitPattern: UInt32(bitPattern: (n1 &+ 127) &<< 23))
         let inv1 = Float(bitPattern: UInt32(bitPattern: (127 &- n1) &<< 23))
@@ -41,18 +31,7 @@ extension FastMath {
     public static func expm1(_ x: Vector) -> Vector {
         let hi = Vector(repeating: expClampHigh), lo = Vector(repeating: expClampLow)
         let xc = x.replacing(with: hi, where: x .> hi).replacing(with: lo, where: x .< lo)
-        let magic = Vector(repeating: roundingMagic)
-        let t = xc * log2e + magic
-        let n = t - magic
-        var r = xc - n * ln2Hi
-        r = r - n * ln2Lo
-        var p = r * p0 + p1
-        p = p * r + p2
-        p = p * r + p3
-        p = p * r + p4
-        p = p * r + p5
-        let em1 = p * (r * r) + r
-        let ni = unsafeBitCast(t, to: IntVector.self) &- roundingMagicBits
+        let (em1, ni) = reducedExpm1(xc)
         let n1 = ni &>> 1, n2 = ni &- n1
         let s1 = unsafeBitCast((n1 &+ 127) &<< 23, to: Vector.self)
         let inv1 = unsafeBitCast((127 &- n1) &<< 23, to: Vector.self)

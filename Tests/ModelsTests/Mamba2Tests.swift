@@ -159,7 +159,7 @@ final class Mamba2Tests: XCTestCase {
         store.zeroGradients()
         g.backward(out, seed: Tensor(shape: [2, 6, 8], scalars: (0..<96).map { Float(cos(0.11 * Double($0))) }))
         assertClose(g.gradient(of: uv)!, Tensor(shape: [2, 6, 8], scalars: goldenDu), atol: 2e-5, rtol: 1e-4, "du")
-        for (i, e) in store.entries.enumerated() {
+        for e in store.entries {
             let grad = store.gradient(store.id(named: e.name)!)
             var s = 0.0
             for k in 0..<grad.count { s += Double(grad[flat: k]) * cos(0.13 * Double(k)) }
@@ -300,7 +300,7 @@ final class Mamba2Tests: XCTestCase {
                 store.zeroGradients()
                 g.backward(loss)
                 if step == 0 {
-                    for (i, e) in store.entries.enumerated() {
+                    for e in store.entries {
                         let grad = store.gradient(store.id(named: e.name)!)
                         XCTAssertTrue(grad.scalars.contains { $0 != 0 } && grad.isFinite, "no gradient reached \(e.name)")
                     }
