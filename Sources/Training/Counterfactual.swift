@@ -168,7 +168,7 @@ public struct CounterfactualRunner {
         let wanted = Set(m.split(split).subjects.filter(trainIDs.contains).compactMap { index[$0] })
         let trained = try TrainingCovariateMoments.read(dataset, features: features, subjects: wanted,
                                                         batchSize: batchSize, rank: comm.rank)
-        let reader = try ShardReader(dataset: dataset, split: split, rank: comm.rank)
+        let reader = ShardReader(dataset: dataset, split: split, rank: comm.rank)
         defer { reader.close() }
         let batches = (n + batchSize - 1) / batchSize
         let first = batches * comm.rank / comm.size, last = batches * (comm.rank + 1) / comm.size

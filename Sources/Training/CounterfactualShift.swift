@@ -245,7 +245,7 @@ public struct TrainingCovariateMoments {
                                            spec: try? FeatureSpec(jsonString: m.featureSpecJSON))
         let wanted = Set(subjects.map { m.subjects[$0] })
         guard !wanted.isEmpty, dataset.count(.train) > 0 else { return acc }
-        let reader = try ShardReader(dataset: dataset, split: .train, rank: rank)
+        let reader = ShardReader(dataset: dataset, split: .train, rank: rank)
         defer { reader.close() }
         var start = 0
         for shard in dataset.shards(.train) {

@@ -28,7 +28,7 @@ public struct DistributedEvaluator {
         if let subjectTable { labels.read(subjectTable, subjects: manifest.subjects) }
         let n = dataset.count(split)
         guard n > 0 else { throw EvaluationError("the \(split) split of \(dataset.directory) has no windows") }
-        let reader = try ShardReader(dataset: dataset, split: split, rank: comm.rank)
+        let reader = ShardReader(dataset: dataset, split: split, rank: comm.rank)
         defer { reader.close() }
         // Every rank, even one left without windows, learns the quantile levels from one probe window.
         let levels = model.forecast(try reader.read(indices: [0]), Graph(training: false, recording: false)).quantileLevels
