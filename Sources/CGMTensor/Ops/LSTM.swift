@@ -10,7 +10,8 @@
 //   h_t = o ⊙ tanh(c_t)
 //
 // Forward: the input projection of all T·B positions is ONE GEMM (T·B × In)·(In × 4H); then each step
-// adds one GEMM h_{t−1}·W_hhᵀ (B × H)·(H × 4H) and runs one fused SIMD pass (FastMath) that adds
+// adds one GEMM h_{t−1}·W_hhᵀ (B × H)·(H × 4H) (in FMA release builds, for whole 4 × 64 blocks, the blocked
+// kernel of LSTMRecurrentKernel.swift, as the backward's dâ_t·W_hh) and runs one fused SIMD pass (FastMath) that adds
 // b_ih + b_hh, applies the gate activations and updates the cell. Internally everything is time-major (T, B, ·), so the
 // block of step t is contiguous: the per-step GEMMs read and write one dense block, and the
 // backward pass streams through the caches step by step (a batch-major layout made every step touch
