@@ -17,7 +17,7 @@
 #   (small windows sets need steps more than batch size), validation once per epoch, 200 bootstrap
 #   replicates; fails (exit 3, after writing the table) unless every model's MAE is below the naive
 #   forecast's at its context. The temporal split gives one test window per subject (the last hour), so
-#   the test set grows with subjects, not days: many short-recorded subjects, as AI-READI. About 25 min on
+#   the test set grows with subjects, not days: many short-recorded subjects, as AI-READI. About 17 min on
 #   2 cores.
 # Output: checkpoints/table1[-quick]/ (cohort, prepared data, runs, table1.*), replaced on every run.
 # Environment: CGMTRAIN (binary, default .build/release/cgmtrain), TABLE1_RANKS (2), TABLE1_SUBJECTS,
