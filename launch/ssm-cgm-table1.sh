@@ -21,7 +21,7 @@
 #   2 cores.
 # Output: checkpoints/table1[-quick]/ (cohort, prepared data, runs, table1.*), replaced on every run.
 # Environment: CGMTRAIN (binary, default .build/release/cgmtrain), TABLE1_RANKS (2), TABLE1_SUBJECTS,
-#   TABLE1_DAYS, TABLE1_EPOCHS.
+#   TABLE1_DAYS, TABLE1_EPOCHS, TABLE1_SEED (train.seed, 0 as in the configs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -37,7 +37,7 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 bin="${CGMTRAIN:-.build/release/cgmtrain}"
 [[ -x "$bin" ]] || { echo "ssm-cgm-table1.sh: no cgmtrain binary at $bin (run: swift build -c release)" >&2; exit 2; }
 export CGMTRAIN="$bin"
-ranks="${TABLE1_RANKS:-2}"
+ranks="${TABLE1_RANKS:-2}" seed="${TABLE1_SEED:-0}"
 mpirun=(mpirun --allow-run-as-root --oversubscribe -np "$ranks")
 if ((quick)); then
     out=checkpoints/table1-quick
@@ -72,7 +72,8 @@ for ctx in 12 24 48; do
         echo "== train: $model, ${ctx} h context, $ranks ranks"
         t0=$(date +%s)
         bash launch/mpirun.sh -n "$ranks" --oversubscribe --config "configs/${model}-${ctx}h.yaml" \
-            --data "$out/data-${ctx}h" --run "$out/run-${model}-${ctx}h" ${sets[@]+"${sets[@]}"} "${train_sets[@]}"
+            --data "$out/data-${ctx}h" --run "$out/run-${model}-${ctx}h" ${sets[@]+"${sets[@]}"} "${train_sets[@]}" \
+            --set train.seed="$seed"
         echo "   $model ${ctx} h trained in $(( $(date +%s) - t0 )) s"
         entries+=(--entry "${ctx} h,$out/run-${model}-${ctx}h/best.h5,$out/data-${ctx}h")
     done
