@@ -116,6 +116,16 @@ public struct PrepareOutcome {
 
 /// Runs `prepare` on one rank of `comm` (see the file header).
 public enum DatasetPreparer {
+    /// Agreement on failure after a phase every rank runs on its own: throws the failure of the lowest failing
+    /// rank on every rank (rank named unless 0). Collective.
+    static func agree(_ failure: String?, comm: any Communicator) throws {
+        let firstFailing = try comm.allReduce(Int64(failure == nil ? comm.size : comm.rank), op: .min)
+        if firstFailing < comm.size {
+            let message = try comm.broadcast(failure ?? "", root: Int(firstFailing))
+            throw PrepareError(rank: firstFailing == 0 ? nil : Int(firstFailing), message: message)
+        }
+    }
+
     /// Prepares `options.cgmPath` into `options.outDir` with the config returned by `loadConfig`.
     /// Collective: every rank of `comm` calls it with the same options.
     /// - Throws: `PrepareError` (same on every rank) for bad input or an empty cohort; `PreparedDatasetError`
@@ -124,6 +134,12 @@ public enum DatasetPreparer {
                            loadConfig: () throws -> DataConfig) throws -> PrepareOutcome {
         let start = DispatchTime.now().uptimeNanoseconds
         let outDir = normalized(options.outDir)
+
+        // 0: with several ranks, the meal detector's flags are computed once across them (PrepareMealFlags.swift).
+        var mealFlags = options.mealFlags
+        if let source = options.mealFlags, comm.size > 1 {
+            mealFlags = try PrepareMealFlags.distributed(source, options: options, comm: comm, loadConfig: loadConfig) ?? source
+        }
 
         // 1–2: the plan on every rank, then agreement on failure.
         var plan: CohortPlan?
@@ -137,15 +153,11 @@ public enum DatasetPreparer {
                 throw PrepareError(message: "\(outDir): output directory already exists; pass --overwrite to replace it")
             }
             plan = try CohortPipeline.plan(config: config, cgmPath: options.cgmPath, subjectsPath: options.subjectsPath,
-                                           mealFlags: options.mealFlags)
+                                           mealFlags: mealFlags)
         } catch {
             failure = "\(error)"
         }
-        let firstFailing = try comm.allReduce(Int64(failure == nil ? comm.size : comm.rank), op: .min)
-        if firstFailing < comm.size {
-            let message = try comm.broadcast(failure ?? "", root: Int(firstFailing))
-            throw PrepareError(rank: firstFailing == 0 ? nil : Int(firstFailing), message: message)
-        }
+        try agree(failure, comm: comm)
         let thePlan = plan!
         let planSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 

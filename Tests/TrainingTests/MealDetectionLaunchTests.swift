@@ -121,6 +121,22 @@ final class MealDetectionLaunchTests: XCTestCase {
         let c = try Manifest.load(causal)
         XCTAssertEqual(c.pastFeatures, ["cgm_scaled", "meal_flag"])
         XCTAssertTrue(c.mealFlagSource?.contains("mode causal") == true, "\(c.mealFlagSource ?? "no meal_flag_source")")
+        // The 2 ranks split the detector's work (subject i on rank i mod 2): one process writes the same windows.
+        let single = dir + "/causal-np1"
+        _ = try run(["prepare", "--cgm", cohort + "/cgm.csv", "--config", pastConfig, "--out", single,
+                     "--meal-detector", checkpoint, "--meal-theta", "0.4"])
+        let (two, one) = (try ShardDataset(directory: causal), try ShardDataset(directory: single))
+        var flagged = 0
+        for split in [ShardSplit.train, .val, .test] {
+            let n = one.count(split)
+            XCTAssertEqual(two.count(split), n, "\(split)")
+            guard n > 0 else { continue }
+            let a = try ShardReader(dataset: two, split: split, rank: 0).read(indices: Array(0..<n))
+            let b = try ShardReader(dataset: one, split: split, rank: 0).read(indices: Array(0..<n))
+            XCTAssertEqual(a.past, b.past, "\(split): np 2 and np 1 differ")
+            flagged += stride(from: 1, to: b.past.count, by: 2).filter { b.past[$0] == 1 }.count   // meal_flag column
+        }
+        XCTAssertGreaterThan(flagged, 0, "the detector flagged nothing: the comparison would be vacuous")
         // Smoothed (offline annotation) may still be used as a future covariate; the manifest says so.
         _ = try run(["prepare", "--cgm", cohort + "/cgm.csv", "--config", forecastConfig, "--out", withFlags,
                      "--meal-detector", checkpoint, "--meal-theta", "0.4", "--meal-rho", "0.5", "--meal-flags", "smoothed"], np: 2)
