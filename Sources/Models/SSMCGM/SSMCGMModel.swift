@@ -24,7 +24,7 @@ public struct SSMCGMInterpretation {
 }
 
 /// The SSM-CGM forecaster.
-public final class SSMCGMModel: ForecastModel {
+public final class SSMCGMModel: ScaledQuantileForecaster {
     /// Registry name.
     public let name = "ssm_cgm"
     /// The network and its parameters.
@@ -46,16 +46,11 @@ public final class SSMCGMModel: ForecastModel {
         return network(past: x.past, future: x.future, statics: x.statics, store.bind(g))
     }
 
-    /// QuantileLoss (pytorch-forecasting reduction: 2·Σρ / (N·Q)) of the scaled-target quantiles.
-    public func loss(_ batch: Batch, _ g: Graph) -> Var {
-        g.quantileLoss(outputs(batch, g).prediction, g.constant(batch.scaledTarget), quantiles: config.quantiles,
-                       reduction: .pytorchForecasting)
-    }
+    /// Predicted quantile levels (the loss and the mg/dL forecast: `ScaledQuantileForecaster`).
+    public var quantiles: [Float] { config.quantiles }
 
-    /// Quantiles (B, H, Q) and the median as the point forecast (B, H), in mg/dL (eq. 14).
-    public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
-        Forecast(scaledQuantiles: outputs(batch, g).prediction.value, levels: config.quantiles, medianIndex: config.medianIndex)
-    }
+    /// The quantile head's output (B, H, Q) in eq. 11's scaled space.
+    public func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var { outputs(batch, g).prediction }
 
     /// Selection weights and hidden attention of a batch (inference mode; the maps cost O(B·heads·(L+H)²)
     /// memory per layer, so pass a few windows at a time). Hidden attention assumes a zero initial state:

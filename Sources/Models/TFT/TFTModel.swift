@@ -37,7 +37,7 @@ public struct TFTInterpretation {
 }
 
 /// The Temporal Fusion Transformer forecaster (pytorch-forecasting architecture, SSM-CGM's baseline).
-public final class TFTModel: ForecastModel {
+public final class TFTModel: ScaledQuantileForecaster {
     /// Registry name.
     public let name = "tft"
     /// The network and its parameters.
@@ -59,16 +59,11 @@ public final class TFTModel: ForecastModel {
         return network(past: x.past, future: x.future, statics: x.statics, store.bind(g))
     }
 
-    /// QuantileLoss (pytorch-forecasting reduction: 2·Σρ / (N·Q)) of the scaled-target quantiles.
-    public func loss(_ batch: Batch, _ g: Graph) -> Var {
-        g.quantileLoss(outputs(batch, g).prediction, g.constant(batch.scaledTarget), quantiles: config.quantiles,
-                       reduction: .pytorchForecasting)
-    }
+    /// Predicted quantile levels (the loss and the mg/dL forecast: `ScaledQuantileForecaster`).
+    public var quantiles: [Float] { config.quantiles }
 
-    /// Quantiles (B, H, Q) and the median as the point forecast (B, H), in mg/dL (eq. 14).
-    public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
-        Forecast(scaledQuantiles: outputs(batch, g).prediction.value, levels: config.quantiles, medianIndex: config.medianIndex)
-    }
+    /// The quantile head's output (B, H, Q) in eq. 11's scaled space.
+    public func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var { outputs(batch, g).prediction }
 
     /// Variable selection weights and attention of a batch (run it on an inference graph).
     public func interpret(_ batch: Batch, _ g: Graph) -> TFTInterpretation {
