@@ -59,10 +59,7 @@ extension TrainLaunchTests {
             }
         }
         func compare(np: Int, _ args: [String]) throws -> Outcome {
-            let tool = np == 0 ? try binary() : try which("mpirun")
-            let prefix = np == 0 ? [] : ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", try binary()]
-            return try Job(executable: tool, arguments: prefix + ["compare-contexts", "--bootstrap", "50"] + args,
-                           environment: environment, in: dir).wait(timeout: Self.timeout)
+            try launch("compare-contexts", np: np, ["--bootstrap", "50"] + args).wait(timeout: Self.timeout)
         }
 
         // 1. One process and two ranks: identical files.

@@ -35,15 +35,7 @@ extension TrainLaunchTests {
         """
 
     func counterfactual(np: Int, _ args: [String]) throws -> Outcome {
-        let job: Job
-        if np == 0 {
-            job = try Job(executable: try binary(), arguments: ["counterfactual"] + args, environment: environment, in: dir)
-        } else {
-            job = try Job(executable: try which("mpirun"),
-                          arguments: ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", try binary(), "counterfactual"] + args,
-                          environment: environment, in: dir)
-        }
-        return job.wait(timeout: Self.timeout)
+        try launch("counterfactual", np: np, args).wait(timeout: Self.timeout)
     }
 
     func testCounterfactualLaunch() throws {

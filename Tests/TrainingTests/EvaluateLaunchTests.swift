@@ -8,15 +8,7 @@ import XCTest
 
 extension TrainLaunchTests {
     func evaluate(np: Int, _ args: [String]) throws -> Outcome {
-        let job: Job
-        if np == 0 {
-            job = try Job(executable: try binary(), arguments: ["evaluate"] + args, environment: environment, in: dir)
-        } else {
-            job = try Job(executable: try which("mpirun"),
-                          arguments: ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", try binary(), "evaluate"] + args,
-                          environment: environment, in: dir)
-        }
-        return job.wait(timeout: Self.timeout)
+        try launch("evaluate", np: np, args).wait(timeout: Self.timeout)
     }
 
     func testEvaluateIsIndependentOfTheNumberOfRanks() throws {

@@ -35,8 +35,7 @@ extension TrainLaunchTests {
 
     /// Runs `cgmtrain COMMAND ARGS` alone (no mpirun).
     func cgmtrain(_ command: String, _ args: [String]) throws -> Outcome {
-        try Job(executable: try binary(), arguments: [command] + args, environment: environment, in: dir)
-            .wait(timeout: Self.timeout)
+        try launch(command, np: 0, args).wait(timeout: Self.timeout)
     }
 
     /// simulate → prepare → train; returns (cohort directory, prepared directory, checkpoint).

@@ -100,14 +100,19 @@ final class TrainLaunchTests: XCTestCase {
         return env
     }
 
-    /// Starts `mpirun -np N cgmtrain train ARGS` (np 0: the binary alone, no mpirun).
-    func start(np: Int, _ args: [String], env extra: [String: String] = [:]) throws -> Job {
+    /// Starts `mpirun -np N cgmtrain COMMAND ARGS` (np 0: the binary alone, no mpirun).
+    func launch(_ command: String, np: Int, _ args: [String], env extra: [String: String] = [:]) throws -> Job {
         var env = environment
         for (k, v) in extra { env[k] = v }
-        if np == 0 { return try Job(executable: try binary(), arguments: ["train"] + args, environment: env, in: dir) }
+        if np == 0 { return try Job(executable: try binary(), arguments: [command] + args, environment: env, in: dir) }
         return try Job(executable: try which("mpirun"),
-                       arguments: ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", try binary(), "train"] + args,
+                       arguments: ["--allow-run-as-root", "--oversubscribe", "-np", "\(np)", try binary(), command] + args,
                        environment: env, in: dir)
+    }
+
+    /// Starts `mpirun -np N cgmtrain train ARGS` (np 0: the binary alone, no mpirun).
+    func start(np: Int, _ args: [String], env extra: [String: String] = [:]) throws -> Job {
+        try launch("train", np: np, args, env: extra)
     }
 
     func train(np: Int, _ args: [String], env: [String: String] = [:]) throws -> Outcome {
