@@ -29,12 +29,7 @@ struct CounterfactualCommand: ParsableCommand {
         training-split data, or from the window's history when the subject has none (reported per subject).
         """)
 
-    @Option(help: "Checkpoint file (e.g. RUN/best.h5).")
-    var checkpoint: String
-    @Option(help: "Prepared dataset directory.")
-    var data: String
-    @Option(help: "Split: train, val or test.")
-    var split: String = "test"
+    @OptionGroup var input: CheckpointOnSplit
     @Option(help: "Interventions, e.g. heart_rate_bpm=+2sd,steps=+1sd or respiration_rate=mean+2sd.")
     var shift: String
     @Option(help: "Only decision times whose whole horizon lies in these local hours, START-END (e.g. 8-20, or 21-6 across midnight).")
@@ -47,29 +42,27 @@ struct CounterfactualCommand: ParsableCommand {
     var batchSize = 256
 
     func validate() throws {
-        guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test, got '\(split)'") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
 
     func run() throws {
         let comm = try Communicators.detect()
         CommandRanks.useOneBLASThreadUnlessSet()
-        let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("counterfactual-\(split)")
+        let outDir = input.outDirectory(out, name: "counterfactual")
         try CommandRanks.stopAllOnError("counterfactual", comm) {
             let requests = try CovariateShiftRequest.parseList(shift)
             let window = try hours.map { try HourWindow.parse($0) }
-            let dataset = try ShardDataset(directory: data)
-            let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
+            let dataset = try ShardDataset(directory: input.data)
+            let restored = try CheckpointModel(checkpoint: input.checkpoint, shape: DatasetShape(dataset.manifest))
             let table = try subjects.map { try SubjectTable.read(path: $0) }
             let runner = CounterfactualRunner(shifts: requests, hours: window, batchSize: batchSize)
-            let result = try runner.run(model: restored.model, dataset: dataset, split: ShardSplit(rawValue: split)!, comm: comm)
+            let result = try runner.run(model: restored.model, dataset: dataset, split: input.shardSplit, comm: comm)
             if comm.rank == 0 {
                 guard !result.records.isEmpty else {
-                    throw CounterfactualError("no \(split) window has its horizon within --hours \(hours ?? "")"
+                    throw CounterfactualError("no \(input.split) window has its horizon within --hours \(hours ?? "")"
                                               + " (time of day from \(result.clockSource)); nothing written")
                 }
-                let report = CounterfactualReport(run: result, shifts: requests, hours: window, split: split,
+                let report = CounterfactualReport(run: result, shifts: requests, hours: window, split: input.split,
                                                   manifest: dataset.manifest, table: table)
                 try report.write(toDirectory: outDir)
                 print(report.table())

@@ -20,12 +20,7 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate a checkpoint on a split of a prepared dataset against the naive last-value forecast.")
 
-    @Option(help: "Checkpoint file (e.g. RUN/best.h5).")
-    var checkpoint: String
-    @Option(help: "Prepared dataset directory.")
-    var data: String
-    @Option(help: "Split: train, val or test.")
-    var split: String = "test"
+    @OptionGroup var input: CheckpointOnSplit
     @Option(help: "Output directory (default: the checkpoint's directory + /eval-<split>).")
     var out: String?
     @Option(help: "Bootstrap replicates over subjects for the 95 % CIs (0: none).")
@@ -38,29 +33,27 @@ struct EvaluateCommand: ParsableCommand {
     var subjects: String?
 
     func validate() throws {
-        guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test, got '\(split)'") }
         guard bootstrap >= 0, worstK >= 0, batchSize >= 1 else { throw ValidationError("--bootstrap, --worst-k ≥ 0, --batch-size ≥ 1") }
     }
 
     func run() throws {
         let comm = try Communicators.detect()
         CommandRanks.useOneBLASThreadUnlessSet()
-        let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("eval-\(split)")
+        let outDir = input.outDirectory(out, name: "eval")
         try CommandRanks.stopAllOnError("evaluate", comm) {
-            let dataset = try ShardDataset(directory: data)
-            let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
+            let dataset = try ShardDataset(directory: input.data)
+            let restored = try CheckpointModel(checkpoint: input.checkpoint, shape: DatasetShape(dataset.manifest))
             if restored.model.name == "meal_detector" {   // its outputs are meal probabilities, not glucose
-                throw CheckpointError(file: checkpoint, "holds a meal_detector, whose outputs are meal probabilities, not "
-                                      + "glucose forecasts; use `cgmtrain detect-meals --data DIR --split \(split)` for its event metrics")
+                throw CheckpointError(file: input.checkpoint, "holds a meal_detector, whose outputs are meal probabilities, not "
+                                      + "glucose forecasts; use `cgmtrain detect-meals --data DIR --split \(input.split)` for its event metrics")
             }
             let table = try subjects.map { try SubjectTable.read(path: $0) }
             let records = try DistributedEvaluator(batchSize: batchSize, subjectTable: table)
-                .run(model: restored.model, dataset: dataset, split: ShardSplit(rawValue: split)!, comm: comm)
+                .run(model: restored.model, dataset: dataset, split: input.shardSplit, comm: comm)
             if comm.rank == 0 {
                 let options = EvaluationReport.Options(bootstrapReplicates: bootstrap, worstK: worstK)
                 let report = EvaluationReport.build(model: restored.model.name, records: records, options: options, info: [
-                    "checkpoint": checkpoint, "data": data, "split": split, "ranks": "\(comm.size)",
+                    "checkpoint": input.checkpoint, "data": input.data, "split": input.split, "ranks": "\(comm.size)",
                     "global_step": "\(restored.contents.state.globalStep)",
                 ])
                 try report.write(toDirectory: outDir)

@@ -19,12 +19,7 @@ struct ExplainCommand: ParsableCommand {
         commandName: "explain",
         abstract: "VSN importances and hidden-attention / attention maps of a tft or ssm_cgm checkpoint, as CSV and SVG.")
 
-    @Option(help: "Checkpoint file (e.g. RUN/best.h5).")
-    var checkpoint: String
-    @Option(help: "Prepared dataset directory.")
-    var data: String
-    @Option(help: "Split: train, val or test.")
-    var split: String = "test"
+    @OptionGroup var input: CheckpointOnSplit
     @Option(help: "Output directory (default: the checkpoint's directory + /explain-<split>).")
     var out: String?
     @Option(help: "Windows explained (the first N of the split).")
@@ -37,7 +32,6 @@ struct ExplainCommand: ParsableCommand {
     var window = 60
 
     func validate() throws {
-        guard ShardSplit(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test, got '\(split)'") }
         guard maxWindows >= 1, batchSize >= 1, window >= 1, tau > 0 else {
             throw ValidationError("--max-windows, --batch-size, --window must be ≥ 1 and --tau > 0")
         }
@@ -45,14 +39,13 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         CommandRanks.useOneBLASThreadUnlessSet()
-        let outDir = out ?? ((checkpoint as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("explain-\(split)")
+        let outDir = input.outDirectory(out, name: "explain")
         do {
-            let dataset = try ShardDataset(directory: data)
-            let restored = try CheckpointModel(checkpoint: checkpoint, shape: DatasetShape(dataset.manifest))
-            let s = ShardSplit(rawValue: split)!
+            let dataset = try ShardDataset(directory: input.data)
+            let restored = try CheckpointModel(checkpoint: input.checkpoint, shape: DatasetShape(dataset.manifest))
+            let s = input.shardSplit
             let n = min(maxWindows, dataset.count(s))
-            guard n > 0 else { throw EvaluationError("the \(split) split of \(data) has no windows") }
+            guard n > 0 else { throw EvaluationError("the \(input.split) split of \(input.data) has no windows") }
             let reader = ShardReader(dataset: dataset, split: s, rank: 0)
             defer { reader.close() }
             let batches = try stride(from: 0, to: n, by: batchSize).map { try reader.read(indices: Array($0..<min($0 + batchSize, n))) }

@@ -11,6 +11,17 @@ extension TrainLaunchTests {
         try launch("evaluate", np: np, args).wait(timeout: Self.timeout)
     }
 
+    /// The commands that run a checkpoint on a split (CheckpointOnSplit) refuse an unknown split by name.
+    func testUnknownSplitIsRefusedByName() throws {
+        for command in ["evaluate", "explain", "counterfactual"] {
+            let extra = command == "counterfactual" ? ["--shift", "steps=+1sd"] : []
+            let r = try launch(command, np: 0, ["--checkpoint", "x.h5", "--data", "d", "--split", "tset"] + extra)
+                .wait(timeout: Self.timeout)
+            XCTAssertNotEqual(r.status, 0, "\(command)\n\(r.log)")
+            XCTAssert(r.stderr.contains("--split must be train, val or test, got 'tset'"), "\(command)\n\(r.log)")
+        }
+    }
+
     func testEvaluateIsIndependentOfTheNumberOfRanks() throws {
         let run = dir + "/run"
         let trained = try train(np: 0, try args(run))
