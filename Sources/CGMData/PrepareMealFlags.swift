@@ -27,28 +27,31 @@ public struct PrecomputedMealFlags: MealFlagSource {
 }
 
 enum PrepareMealFlags {
-    /// `source`'s flags for every subject of the cohort, computed once across `comm` (see the file header);
-    /// nil when the config's features do not use `meal_flag` (the plan then never asks). Collective. Throws
-    /// `PrepareError` (the same on every rank) when any rank failed.
+    /// `source`'s flags for every subject of the cohort, computed once across `comm` (see the file header),
+    /// nil when the config's features do not use `meal_flag` (the plan then never asks), and the cohort read
+    /// for them (the plan reuses it). Collective. Throws `PrepareError` (the same on every rank) when any
+    /// rank failed.
     static func distributed(_ source: any MealFlagSource, options: PrepareOptions, comm: any Communicator,
-                            loadConfig: () throws -> DataConfig) throws -> PrecomputedMealFlags? {
+                            loadConfig: () throws -> DataConfig) throws -> (flags: PrecomputedMealFlags?, cohort: Cohort) {
+        var cohort: Cohort?
         var resampled: [ResampledSubject] = []
         var needed = false
         var failure: String?
         do {
             let config = try loadConfig()
-            let cohort = try CohortReader().read(cgmPath: options.cgmPath, subjectsPath: options.subjectsPath)
-            let channels = cohort.channels + [.mealFlag]   // as CohortPipeline.plan: predicted flags count
+            let read = try CohortReader().read(cgmPath: options.cgmPath, subjectsPath: options.subjectsPath)
+            cohort = read
+            let channels = read.channels + [.mealFlag]   // as CohortPipeline.plan: predicted flags count
             needed = try (FeatureCatalog.expand(config.pastFeatures, channels: channels, keyPath: "data.past_features")
                 + FeatureCatalog.expand(config.futureFeatures, channels: channels, keyPath: "data.future_features"))
                 .contains(FeatureCatalog.mealFlag)
-            resampled = try Resampler(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes).resample(cohort).0
+            resampled = try Resampler(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes).resample(read).0
         } catch {
             failure = "\(error)"
         }
         try DatasetPreparer.agree(failure, comm: comm)
         // Same config and data, so the same answer on every rank; agreed anyway, as a mismatch would hang.
-        guard try comm.allReduce(Int64(needed ? 1 : 0), op: .max) == 1 else { return nil }
+        guard try comm.allReduce(Int64(needed ? 1 : 0), op: .max) == 1 else { return (nil, cohort!) }
 
         let offsets = resampled.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         var all = [Float](repeating: 0, count: offsets.last!)
@@ -67,7 +70,7 @@ enum PrepareMealFlags {
         try comm.allReduce(&all, op: .sum)
         var bySubject: [String: [Float]] = [:]
         for (i, subject) in resampled.enumerated() { bySubject[subject.id] = Array(all[offsets[i]..<offsets[i + 1]]) }
-        return PrecomputedMealFlags(bySubject: bySubject, manifestDescription: source.manifestDescription,
-                                    usesFutureData: source.usesFutureData)
+        return (PrecomputedMealFlags(bySubject: bySubject, manifestDescription: source.manifestDescription,
+                                     usesFutureData: source.usesFutureData), cohort!)
     }
 }

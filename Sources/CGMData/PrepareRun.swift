@@ -137,8 +137,10 @@ public enum DatasetPreparer {
 
         // 0: with several ranks, the meal detector's flags are computed once across them (PrepareMealFlags.swift).
         var mealFlags = options.mealFlags
+        var cohortRead: Cohort?   // by that phase, for the plan
         if let source = options.mealFlags, comm.size > 1 {
-            mealFlags = try PrepareMealFlags.distributed(source, options: options, comm: comm, loadConfig: loadConfig) ?? source
+            let shared = try PrepareMealFlags.distributed(source, options: options, comm: comm, loadConfig: loadConfig)
+            (mealFlags, cohortRead) = (shared.flags ?? source, shared.cohort)
         }
 
         // 1–2: the plan on every rank, then agreement on failure.
@@ -152,8 +154,8 @@ public enum DatasetPreparer {
             if FileManager.default.fileExists(atPath: outDir), !options.overwrite {
                 throw PrepareError(message: "\(outDir): output directory already exists; pass --overwrite to replace it")
             }
-            plan = try CohortPipeline.plan(config: config, cgmPath: options.cgmPath, subjectsPath: options.subjectsPath,
-                                           mealFlags: mealFlags)
+            let cohort = try cohortRead ?? CohortReader().read(cgmPath: options.cgmPath, subjectsPath: options.subjectsPath)
+            plan = try CohortPipeline.plan(config: config, cohort: cohort, mealFlags: mealFlags)
         } catch {
             failure = "\(error)"
         }
