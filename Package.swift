@@ -62,12 +62,26 @@ let systems: [Target] = [
     .target(name: "HDF5IO", dependencies: ["CHDF5"]),
 ]
 
-// MARK: - Training: data-parallel trainer, checkpoints, evaluation
+// MARK: - Training: data parallelism, the trainer, evaluation, inference tools, sweeps
 
 let training: [Target] = [
+    .target(name: "Charts"),
+    .target(name: "DataParallel", dependencies: [
+        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed",
+    ], swiftSettings: kernels),
     .target(name: "Training", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed", "HDF5IO",
+        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel", "Charts",
         .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+    ], swiftSettings: kernels),
+    .target(name: "Evaluation", dependencies: [
+        "CGMTensor", "Models", "CGMData", "Distributed", "Charts",
+    ], swiftSettings: kernels),
+    .target(name: "Inference", dependencies: [
+        "CGMTensor", "Layers", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
+    ], swiftSettings: kernels),
+    .target(name: "Sweep", dependencies: [
+        "CGMTensor", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
+        .product(name: "Yams", package: "Yams"),
     ], swiftSettings: kernels),
 ]
 
@@ -76,6 +90,7 @@ let training: [Target] = [
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
         "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
+        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
@@ -99,8 +114,9 @@ let tests: [Target] = [
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
     .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: [
-        "Training", "Models", "CGMData", "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
-    ]),
+        "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Models", "CGMData", "Distributed",
+        "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
+    ], exclude: ["Fixtures"]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 

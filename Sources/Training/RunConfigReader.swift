@@ -28,42 +28,42 @@ public struct RunConfigError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Strict reads from one mapping; `path` prefixes key names in errors.
-struct RunConfigMap {
-    let dict: [String: Any]
-    let path: String
-    let source: String
+public struct RunConfigMap {
+    public let dict: [String: Any]
+    public let path: String
+    public let source: String
 
-    init(_ dict: [String: Any], path: String, source: String) {
+    public init(_ dict: [String: Any], path: String, source: String) {
         self.dict = dict
         self.path = path
         self.source = source
     }
 
     /// The full key path of `key`.
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// An error about `key` of this mapping.
-    func error(_ key: String, _ message: String) -> RunConfigError {
+    public func error(_ key: String, _ message: String) -> RunConfigError {
         RunConfigError(source: source, key: keyPath(key), message)
     }
 
     /// Refuses keys outside `known`, naming the first (sorted) unknown one.
-    func rejectUnknown(_ known: [String], context: String = "") throws {
+    public func rejectUnknown(_ known: [String], context: String = "") throws {
         for key in dict.keys.sorted() where !known.contains(key) {
             throw error(key, "is not a known key\(context) (known: \(known.joined(separator: ", ")))")
         }
     }
 
-    func has(_ key: String) -> Bool { dict[key] != nil }
+    public func has(_ key: String) -> Bool { dict[key] != nil }
 
-    func string(_ key: String) throws -> String? {
+    public func string(_ key: String) throws -> String? {
         guard let value = dict[key] else { return nil }
         guard let s = value as? String else { throw typeError(key, "a string", value) }
         return s
     }
 
     /// One of `choices`.
-    func choice(_ key: String, _ choices: [String]) throws -> String? {
+    public func choice(_ key: String, _ choices: [String]) throws -> String? {
         guard let s = try string(key) else { return nil }
         guard choices.contains(s) else {
             throw error(key, "must be one of \(choices.joined(separator: ", ")) (got '\(s)')")
@@ -71,7 +71,7 @@ struct RunConfigMap {
         return s
     }
 
-    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+    public func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = dict[key] else { return nil }
         guard !(value is Bool), let v = value as? Int else { throw typeError(key, "an integer", value) }
         if v < range.lowerBound { throw error(key, "must be ≥ \(range.lowerBound) (got \(v))") }
@@ -80,27 +80,27 @@ struct RunConfigMap {
     }
 
     /// A real number satisfying `check` (whose failure text is `requirement`, e.g. "> 0").
-    func double(_ key: String, _ requirement: String, _ check: (Double) -> Bool) throws -> Double? {
+    public func double(_ key: String, _ requirement: String, _ check: (Double) -> Bool) throws -> Double? {
         guard let value = dict[key] else { return nil }
         guard let v = Self.number(value) else { throw typeError(key, "a number", value) }
         guard v.isFinite, check(v) else { throw error(key, "must be \(requirement) (got \(Self.show(v)))") }
         return v
     }
 
-    func bool(_ key: String) throws -> Bool? {
+    public func bool(_ key: String) throws -> Bool? {
         guard let value = dict[key] else { return nil }
         guard let b = value as? Bool else { throw typeError(key, "true or false", value) }
         return b
     }
 
-    func map(_ key: String) throws -> [String: Any]? {
+    public func map(_ key: String) throws -> [String: Any]? {
         guard let value = dict[key] else { return nil }
         if value is NSNull { return nil }
         guard let m = value as? [String: Any] else { throw typeError(key, "a mapping of keys", value) }
         return m
     }
 
-    func doubles(_ key: String, count: Int) throws -> [Double]? {
+    public func doubles(_ key: String, count: Int) throws -> [Double]? {
         guard let value = dict[key] else { return nil }
         guard let list = value as? [Any] else { throw typeError(key, "a list of \(count) numbers", value) }
         guard list.count == count else { throw error(key, "must list \(count) numbers (got \(list.count))") }
@@ -111,24 +111,24 @@ struct RunConfigMap {
     }
 
     /// A sub-mapping reader for `key` (empty when absent).
-    func sub(_ key: String) throws -> RunConfigMap {
+    public func sub(_ key: String) throws -> RunConfigMap {
         RunConfigMap(try map(key) ?? [:], path: keyPath(key), source: source)
     }
 
-    static func number(_ value: Any) -> Double? {
+    public static func number(_ value: Any) -> Double? {
         if value is Bool { return nil }
         if let d = value as? Double { return d }
         if let i = value as? Int { return Double(i) }
         return nil
     }
 
-    static func show(_ v: Double) -> String { YAMLNode.formatDouble(v) }
+    public static func show(_ v: Double) -> String { YAMLNode.formatDouble(v) }
 
     private func typeError(_ key: String, _ expected: String, _ value: Any) -> RunConfigError {
         error(key, "must be \(expected) (got \(Self.describe(value)))")
     }
 
-    static func describe(_ value: Any) -> String {
+    public static func describe(_ value: Any) -> String {
         if let s = value as? String { return "'\(s)'" }
         if value is [String: Any] { return "a mapping" }
         if value is [Any] { return "a list" }

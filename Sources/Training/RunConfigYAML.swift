@@ -65,7 +65,7 @@ public indirect enum YAMLNode: Equatable {
     static func string(_ s: String) -> YAMLNode { .scalar(quoteIfNeeded(s)) }
 
     /// Shortest text that reads back as the same Double and as a YAML float (always has '.' or 'e').
-    static func formatDouble(_ v: Double) -> String {
+    public static func formatDouble(_ v: Double) -> String {
         if v.isNaN { return ".nan" }
         if v.isInfinite { return v > 0 ? ".inf" : "-.inf" }
         var s = "\(v)"                                   // shortest round-trip representation
@@ -77,7 +77,7 @@ public indirect enum YAMLNode: Equatable {
     }
 
     /// Plain identifiers stay bare; anything YAML could read as another type or as syntax is quoted.
-    static func quoteIfNeeded(_ s: String) -> String {
+    public static func quoteIfNeeded(_ s: String) -> String {
         let plain = s.range(of: "^[A-Za-z_][A-Za-z0-9_./@-]*$", options: .regularExpression) != nil
         let reserved: Set = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
         if plain && !reserved.contains(s.lowercased()) { return s }

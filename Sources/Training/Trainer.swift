@@ -12,6 +12,7 @@
 
 import CGMData
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
 import Layers
@@ -71,7 +72,8 @@ public final class Trainer {
     public var configSource = "config"
 
     // Built by `setup`.
-    var dataset: ShardDataset!
+    /// The opened dataset (after `run`).
+    public internal(set) var dataset: ShardDataset!
     var manifestHash = ""
     var model: (any ForecastModel)!
     var optimizer: (any Optimizer)!

@@ -21,6 +21,7 @@
 
 import CGMData
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
 import Layers

@@ -18,6 +18,7 @@ import ArgumentParser
 import CGMData
 import CGMTensor
 import Distributed
+import Evaluation
 import Foundation
 import Training
 

@@ -16,6 +16,7 @@ import CGMData
 import CGMTensor
 import Distributed
 import Foundation
+import Inference
 import Training
 
 struct CounterfactualCommand: ParsableCommand {

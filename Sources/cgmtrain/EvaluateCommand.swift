@@ -12,6 +12,7 @@ import ArgumentParser
 import CGMData
 import CGMTensor
 import Distributed
+import Evaluation
 import Foundation
 import Training
 

@@ -11,7 +11,9 @@
 import ArgumentParser
 import CGMData
 import CGMTensor
+import Evaluation
 import Foundation
+import Inference
 import Training
 
 struct ExplainCommand: ParsableCommand {

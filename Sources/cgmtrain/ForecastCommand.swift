@@ -15,6 +15,7 @@ import ArgumentParser
 import CGMData
 import CGMTensor
 import Foundation
+import Inference
 import Training
 
 struct ForecastCommand: ParsableCommand {

@@ -25,6 +25,7 @@
 import ArgumentParser
 import CGMData
 import CGMTensor
+import Evaluation
 import Foundation
 import Models
 import Training

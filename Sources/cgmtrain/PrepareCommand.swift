@@ -8,6 +8,7 @@ import ArgumentParser
 import CGMData
 import Distributed
 import Foundation
+import Inference
 import Training
 import Yams
 

@@ -12,8 +12,10 @@
 
 import ArgumentParser
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
+import Sweep
 import Training
 
 struct SweepCommand: ParsableCommand {

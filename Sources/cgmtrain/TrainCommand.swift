@@ -10,6 +10,7 @@
 
 import ArgumentParser
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
 import Training

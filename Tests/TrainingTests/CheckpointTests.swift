@@ -4,6 +4,7 @@
 
 import CGMData
 import CGMTensor
+@testable import DataParallel
 import Foundation
 import HDF5IO
 import Layers

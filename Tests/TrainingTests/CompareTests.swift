@@ -6,6 +6,7 @@
 
 import CGMData
 import CGMTensor
+@testable import Evaluation
 import Models
 import XCTest
 @testable import Training

@@ -17,6 +17,7 @@ import CGMData
 import Distributed
 import Foundation
 import Models
+@testable import Sweep
 import XCTest
 @testable import Training
 

@@ -5,6 +5,7 @@
 
 import CGMData
 import Foundation
+@testable import Inference
 import XCTest
 @testable import Training
 

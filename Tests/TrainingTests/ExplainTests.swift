@@ -6,9 +6,10 @@
 import CGMData
 import CGMTensor
 import Foundation
+@testable import Inference
 import Models
-import XCTest
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class ExplainTests: XCTestCase {

@@ -13,8 +13,11 @@
 
 import CGMData
 import CGMTensor
+@testable import DataParallel
+@testable import Evaluation
 import Foundation
 import HDF5IO
+@testable import Inference
 import Layers
 import Models
 import Optim

@@ -4,6 +4,7 @@
 
 @testable import CGMData
 import CGMTensor
+@testable import Inference
 import Models
 import XCTest
 @testable import Training

@@ -1,6 +1,7 @@
 import CGMData
 import CGMTensor
 import Distributed
+@testable import Evaluation
 import Models
 import XCTest
 @testable import Training

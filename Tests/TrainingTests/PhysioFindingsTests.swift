@@ -28,6 +28,7 @@
 import CGMData
 import CGMTensor
 import Distributed
+@testable import Evaluation
 import Foundation
 import Models
 import Physiology

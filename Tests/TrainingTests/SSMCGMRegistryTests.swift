@@ -6,6 +6,7 @@
 // the value and do not depend on record order.
 
 import CGMData
+@testable import Evaluation
 import Foundation
 import Models
 import XCTest

@@ -8,6 +8,7 @@
 // finite (target, forecast, naive value); `totalSegments − segments` windows are dropped, and
 // `nonFiniteSegments` says, per model, how many of them were its own non-finite forecasts.
 
+import Charts
 import Foundation
 
 /// Several models evaluated on their common segments.

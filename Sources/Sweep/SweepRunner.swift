@@ -26,8 +26,10 @@
 // must be on a filesystem every rank sees; one job per sweep directory at a time (or one array task per trial).
 
 import CGMData
+import DataParallel
 import Distributed
 import Foundation
+import Training
 
 /// Options of `sweep run` / `sweep run-trial`.
 public struct SweepRunOptions {

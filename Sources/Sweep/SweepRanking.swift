@@ -9,6 +9,7 @@
 // remaining trials, so the first row of the report is always the selected trial.
 
 import Foundation
+import Training
 
 extension SweepSelection {
     /// Indices into `statuses` of the selected trial first, then the rest of the candidates in selection

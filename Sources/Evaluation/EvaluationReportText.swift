@@ -84,12 +84,12 @@ extension EvaluationReport {
 }
 
 /// CSV number formatting.
-enum EvalCSV {
+public enum EvalCSV {
     /// Shortest round-trip decimal; "nan" for non-finite values.
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "nan" }
+    public static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "nan" }
 
     /// Quotes a field when it contains a comma, quote or newline.
-    static func field(_ s: String) -> String {
+    public static func field(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -7,6 +7,7 @@
 
 import CGMData
 import CGMTensor
+import Evaluation
 import Foundation
 import Models
 

@@ -2,6 +2,7 @@
 // horizon step for the model and the naive baseline, subject-bootstrap CIs, the diabetes_status subgroup
 // breakdown and the worst-K segments — and the files it writes: metrics.json and per_horizon.csv.
 
+import Charts
 import Foundation
 
 /// The evaluation of one model on one split.

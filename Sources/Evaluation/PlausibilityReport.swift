@@ -6,6 +6,7 @@
 // profiles compare like with like. Output: a table (printed text and CSV: metric, real, generated, difference)
 // and an SVG overlay of the two daily profiles.
 
+import Charts
 import Foundation
 
 /// Real vs generated trajectories, summarized.

@@ -37,7 +37,7 @@ public struct AgreedFailure: Error, CustomStringConvertible {
 
 extension Communicator {
     /// All-gathers one string per rank (any lengths), in rank order.
-    func allGatherText(_ string: String) throws -> [String] {
+    public func allGatherText(_ string: String) throws -> [String] {
         let bytes = Array(string.utf8)
         let lengths = try allGather([Int64(bytes.count)])
         let longest = Int(lengths.max() ?? 0)

@@ -16,6 +16,7 @@
 import CGMData
 import CGMTensor
 import Foundation
+import Training
 import Models
 
 /// One call of a streaming forecast.

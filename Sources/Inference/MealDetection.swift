@@ -17,9 +17,11 @@
 // with the checkpoint's data.meal_plateau / meal_ramp; truth events are the runs where ỹ = 1 at grid points
 // some window covers (a meal inside a CGM gap cannot be detected and is not counted).
 
+import Charts
 import CGMData
 import CGMTensor
 import Foundation
+import Training
 import Models
 
 /// How per-window probabilities become a flag at grid time t.

@@ -7,6 +7,8 @@
 //   attention/<map>_decoder.svg                        decoder rows over every key step (Figure 2B)
 //   summary.txt                                        windows, subjects, top variables
 
+import Charts
+import Evaluation
 import Foundation
 
 extension ModelExplanation {

@@ -12,6 +12,7 @@
 
 import CGMData
 import Foundation
+import Training
 
 /// How one hyperparameter is drawn.
 public enum SweepDistribution: Equatable {

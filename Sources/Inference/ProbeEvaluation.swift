@@ -16,6 +16,7 @@
 //              The models are not refitted per resample, so the interval covers evaluation noise, not fitting noise.
 
 import CGMTensor
+import Evaluation
 import Foundation
 
 /// The kind of label a probe predicts.

@@ -10,6 +10,7 @@
 // the sweep file (same seed → same trials), writes plan.json and the trial's status like `sweep run`.
 
 import Foundation
+import Training
 
 /// Generated launch files of a sweep.
 public struct SweepLaunch {

@@ -7,6 +7,7 @@
 // The trial's StopSignal is a fresh manual one per trial, so a pruned trial does not stop the next one.
 
 import Foundation
+import Training
 
 final class SweepTrialMonitor: @unchecked Sendable {
     private let processStop: StopSignal

@@ -23,6 +23,7 @@
 // checked against the base config when the trial list is resolved (SweepPlan), not here.
 
 import Foundation
+import Training
 import Yams
 
 /// A metric trials are ranked by (smaller is better).

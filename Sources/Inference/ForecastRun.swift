@@ -6,6 +6,7 @@
 import CGMData
 import CGMTensor
 import Foundation
+import Training
 import Models
 
 /// A checkpoint ready to forecast from raw data.

@@ -16,6 +16,7 @@
 
 import CGMData
 import CGMTensor
+import Evaluation
 import Foundation
 import Models
 

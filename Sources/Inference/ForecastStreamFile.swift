@@ -8,6 +8,7 @@
 // Any read error names the file and what is wrong.
 
 import Foundation
+import Training
 import HDF5IO
 import Layers
 import Models

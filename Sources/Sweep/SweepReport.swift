@@ -7,6 +7,7 @@
 // job runs it (the job died), the best validation loss so far is read from its metrics.jsonl.
 
 import Foundation
+import Training
 
 /// A sweep's report.
 public struct SweepReport {

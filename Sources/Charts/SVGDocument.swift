@@ -85,8 +85,15 @@ public struct SVGDocument: Sendable {
         return out
     }
 
-    /// Writes the document to `path` atomically (temporary file, then rename).
-    public func write(to path: String) throws { try EvaluationFiles.writeAtomically(render(), to: path) }
+    /// Writes the document to `path` atomically (Foundation's `.atomic`: a temporary file in the same
+    /// directory, then a rename), so a reader never sees a half-written chart.
+    public func write(to path: String) throws {
+        do {
+            try Data(render().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ChartWriteError(description: "cannot write '\(path)': \(error.localizedDescription)")
+        }
+    }
 
     // MARK: Formatting
 
@@ -155,4 +162,9 @@ public enum SVGPalette {
         func mix(_ x: Int, _ y: Int) -> Int { Int((Double(x) + (Double(y) - Double(x)) * f).rounded()) }
         return String(format: "#%02x%02x%02x", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
+}
+
+/// A chart that could not be written; names the path.
+public struct ChartWriteError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -11,6 +11,7 @@
 //   launch/                written by `cgmtrain sweep launch` (SLURM array script, per-trial commands)
 
 import Foundation
+import Training
 
 /// A trial's state in status.json.
 public enum SweepTrialState: String, Codable, CaseIterable {

@@ -14,6 +14,7 @@
 
 import CGMData
 import Foundation
+import Training
 
 /// One trial: its index and the values drawn for the searched keys.
 public struct SweepTrial: Equatable, Codable {
