@@ -44,15 +44,16 @@ let engine: [Target] = [
     .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: kernels),
     .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: kernels),
     .target(name: "Models", dependencies: [
-        "CGMTensor", "Layers", "Optim", "CGMData", .product(name: "Yams", package: "Yams"),
+        "CGMTensor", "Layers", "Optim", "CGMSchema", .product(name: "Yams", package: "Yams"),
     ], swiftSettings: kernels),
 ]
 
-// MARK: - Data: physiology simulator, ingest, features, shards
+// MARK: - Data: physiology simulator, the window schema models read (no MPI, no HDF5), ingest, features, shards
 
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed"], swiftSettings: kernels),
+    .target(name: "CGMSchema", swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "HDF5IO", "Distributed"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5
@@ -96,7 +97,7 @@ let executables: [Target] = [
         .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Physiology",
+        "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -110,11 +111,13 @@ let tests: [Target] = [
     .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "Models", "_TestSupport"]),
+    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
-    .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport"]),
+    .testTarget(name: "CGMDataTests", dependencies: [
+        "CGMSchema", "CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport",
+    ]),
     .testTarget(name: "TrainingTests", dependencies: [
-        "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Models", "CGMData", "Distributed",
+        "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Models", "CGMSchema", "CGMData", "Distributed",
         "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
     ], exclude: ["Fixtures"]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),

@@ -9,6 +9,7 @@
 // Glucose outside 20–600 mg/dL is dropped (the row's events are kept). Every fix is counted in the
 // `IngestReport`; every unreadable value is a `DataError` naming file, line and column.
 
+import CGMSchema
 import Foundation
 
 /// One subject's rows after ingest: sorted by time, deduplicated, glucose in mg/dL.

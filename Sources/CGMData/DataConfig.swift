@@ -1,3 +1,5 @@
+import CGMSchema
+
 // DataConfig: the `data:` section of configs/X.yaml, parsed strictly from the dictionary the caller
 // loaded with Yams. A preset fills every key; keys given override it. Unknown keys, wrong types and
 // out-of-range values are errors naming the key path ("data.stride must be ≥ 1").

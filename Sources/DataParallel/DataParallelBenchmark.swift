@@ -11,7 +11,7 @@
 //   hidden         all-reduce − exposed is what overlap hides, when positive (compare runs with and
 //                  without `overlapWithBackward`)
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Models

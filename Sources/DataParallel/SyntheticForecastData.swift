@@ -7,7 +7,7 @@
 //   target (H):    mg/dL, 120 + 25·(mean of past column 0 over the last 3 steps) + 10·future[h, 0]
 //                  + 3·noise — learnable from both encoder and decoder inputs
 
-import CGMData
+import CGMSchema
 import CGMTensor
 
 /// Synthetic `Batch`es whose rows depend only on (seed, global sample index).

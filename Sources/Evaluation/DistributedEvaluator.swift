@@ -1,4 +1,5 @@
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation

@@ -1,6 +1,6 @@
 // Filling ForecastRecords from a batch and its forecast (what `evaluate` does per batch on each rank).
 
-import CGMData
+import CGMSchema
 import Models
 
 extension ForecastRecords {

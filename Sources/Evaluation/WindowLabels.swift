@@ -2,6 +2,7 @@
 // last-value forecast) and each subject's diabetes status (the subgroups of the report).
 
 import CGMData
+import CGMSchema
 import Foundation
 
 /// Glucose (mg/dL) at the decision time of each window: the naive last-value forecast, read from the

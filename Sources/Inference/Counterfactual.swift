@@ -14,6 +14,7 @@
 // or `tod_sin`/`tod_cos` plus 5 min per step, else UTC from the decision time (`HorizonClock.source`).
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation

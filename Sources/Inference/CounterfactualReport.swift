@@ -12,8 +12,9 @@
 // Files (written atomically): windows.csv, subjects.csv, groups.csv, delta_by_horizon.csv,
 // delta_vs_horizon.svg.
 
-import Charts
 import CGMData
+import CGMSchema
+import Charts
 import Evaluation
 import Foundation
 

@@ -32,6 +32,7 @@
 // so this only affects times before a subject's first reading).
 
 import CGMData
+import CGMSchema
 import Foundation
 
 /// An error in a counterfactual request or its data (printed as the message).

@@ -4,10 +4,11 @@
 // FeatureSpec, nothing refitted). One process; the model runs once on all requested windows.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
-import Training
 import Models
+import Training
 
 /// A checkpoint ready to forecast from raw data.
 public struct CheckpointForecaster {

@@ -17,12 +17,13 @@
 // with the checkpoint's data.meal_plateau / meal_ramp; truth events are the runs where ỹ = 1 at grid points
 // some window covers (a meal inside a CGM gap cannot be detected and is not counted).
 
-import Charts
 import CGMData
+import CGMSchema
 import CGMTensor
+import Charts
 import Foundation
-import Training
 import Models
+import Training
 
 /// How per-window probabilities become a flag at grid time t.
 public enum MealFlagMode: String, CaseIterable, Sendable {

@@ -14,7 +14,7 @@
 //     • TFT: the interpretable attention of each decoder step over the L + H steps, averaged over windows.
 // Windows are the first `maxWindows` of the split, in order.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Evaluation
 import Foundation

@@ -11,7 +11,7 @@
 // receptive field; ReLU after each convolution; no dropout between the two BiLSTM layers (PyTorch's
 // nn.LSTM default dropout = 0). Targets ỹ are the `meal_labels` extra (trapezoid-smoothed, A.2).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 
@@ -72,7 +72,7 @@ public final class MealDetector: ForecastModel {
 
     /// The batch's smoothed targets ỹ (B, L) from its `meal_labels` extra.
     public static func targets(_ batch: Batch) -> Tensor {
-        let name = WindowExtractor.mealLabelsExtra
+        let name = WindowExtras.mealLabels
         guard let e = batch.extras[name], e.shape == [batch.history], e.values.count == batch.count * batch.history else {
             preconditionFailure("meal_detector: batch extras[\(name)] must have per-window shape [\(batch.history)] (got "
                                 + (batch.extras[name].map { "\($0.shape)" } ?? "none")

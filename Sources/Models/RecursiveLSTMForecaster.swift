@@ -28,7 +28,7 @@
 // Dropout (default 0: the paper states none for this baseline) applies to the LSTM outputs before the
 // head in training only.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

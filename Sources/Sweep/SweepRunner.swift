@@ -26,6 +26,7 @@
 // must be on a filesystem every rank sees; one job per sweep directory at a time (or one array task per trial).
 
 import CGMData
+import CGMSchema
 import DataParallel
 import Distributed
 import Foundation

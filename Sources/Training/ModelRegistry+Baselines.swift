@@ -12,7 +12,7 @@
 // Neither has parameters: `train` validates once, writes config.yaml, best.h5 and last.h5 and takes no
 // optimizer step (Trainer+Parameterless.swift).
 
-import CGMData
+import CGMSchema
 import Models
 
 extension ModelRegistry {

@@ -12,7 +12,7 @@
 // Its validation loss is that BCE; `cgmtrain evaluate` (glucose metrics) does not apply — event-level
 // recall/precision come from `cgmtrain detect-meals --data DIR --split test` (and `--tune` on val).
 
-import CGMData
+import CGMSchema
 import Models
 
 extension ModelRegistry {
@@ -35,7 +35,7 @@ extension ModelRegistry {
                                         "dropout": dropout, "pos_weight": posWeight])
         },
         build: { config, shape, seed in
-            let name = WindowExtractor.mealLabelsExtra
+            let name = WindowExtras.mealLabels
             guard shape.extras[name] == [shape.history] else {
                 throw ModelBuildError(description: "model meal_detector needs extras/\(name) of per-window shape "
                                       + "[\(shape.history)] in the dataset (got " + (shape.extras[name].map { "\($0)" } ?? "none")

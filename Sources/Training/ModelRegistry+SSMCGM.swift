@@ -20,7 +20,6 @@
 //     hidden_continuous: 8
 //     quantiles: [0.1, 0.5, 0.9]
 
-import CGMData
 import Foundation
 import Models
 

@@ -11,7 +11,7 @@
 //     hidden_continuous: 8        # prescaled width of each real variable (pytorch-forecasting default)
 //     quantiles: [0.1, 0.5, 0.9]  # QuantileLoss levels; the median is the point forecast
 
-import CGMData
+import CGMSchema
 import Foundation
 import Models
 

@@ -14,62 +14,9 @@
 //
 // The parameter-less baselines `naive` and `digital_twin` (section 4.2) are in ModelRegistry+Baselines.swift.
 
-import CGMData
+import CGMSchema
 import Foundation
 import Models
-
-/// What a model builder knows about the data: the dimensions of the prepared windows.
-public struct DatasetShape: Equatable {
-    public var history: Int
-    public var horizon: Int
-    public var pastFeatures: [String]
-    public var futureFeatures: [String]
-    public var staticFeatures: [String]
-    /// Per-window shapes of the extra arrays (e.g. `ode_hist`), by name.
-    public var extras: [String: [Int]]
-    /// Per static feature, its category count (embedding rows, unknown class included) when categorical,
-    /// nil when real — from the dataset's fitted `FeatureSpec`; empty when that spec is not available.
-    /// Derived from the recorded spec, so checkpoints do not store it separately.
-    public var staticCardinalities: [Int?]
-
-    public init(history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],
-                extras: [String: [Int]] = [:], staticCardinalities: [Int?] = []) {
-        self.history = history
-        self.horizon = horizon
-        self.pastFeatures = pastFeatures
-        self.futureFeatures = futureFeatures
-        self.staticFeatures = staticFeatures
-        self.extras = extras
-        self.staticCardinalities = staticCardinalities
-    }
-
-    /// The dimensions recorded in a dataset's manifest.
-    public init(_ m: Manifest) {
-        self.init(history: m.history, horizon: m.horizon, pastFeatures: m.pastFeatures,
-                  futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras,
-                  staticCardinalities: Self.staticCardinalities(featureSpecJSON: m.featureSpecJSON,
-                                                                staticFeatures: m.staticFeatures))
-    }
-
-    /// The static kinds of a recorded `FeatureSpec` (JSON) whose statics are `staticFeatures`; empty when the
-    /// JSON does not decode or lists other statics.
-    static func staticCardinalities(featureSpecJSON: String, staticFeatures: [String]) -> [Int?] {
-        guard let spec = try? FeatureSpec(jsonString: featureSpecJSON),
-              spec.statics.map(\.name) == staticFeatures else { return [] }
-        return spec.statics.map { $0.kind == .categorical ? $0.cardinality : nil }
-    }
-
-    /// Nil if the dataset has each of the ODE-state extras `names` (`data.ode_states: true`) with the right
-    /// shape, otherwise a message for `model` naming what is missing.
-    func odeStatesProblem(model: String, names: [String]) -> String? {
-        let want = PrepareODEStates.shapes(history: history, horizon: horizon)
-        for name in names where extras[name] != want[name] {
-            return "model \(model) needs extras/\(name) of per-window shape \(want[name]!) in the dataset (got "
-                + (extras[name].map { "\($0)" } ?? "none") + "); prepare it with data.ode_states: true"
-        }
-        return nil
-    }
-}
 
 /// A validated `model:` section: the model name and its settings, every default filled in.
 public struct ModelConfig: Equatable {
@@ -176,7 +123,7 @@ public enum ModelRegistry {
         parse: { m in try parseSeq2SeqKeys(m, name: "physio_seq2seq") },
         build: { config, shape, seed in
             if let problem = shape.odeStatesProblem(model: "physio_seq2seq",
-                                                    names: [PrepareODEStates.history, PrepareODEStates.future]) {
+                                                    names: [ODEStateExtras.history, ODEStateExtras.future]) {
                 throw ModelBuildError(description: problem)
             }
             return PhysioSeq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
@@ -190,7 +137,7 @@ public enum ModelRegistry {
     /// the stored basal-only forecast of the matched twin. Parameter-less; for evaluation, not training.
     /// - Throws: `ModelBuildError` if the dataset has no `twin_forecast` extra of shape [H].
     public static func digitalTwin(shape: DatasetShape, huberDelta: Float = 1) throws -> DigitalTwinForecaster {
-        if let problem = shape.odeStatesProblem(model: "digital_twin", names: [PrepareODEStates.twinForecast]) {
+        if let problem = shape.odeStatesProblem(model: "digital_twin", names: [ODEStateExtras.twinForecast]) {
             throw ModelBuildError(description: problem)
         }
         return DigitalTwinForecaster(huberDelta: huberDelta)

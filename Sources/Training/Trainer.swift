@@ -11,6 +11,7 @@
 // optimizer state and all counters) are broadcast from rank 0. The loop is in TrainingLoop.swift.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import DataParallel
 import Distributed

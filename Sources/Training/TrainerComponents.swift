@@ -1,7 +1,6 @@
 // Optimizer and learning-rate scheduler from the `train:` config, and the epoch geometry (batches,
 // optimizer steps, validation interval) that the scheduler lengths and the validation cadence derive from.
 
-import CGMData
 import Foundation
 import Layers
 import Optim

@@ -8,7 +8,7 @@
 // PyTorch anchors (../shared/anchors.md, one thread, L = 288): pytorch-forecasting TFT (10 covariates)
 // 22.6 samples/s; pure-PyTorch Mamba-2 stack 3.9 samples/s (the stack alone, not SSM-CGM).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers

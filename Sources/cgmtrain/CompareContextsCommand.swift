@@ -12,6 +12,7 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Evaluation

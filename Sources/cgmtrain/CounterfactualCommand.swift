@@ -13,6 +13,7 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation

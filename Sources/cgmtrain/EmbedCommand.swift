@@ -15,6 +15,7 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Evaluation
 import Foundation

@@ -10,6 +10,7 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Evaluation

@@ -3,12 +3,12 @@
 // next-token loss gradient reaches the diet rows, and diet-aware generation with the KV cache equals recomputation,
 // is seeded, and changes with the meal.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
-@testable import Models
-import XCTest
 import _TestSupport
+import XCTest
+@testable import Models
 
 final class GluFormerDietTests: XCTestCase {
     func testGatherSumValuesAndGradients() {

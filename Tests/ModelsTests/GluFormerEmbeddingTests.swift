@@ -2,10 +2,10 @@
 // over every token equals the hand computation from each chunk's own last hidden layer; deterministic, dimension d,
 // independent of the batch size, and the two poolings differ.
 
-import CGMData
+import CGMSchema
 import CGMTensor
-@testable import Models
 import XCTest
+@testable import Models
 
 final class GluFormerEmbeddingTests: XCTestCase {
     let net = GluFormerNetwork(GluFormerConfig(dModel: 8, heads: 2, layers: 2, feedForward: 12, dropout: 0.1,

@@ -2,12 +2,12 @@
 // leaks nothing from later tokens, left padding is invisible, finite-difference gradients of the next-token loss
 // for every kind of parameter (post- and pre-LN, ReLU and GELU), deterministic top-k sampling, imputation.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
-@testable import Models
-import XCTest
 import _TestSupport
+import XCTest
+@testable import Models
 
 final class GluFormerTests: XCTestCase {
     func tiny(_ norm: GluFormerConfig.Norm = .post, _ activation: GluFormerConfig.Activation = .relu, dropout: Float = 0,

@@ -3,11 +3,11 @@
 // for both Mamba variants, with and without statics / future inputs; the forecast does not change the
 // state; and the k readings matter (the forecast from the L-row state differs).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Models
-import XCTest
 import _TestSupport
+import XCTest
 
 final class SSMCGMStreamTests: XCTestCase {
     private func config(_ variant: Mamba2Variant, inputs: Bool) -> SSMCGMConfig {

@@ -4,14 +4,14 @@
 // hidden-attention maps `interpret` returns. (That hidden attention reproduces a block's output,
 // z = Σ K x, is Mamba2Tests.testHiddenAttentionReproducesBlockOutput.)
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
 import Models
 import Optim
-import XCTest
 import _TestSupport
+import XCTest
 
 /// A tiny config with every input kind: three past reals, three future reals ("tod" in both, so its
 /// prescaler is shared), a static categorical and two static reals; 4 stack heads, 2 light heads.

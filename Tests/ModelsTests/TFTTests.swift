@@ -1,11 +1,11 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
 import Models
 import Optim
-import XCTest
 import _TestSupport
+import XCTest
 
 /// A tiny config with every input kind: two past reals, two future reals ("tod" in both, so its
 /// prescaler is shared), a static categorical and a static real.

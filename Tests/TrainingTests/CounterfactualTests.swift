@@ -4,9 +4,10 @@
 // per-window effect measures (Δ mean, end, trapezoid area, ΔTIR).
 
 import CGMData
+import CGMSchema
 import Foundation
-@testable import Inference
 import XCTest
+@testable import Inference
 @testable import Training
 
 final class CounterfactualTests: XCTestCase {

@@ -4,12 +4,13 @@
 // diagonal), the maps average the per-window maps of `interpret`, and the CSV/SVG files are written.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
-@testable import Inference
 import Models
 import _TestSupport
 import XCTest
+@testable import Inference
 @testable import Training
 
 final class ExplainTests: XCTestCase {

@@ -12,16 +12,17 @@
 // Plus the /preprocessing checkpoint group in-process: round trip, absence, corruption.
 
 import CGMData
+import CGMSchema
 import CGMTensor
-@testable import DataParallel
-@testable import Evaluation
 import Foundation
 import HDF5IO
-@testable import Inference
 import Layers
 import Models
 import Optim
 import XCTest
+@testable import DataParallel
+@testable import Evaluation
+@testable import Inference
 @testable import Training
 
 extension TrainLaunchTests {

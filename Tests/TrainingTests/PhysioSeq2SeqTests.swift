@@ -5,6 +5,7 @@
 // a few Adam steps on a tiny set); digital_twin forecasts exactly the stored twin glucose.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation

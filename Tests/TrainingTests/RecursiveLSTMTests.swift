@@ -4,13 +4,14 @@
 // own predictions, registry/config checks, and a Trainer run whose checkpoint restores the same forecasts.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation
 import Layers
 import Models
-import XCTest
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class RecursiveLSTMTests: XCTestCase {

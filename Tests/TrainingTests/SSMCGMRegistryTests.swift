@@ -6,10 +6,11 @@
 // the value and do not depend on record order.
 
 import CGMData
-@testable import Evaluation
+import CGMSchema
 import Foundation
 import Models
 import XCTest
+@testable import Evaluation
 @testable import Training
 
 final class SSMCGMRegistryTests: XCTestCase {

@@ -5,6 +5,7 @@
 // bit-identical parameters.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation

@@ -6,7 +6,7 @@
 // Not given by the paper (our choices, documented in SSMCGMNetwork): the light Mamba's expand (1, see
 // `lightExpand`), LayerNorm before each stack block and after the stack, hidden_continuous 8 (TFT's).
 
-import CGMData
+import CGMSchema
 
 /// Settings of an `SSMCGMModel`: sizes, Mamba settings, quantiles, and the names and kinds of its inputs
 /// in `Batch` column order (the same interface as `TFTConfig`).

@@ -3,7 +3,7 @@
 // mg/dL by eq. 14. `interpret` gives the VSN weights and the hidden-attention maps (eqs. 17–18, 22–25)
 // of every stack layer and of the light Mamba.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

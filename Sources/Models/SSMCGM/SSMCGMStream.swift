@@ -14,7 +14,7 @@
 // rounding (the chunked scan vs the step recurrence sum in different orders; tested at 1e-4).
 // Inference only (no dropout, no gradients).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

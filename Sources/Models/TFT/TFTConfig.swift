@@ -1,7 +1,7 @@
 // Hyperparameters and input interface of the TFT baseline (SSM-CGM A.9, Table 4: hidden 128, 8 heads,
 // 4 LSTM layers, dropout 0.2, QuantileLoss at {0.1, 0.5, 0.9}; other settings pytorch-forecasting defaults).
 
-import CGMData
+import CGMSchema
 import Foundation
 
 /// Settings of a `TFTModel`: sizes, quantiles, and the names and kinds of its inputs, in `Batch` column order.

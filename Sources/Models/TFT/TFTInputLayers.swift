@@ -3,7 +3,7 @@
 // decoder Variable Selection Networks (eqs. 7–14), registered in pytorch-forecasting's module order so both
 // networks draw their initial values from the generator in the same sequence.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

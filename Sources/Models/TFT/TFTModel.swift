@@ -2,7 +2,7 @@
 // (PhysioSeq2Seq), the loss is pytorch-forecasting's QuantileLoss at the configured quantiles
 // (SSM-CGM A.9), and forecasts are mapped back to mg/dL by eq. 14 (monotone, so quantiles keep their order).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

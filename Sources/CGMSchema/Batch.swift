@@ -78,3 +78,9 @@ public struct Batch: Equatable, Sendable {
         }
     }
 }
+
+/// Names of per-window extra arrays (`Batch.extras`) that models read, besides the ODE states (`ODEStateExtras`).
+public enum WindowExtras {
+    /// Per-step smoothed meal targets ỹ, shape [L] (SSM-CGM A.2; `data.meal_labels`).
+    public static let mealLabels = "meal_labels"
+}

@@ -54,7 +54,7 @@ public enum Channel: String, CaseIterable, Codable, Sendable {
     }
 
     /// Whether a negative value is an input error (amounts of food or insulin, the basal rate).
-    var mustBeNonNegative: Bool {
+    public var mustBeNonNegative: Bool {
         switch self {
         case .carbs, .protein, .fat, .fibre, .bolus, .basal: return true
         default: return false

@@ -1,7 +1,8 @@
 // FeatureSpec: everything needed to turn raw data into model inputs again — at inference, or when a
 // checkpoint is loaded — recorded as Codable: feature lists, the paper constants (eq. 7 range, eq. 11
 // range, IOB curve), per-feature cohort standardization, static vocabularies and standardization, and
-// each subject's glucose centre/scale. It is fitted on training data only (`fit(features:scope:table:)`).
+// each subject's glucose centre/scale. It is fitted on training data only (`fit(features:scope:table:)`, in
+// CGMData's FeatureSpecFitting.swift).
 
 import Foundation
 
@@ -43,14 +44,23 @@ public struct FeatureScaling: Codable, Equatable, Sendable {
     public var name: String
     /// Cohort standardization, or nil for fixed-scale features (eq. 7, eq. 11, sin/cos, flags).
     public var standardization: Standardization?
+
+    /// Creates a scaling.
+    public init(name: String, standardization: Standardization?) {
+        self.name = name
+        self.standardization = standardization
+    }
 }
+
+/// Whether a static covariate is a category (embedded by index) or a real number (standardized).
+public enum StaticKind: String, Codable, Sendable { case categorical, real }
 
 /// Encoding of one static feature.
 public struct StaticEncoding: Codable, Equatable, Sendable {
     /// Feature name.
     public var name: String
     /// Categorical (encoded as an index) or real (standardized).
-    public var kind: SubjectTable.Kind
+    public var kind: StaticKind
     /// Categorical vocabulary (sorted): value `vocabulary[k]` encodes as k + 1; unknown or missing → 0.
     public var vocabulary: [String]
     /// Standardization of a real feature (missing → 0).
@@ -58,6 +68,11 @@ public struct StaticEncoding: Codable, Equatable, Sendable {
 
     /// Number of categorical classes including the unknown class 0 (embedding table size).
     public var cardinality: Int { vocabulary.count + 1 }
+
+    /// Creates an encoding.
+    public init(name: String, kind: StaticKind, vocabulary: [String], standardization: Standardization?) {
+        (self.name, self.kind, self.vocabulary, self.standardization) = (name, kind, vocabulary, standardization)
+    }
 }
 
 /// A subject's glucose centre (mean) and scale (std), mg/dL.
@@ -68,6 +83,11 @@ public struct SubjectGlucose: Codable, Equatable, Sendable {
     public var centre: Double
     /// Population standard deviation of glucose (mg/dL).
     public var scale: Double
+
+    /// Creates a record.
+    public init(id: String, centre: Double, scale: Double) {
+        (self.id, self.centre, self.scale) = (id, centre, scale)
+    }
 }
 
 /// The fitted preprocessing of a dataset (recorded in manifests and checkpoints).
@@ -137,106 +157,24 @@ public struct FeatureSpec: Codable, Equatable, Sendable {
         }
         return lo < subjectGlucose.count && subjectGlucose[lo].id == subject ? subjectGlucose[lo] : nil
     }
-
-    /// Fits standardizations, vocabularies and subject glucose statistics.
-    ///
-    /// - Parameters:
-    ///   - features: every subject's unscaled features.
-    ///   - scope: per subject, the last Unix second of its data that is training data (`Int64.max`:
-    ///     all of it; nil: none — a validation/test subject of a subject split). Cohort statistics
-    ///     and vocabularies use in-scope data only. A subject's own glucose centre/scale uses its
-    ///     in-scope data, or all of its data when it has none in scope (a summary of the subject,
-    ///     like its HbA1c; documented leakage-free for temporal splits).
-    ///   - table: subjects.csv, for static columns.
-    public mutating func fit(features: [SubjectFeatures], scope: [Int64?], table: SubjectTable?) {
-        precondition(features.count == scope.count, "FeatureSpec.fit: \(features.count) subjects but \(scope.count) scopes")
-        scalings = timeVaryingFeatures.map { name in
-            guard FeatureCatalog.isStandardized(name) else { return FeatureScaling(name: name, standardization: nil) }
-            var stats = RunningStats()
-            for (s, f) in features.enumerated() {
-                guard let cutoff = scope[s], let column = f.columns[name] else { continue }
-                forEachInScope(f, cutoff: cutoff) { stats.add(column[$0]) }
-            }
-            return FeatureScaling(name: name, standardization: stats.standardization)
-        }
-        subjectGlucose = features.enumerated().map { s, f in
-            var stats = RunningStats()
-            let cutoff = scope[s] ?? .max
-            forEachInScope(f, cutoff: cutoff) { stats.add(f.cgm[$0]) }
-            if stats.count == 0 { forEachInScope(f, cutoff: .max) { stats.add(f.cgm[$0]) } }
-            return SubjectGlucose(id: f.id, centre: stats.count > 0 ? stats.mean : .nan, scale: stats.std)
-        }.sorted { $0.id < $1.id }
-        let trainIDs = features.indices.filter { scope[$0] != nil }.map { features[$0].id }
-        statics = staticFeatures.map { fitStatic($0, trainIDs: trainIDs, table: table) }
-    }
-
-    /// The encoded static row of `subject` (categorical indices and standardized reals).
-    public func staticRow(subject: String, table: SubjectTable?) -> [Float] {
-        statics.map { enc in
-            switch enc.kind {
-            case .categorical:
-                let value = enc.name == "subject_id" ? subject : table?.value(enc.name, for: subject)
-                guard let value, let k = enc.vocabulary.firstIndex(of: value) else { return 0 }
-                return Float(k + 1)
-            case .real:
-                let z = enc.standardization ?? .identity
-                return z.apply(Float(rawStatic(enc.name, subject: subject, table: table) ?? .nan))
-            }
-        }
-    }
-
-    private func rawStatic(_ name: String, subject: String, table: SubjectTable?) -> Double? {
-        switch name {
-        case "glucose_centre": return glucose(of: subject)?.centre
-        case "glucose_scale": return glucose(of: subject)?.scale
-        default: return table?.real(name, for: subject)
-        }
-    }
-
-    private func fitStatic(_ name: String, trainIDs: [String], table: SubjectTable?) -> StaticEncoding {
-        let kind: SubjectTable.Kind
-        switch name {
-        case "subject_id": kind = .categorical
-        case "glucose_centre", "glucose_scale": kind = .real
-        default: kind = table?.kinds[name] ?? .real
-        }
-        if kind == .categorical {
-            let values = trainIDs.compactMap { name == "subject_id" ? $0 : table?.value(name, for: $0) }
-            return StaticEncoding(name: name, kind: .categorical, vocabulary: Array(Set(values)).sorted(), standardization: nil)
-        }
-        var stats = RunningStats()
-        for id in trainIDs { if let v = rawStatic(name, subject: id, table: table) { stats.add(Float(v)) } }
-        return StaticEncoding(name: name, kind: .real, vocabulary: [], standardization: stats.standardization)
-    }
-
-    private func forEachInScope(_ f: SubjectFeatures, cutoff: Int64, _ body: (Int) -> Void) {
-        for seg in f.segments {
-            for i in seg {
-                if f.time(at: i) > cutoff { return }
-                body(i)
-            }
-        }
-    }
 }
 
-/// Welford's running mean and variance (population), skipping NaN.
-struct RunningStats {
-    private(set) var count = 0
-    private(set) var mean = 0.0
-    private var m2 = 0.0
-
-    mutating func add(_ x: Float) {
-        guard !x.isNaN else { return }
-        count += 1
-        let d = Double(x) - mean
-        mean += d / Double(count)
-        m2 += d * (Double(x) - mean)
+extension FeatureSpec {
+    /// Compact JSON with sorted keys (identical bytes on every rank); NaN and infinities as "nan"/"inf"/"-inf"
+    /// strings (a subject without glucose has a NaN centre). Stored as the manifest's `feature_spec_json`.
+    public func jsonString() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf",
+                                                                      nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
-    var std: Double { count > 0 ? (m2 / Double(count)).squareRoot() : 0 }
-
-    /// The standardization; std 1 when there is no spread (or no data, then mean 0).
-    var standardization: Standardization {
-        Standardization(mean: count > 0 ? mean : 0, std: std > 1e-12 ? std : 1)
+    /// Decodes `jsonString()` output (e.g. a manifest's `feature_spec_json`).
+    public init(jsonString: String) throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf",
+                                                                        nan: "nan")
+        self = try decoder.decode(FeatureSpec.self, from: Data(jsonString.utf8))
     }
 }
