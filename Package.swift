@@ -10,6 +10,12 @@ let systemLibraries: [Target] = [
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 ]
 
+// MARK: - Config: the one strict YAML reader (the only target that imports Yams)
+
+let config: [Target] = [
+    .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+]
+
 // MARK: - Engine and layers
 
 /// Release builds are tuned for the CPU that builds them (`-target-cpu native`, like `-march=native`):
@@ -44,7 +50,7 @@ let engine: [Target] = [
     .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: kernels),
     .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: kernels),
     .target(name: "Models", dependencies: [
-        "CGMTensor", "Layers", "Optim", "CGMSchema", .product(name: "Yams", package: "Yams"),
+        "CGMTensor", "Layers", "Optim", "CGMSchema", "Config",
     ], swiftSettings: kernels),
 ]
 
@@ -53,7 +59,7 @@ let engine: [Target] = [
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
     .target(name: "CGMSchema", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "HDF5IO", "Distributed"], swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "Config", "HDF5IO", "Distributed"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5
@@ -71,8 +77,8 @@ let training: [Target] = [
         "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed",
     ], swiftSettings: kernels),
     .target(name: "Training", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel", "Charts",
-        .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+        "CGMTensor", "Layers", "Optim", "Config", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel", "Charts",
+        .product(name: "Logging", package: "swift-log"),
     ], swiftSettings: kernels),
     .target(name: "Evaluation", dependencies: [
         "CGMTensor", "Models", "CGMData", "Distributed", "Charts",
@@ -81,8 +87,7 @@ let training: [Target] = [
         "CGMTensor", "Layers", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
     ], swiftSettings: kernels),
     .target(name: "Sweep", dependencies: [
-        "CGMTensor", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
-        .product(name: "Yams", package: "Yams"),
+        "CGMTensor", "Config", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
     ], swiftSettings: kernels),
 ]
 
@@ -91,10 +96,9 @@ let training: [Target] = [
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
         "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
-        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts",
+        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
         "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology",
@@ -114,11 +118,11 @@ let tests: [Target] = [
     .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
     .testTarget(name: "CGMDataTests", dependencies: [
-        "CGMSchema", "CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport",
+        "Config", "CGMSchema", "CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport",
     ]),
     .testTarget(name: "TrainingTests", dependencies: [
-        "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Models", "CGMSchema", "CGMData", "Distributed",
-        "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
+        "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "Models", "CGMSchema", "CGMData",
+        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
     ], exclude: ["Fixtures"]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
@@ -135,5 +139,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + engine + data + systems + training + executables + tests
+    targets: systemLibraries + config + engine + data + systems + training + executables + tests
 )

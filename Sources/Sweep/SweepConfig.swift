@@ -22,9 +22,9 @@
 // the key path (`configs/sweep.yaml: space.model.hidden[1] ...`). Whether the space's key paths exist is
 // checked against the base config when the trial list is resolved (SweepPlan), not here.
 
+import Config
 import Foundation
 import Training
-import Yams
 
 /// A metric trials are ranked by (smaller is better).
 public enum SweepMetric: String, CaseIterable, Equatable {
@@ -88,22 +88,14 @@ public struct SweepConfig: Equatable {
 
     /// Reads and parses `path`.
     public static func load(path: String) throws -> SweepConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw RunConfigError(source: path, key: "", "cannot read the sweep file")
-        }
-        return try parse(yaml: text, source: path)
+        try parse(yaml: try YAMLDocument.text(path: path, what: "the sweep file"), source: path)
     }
 
     /// Parses sweep YAML; relative paths are resolved against `source`'s directory.
     public static func parse(yaml: String, source: String) throws -> SweepConfig {
-        let node: Any?
-        do { node = try Yams.load(yaml: yaml) } catch {
-            throw RunConfigError(source: source, key: "", "invalid YAML: \(error)")
-        }
-        guard let root = node as? [String: Any] else {
-            throw RunConfigError(source: source, key: "", "expected a mapping with base:, trials:, space: (see configs/sweep-seq2seq.yaml)")
-        }
-        let m = RunConfigMap(root, path: "", source: source)
+        let root = try YAMLDocument.mapping(yaml, source: source,
+                                            expected: "a mapping with base:, trials:, space: (see configs/sweep-seq2seq.yaml)")
+        let m = ConfigMap(root, path: "", source: source)
         try m.rejectUnknown(["name", "base", "data", "trials", "seed", "unique", "fixed", "space", "select", "pruning"])
         let directory = (source as NSString).deletingLastPathComponent
         func resolve(_ p: String) -> String {
@@ -123,7 +115,7 @@ public struct SweepConfig: Equatable {
 
         var fixed: [SweepOverride] = []
         if let f = try m.map("fixed") {
-            let fm = RunConfigMap(f, path: "fixed", source: source)
+            let fm = ConfigMap(f, path: "fixed", source: source)
             for key in f.keys.sorted() {
                 guard let text = SweepDimension.yamlText(f[key]!) else {
                     throw fm.error(key, "must be a number, string, boolean or flat list")
@@ -134,10 +126,10 @@ public struct SweepConfig: Equatable {
         guard let spaceMap = try m.map("space"), !spaceMap.isEmpty else {
             throw m.error("space", "is required: key paths with their values, e.g. space: {model.hidden: [64, 128]}")
         }
-        let sm = RunConfigMap(spaceMap, path: "space", source: source)
+        let sm = ConfigMap(spaceMap, path: "space", source: source)
         let space = try spaceMap.keys.sorted().map { try SweepDimension.parse(key: $0, value: spaceMap[$0]!, in: sm) }
         for o in fixed where space.contains(where: { $0.key == o.key }) {
-            throw RunConfigError(source: source, key: "fixed.\(o.key)", "is also searched in space:")
+            throw ConfigError(source: source, key: "fixed.\(o.key)", "is also searched in space:")
         }
         if unique, let size = space.reduce(Optional(1), { acc, d in
             guard let a = acc, let c = d.distribution.cardinality else { return nil }
@@ -155,7 +147,7 @@ public struct SweepConfig: Equatable {
             guard let list = sel.dict["tie_breakers"] as? [Any] else { throw sel.error("tie_breakers", "must be a list of metrics") }
             selection.tieBreakers = try list.enumerated().map { i, item in
                 guard let s = item as? String, let metric = SweepMetric(rawValue: s) else {
-                    throw sel.error("tie_breakers[\(i)]", "must be one of \(names.joined(separator: ", ")) (got \(RunConfigMap.describe(item)))")
+                    throw sel.error("tie_breakers[\(i)]", "must be one of \(names.joined(separator: ", ")) (got \(ConfigMap.describe(item)))")
                 }
                 return metric
             }
@@ -170,7 +162,7 @@ public struct SweepConfig: Equatable {
             } else if p is Bool, (p as! Bool) == false {
                 pruning = nil           // YAML `off` loads as false
             } else if let pm = try m.map("pruning") {
-                let pr = RunConfigMap(pm, path: "pruning", source: source)
+                let pr = ConfigMap(pm, path: "pruning", source: source)
                 try pr.rejectUnknown(["rule", "warmup_checks", "min_trials"])
                 let rule = try pr.choice("rule", ["median", "off", "none"]) ?? "median"
                 if rule == "median" {

@@ -13,6 +13,7 @@
 // path the base config's model does not have), the sweep itself is refused.
 
 import CGMData
+import Config
 import Foundation
 import Training
 
@@ -75,7 +76,7 @@ public struct SweepPlan {
     public let baseText: String
     public let trials: [SweepTrial]
     /// Per trial: the validated configuration, or the error naming the sweep file and key.
-    public let configs: [Result<RunConfig, RunConfigError>]
+    public let configs: [Result<RunConfig, ConfigError>]
 
     /// Resolves every trial; throws when no trial has a valid configuration.
     public init(config: SweepConfig, baseText: String) throws {
@@ -84,7 +85,7 @@ public struct SweepPlan {
         trials = SweepSampler.trials(config)
         // The base config alone must be readable (its own errors name the base file).
         _ = try RunConfig.parse(yaml: baseText, source: config.base)
-        configs = trials.map { t in Result { try Self.resolve(config, baseText, t) }.mapError { $0 as! RunConfigError } }
+        configs = trials.map { t in Result { try Self.resolve(config, baseText, t) }.mapError { $0 as! ConfigError } }
         if !configs.contains(where: { if case .success = $0 { return true } else { return false } }),
            case .failure(let first) = configs[0] {
             throw first
@@ -102,15 +103,15 @@ public struct SweepPlan {
         do {
             let overrides = try all.map { try ConfigOverride($0.argument) }
             return try RunConfig.parse(yaml: baseText, source: config.base, overrides: overrides)
-        } catch let e as RunConfigError {
+        } catch let e as ConfigError {
             // Name the sweep key that introduced the bad value (RunConfig names it as "--set key=value").
             let culprit = all.last { e.source == "--set \($0.argument)" || e.key == $0.key || e.key.hasPrefix($0.key + ".") }
             guard let o = culprit else { throw e }
             let section = config.fixed.contains(o) ? "fixed" : "space"
-            throw RunConfigError(source: config.source, key: "\(section).\(o.key)",
+            throw ConfigError(source: config.source, key: "\(section).\(o.key)",
                                  "(trial \(trial.index): \(o.argument)): \(e.key.isEmpty ? "" : e.key + " ")\(e.message)")
         } catch {
-            throw RunConfigError(source: config.source, key: "", "trial \(trial.index): \(error)")
+            throw ConfigError(source: config.source, key: "", "trial \(trial.index): \(error)")
         }
     }
 }

@@ -27,6 +27,7 @@
 
 import CGMData
 import CGMSchema
+import Config
 import DataParallel
 import Distributed
 import Foundation
@@ -71,7 +72,7 @@ extension SweepPlan {
                 let c = try SweepConfig.load(path: sweepFile)
                 sweepText = try String(contentsOfFile: sweepFile, encoding: .utf8)
                 guard let t = try? String(contentsOfFile: c.base, encoding: .utf8) else {
-                    throw RunConfigError(source: sweepFile, key: "base", "cannot read the base config \(c.base)")
+                    throw ConfigError(source: sweepFile, key: "base", "cannot read the base config \(c.base)")
                 }
                 baseText = t
             } catch {

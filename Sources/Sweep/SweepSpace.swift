@@ -11,6 +11,7 @@
 // Choice values may be numbers, strings, booleans or flat lists (e.g. optimizer betas).
 
 import CGMData
+import Config
 import Foundation
 import Training
 
@@ -70,7 +71,7 @@ public struct SweepDimension: Equatable {
     public var distribution: SweepDistribution
 
     /// Parses the value of `space.<key>`; `map` is the `space` mapping reader (errors name space.<key>).
-    static func parse(key: String, value: Any, in map: RunConfigMap) throws -> SweepDimension {
+    static func parse(key: String, value: Any, in map: ConfigMap) throws -> SweepDimension {
         let parts = key.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }),
               ["data", "model", "train"].contains(String(parts[0])) else {
@@ -79,14 +80,14 @@ public struct SweepDimension: Equatable {
         if let list = value as? [Any] { return SweepDimension(key: key, distribution: try choice(list, key, map)) }
         guard let spec = value as? [String: Any] else {
             throw map.error(key, "must be a list of choices or a mapping {choice: [...]} / {uniform: [lo, hi]} / "
-                            + "{log_uniform: [lo, hi]} / {integer: [lo, hi], step: s} (got \(RunConfigMap.describe(value)))")
+                            + "{log_uniform: [lo, hi]} / {integer: [lo, hi], step: s} (got \(ConfigMap.describe(value)))")
         }
         let kinds = ["choice", "uniform", "log_uniform", "integer"]
         let given = kinds.filter { spec[$0] != nil }
         guard given.count == 1, let kind = given.first else {
             throw map.error(key, "must name exactly one of \(kinds.joined(separator: ", ")) (got \(spec.keys.sorted().joined(separator: ", ")))")
         }
-        let sub = RunConfigMap(spec, path: map.keyPath(key), source: map.source)
+        let sub = ConfigMap(spec, path: map.keyPath(key), source: map.source)
         try sub.rejectUnknown(kind == "integer" ? ["integer", "step"] : [kind])
         switch kind {
         case "choice":
@@ -104,20 +105,20 @@ public struct SweepDimension: Equatable {
             guard let pair = try sub.doubles(kind, count: 2) else { throw sub.error(kind, "must be [lo, hi]") }
             let (lo, hi) = (pair[0], pair[1])
             guard lo.isFinite, hi.isFinite, lo < hi else {
-                throw sub.error(kind, "must have finite lo < hi (got [\(RunConfigMap.show(lo)), \(RunConfigMap.show(hi))])")
+                throw sub.error(kind, "must have finite lo < hi (got [\(ConfigMap.show(lo)), \(ConfigMap.show(hi))])")
             }
             if kind == "uniform" { return SweepDimension(key: key, distribution: .uniform(lo, hi)) }
-            guard lo > 0 else { throw sub.error(kind, "needs lo > 0 (got \(RunConfigMap.show(lo)))") }
+            guard lo > 0 else { throw sub.error(kind, "needs lo > 0 (got \(ConfigMap.show(lo)))") }
             return SweepDimension(key: key, distribution: .logUniform(lo, hi))
         }
     }
 
-    private static func choice(_ list: [Any], _ key: String, _ map: RunConfigMap) throws -> SweepDistribution {
+    private static func choice(_ list: [Any], _ key: String, _ map: ConfigMap) throws -> SweepDistribution {
         guard !list.isEmpty else { throw map.error(key, "needs at least one choice") }
         var texts: [String] = []
         for (i, item) in list.enumerated() {
             guard let t = yamlText(item) else {
-                throw map.error("\(key)[\(i)]", "must be a number, string, boolean or flat list (got \(RunConfigMap.describe(item)))")
+                throw map.error("\(key)[\(i)]", "must be a number, string, boolean or flat list (got \(ConfigMap.describe(item)))")
             }
             guard !texts.contains(t) else { throw map.error("\(key)[\(i)]", "repeats the choice \(t)") }
             texts.append(t)

@@ -13,11 +13,12 @@
 // optimizer step (Trainer+Parameterless.swift).
 
 import CGMSchema
+import Config
 import Models
 
 extension ModelRegistry {
     /// Parses the only key of a parameter-less baseline, `huber_delta`.
-    static func parseBaselineKeys(_ m: RunConfigMap, name: String) throws -> ModelConfig {
+    static func parseBaselineKeys(_ m: ConfigMap, name: String) throws -> ModelConfig {
         try m.rejectUnknown(["name", "huber_delta"], context: " for model \(name) (it has no parameters)")
         let delta = try m.double("huber_delta", "> 0", { $0 > 0 }) ?? 1.0
         return ModelConfig(name: name, node: .map([("name", .string(name)), ("huber_delta", .double(delta))]),

@@ -13,6 +13,7 @@
 //     diet_tokens: true    # use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only
 // The trained length (max_length) is the dataset's token window L + H; generation keeps its window within it.
 
+import Config
 import CGMSchema
 import Models
 

@@ -12,6 +12,7 @@
 // Its validation loss is that BCE; `cgmtrain evaluate` (glucose metrics) does not apply — event-level
 // recall/precision come from `cgmtrain detect-meals --data DIR --split test` (and `--tune` on val).
 
+import Config
 import CGMSchema
 import Models
 

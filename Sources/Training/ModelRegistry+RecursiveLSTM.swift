@@ -12,6 +12,7 @@
 // features in the same order (the physio_seq2seq preset: [cgm_scaled, iob_scaled] / [iob_scaled]): over the
 // horizon the model's input is [its own prediction, the known-future features].
 
+import Config
 import CGMSchema
 import Models
 

@@ -20,6 +20,7 @@
 //     hidden_continuous: 8
 //     quantiles: [0.1, 0.5, 0.9]
 
+import Config
 import Foundation
 import Models
 

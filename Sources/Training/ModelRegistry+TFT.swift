@@ -12,6 +12,7 @@
 //     quantiles: [0.1, 0.5, 0.9]  # QuantileLoss levels; the median is the point forecast
 
 import CGMSchema
+import Config
 import Foundation
 import Models
 
@@ -56,14 +57,14 @@ extension ModelRegistry {
     // MARK: shared by the quantile models
 
     /// `quantiles`: a non-empty list of distinct levels in (0, 1), ascending; default [0.1, 0.5, 0.9].
-    static func parseQuantiles(_ m: RunConfigMap) throws -> [Double] {
+    static func parseQuantiles(_ m: ConfigMap) throws -> [Double] {
         guard m.has("quantiles") else { return [0.1, 0.5, 0.9] }
         guard let list = m.dict["quantiles"] as? [Any], !list.isEmpty else {
             throw m.error("quantiles", "must be a non-empty list of levels in (0, 1), e.g. [0.1, 0.5, 0.9]")
         }
         let levels = try list.enumerated().map { i, item -> Double in
-            guard let q = RunConfigMap.number(item), q > 0, q < 1 else {
-                throw m.error("quantiles", "item \(i) must be a number in (0, 1) (got \(RunConfigMap.describe(item)))")
+            guard let q = ConfigMap.number(item), q > 0, q < 1 else {
+                throw m.error("quantiles", "item \(i) must be a number in (0, 1) (got \(ConfigMap.describe(item)))")
             }
             return q
         }

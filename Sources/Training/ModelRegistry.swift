@@ -15,6 +15,7 @@
 // The parameter-less baselines `naive` and `digital_twin` (section 4.2) are in ModelRegistry+Baselines.swift.
 
 import CGMSchema
+import Config
 import Foundation
 import Models
 
@@ -37,7 +38,7 @@ public struct ModelSpec {
     /// One line for help texts.
     public let summary: String
     /// Parses the `model:` mapping (including `name`).
-    let parse: (RunConfigMap) throws -> ModelConfig
+    let parse: (ConfigMap) throws -> ModelConfig
     /// Builds the model for a dataset; errors are messages about the data/model mismatch.
     let build: (ModelConfig, DatasetShape, UInt64) throws -> any ForecastModel
 }
@@ -57,7 +58,7 @@ public enum ModelRegistry {
     public static func spec(_ name: String) -> ModelSpec? { all.first { $0.name == name } }
 
     /// Parses a `model:` mapping; errors name the key path and `source`.
-    static func parse(_ m: RunConfigMap) throws -> ModelConfig {
+    static func parse(_ m: ConfigMap) throws -> ModelConfig {
         guard let name = try m.string("name") else {
             throw m.error("name", "is required (one of: \(all.map(\.name).joined(separator: ", ")))")
         }
@@ -104,7 +105,7 @@ public enum ModelRegistry {
     // MARK: physio_seq2seq
 
     /// Parses seq2seq's keys for a model named `name`.
-    static func parseSeq2SeqKeys(_ m: RunConfigMap, name: String) throws -> ModelConfig {
+    static func parseSeq2SeqKeys(_ m: ConfigMap, name: String) throws -> ModelConfig {
         try m.rejectUnknown(["name", "hidden", "dropout", "huber_delta"], context: " for model \(name)")
         let hidden = try m.int("hidden", in: 1...4096) ?? 64
         let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2

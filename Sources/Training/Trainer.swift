@@ -13,6 +13,7 @@
 import CGMData
 import CGMSchema
 import CGMTensor
+import Config
 import DataParallel
 import Distributed
 import Foundation
@@ -145,7 +146,7 @@ public final class Trainer {
             optimizer = TrainerComponents.optimizer(t.optimizer, model.store)
             geometry = EpochGeometry(count: ds.count(.train), ranks: comm.size, train: t)
             if case .steps(let n) = t.valCheckInterval, n > geometry.steps {
-                throw RunConfigError(source: configSource, key: "train.val_check_interval",
+                throw ConfigError(source: configSource, key: "train.val_check_interval",
                                      "= \(n) steps exceeds the \(geometry.steps) optimizer steps of an epoch "
                                      + "(\(comm.size) rank(s) × batch \(t.batchSize))")
             }

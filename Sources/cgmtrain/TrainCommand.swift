@@ -10,6 +10,7 @@
 
 import ArgumentParser
 import CGMTensor
+import Config
 import DataParallel
 import Distributed
 import Foundation

@@ -1,5 +1,6 @@
 // DataConfig: presets and overrides, strict errors naming the key path, and the stable hash.
 
+import Config
 import XCTest
 @testable import CGMData
 
@@ -35,8 +36,12 @@ final class DataConfigTests: XCTestCase {
 
     func testErrorsNameTheKeyPath() {
         func expect(_ dict: [String: Any], _ key: String, _ text: String, line: UInt = #line) {
-            assertDataError({ _ = try DataConfig.parse(dict) }, file: nil, line: nil, key: .config(key), contains: text,
-                            line: line)
+            XCTAssertThrowsError(try DataConfig.parse(dict, source: "test.yaml"), line: line) { error in
+                guard let e = error as? ConfigError else { return XCTFail("expected a ConfigError, got \(error)", line: line) }
+                XCTAssertEqual(e.source, "test.yaml", line: line)
+                XCTAssertEqual(e.key, key, "\(e)", line: line)
+                XCTAssertTrue(e.description.contains(text), "'\(e)' should contain '\(text)'", line: line)
+            }
         }
         expect(["strde": 2], "data.strde", "data.strde is not a known key")
         expect(["stride": 0], "data.stride", "data.stride must be ≥ 1 (got 0)")

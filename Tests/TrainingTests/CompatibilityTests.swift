@@ -14,6 +14,7 @@
 // the old checkpoints to bit-identical parameters, optimizer state and validation losses.
 
 import CGMData
+import Config
 import Distributed
 import Foundation
 import Models

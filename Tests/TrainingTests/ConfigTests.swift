@@ -3,6 +3,7 @@
 // wrong types and out-of-range values are errors naming the key path (and the --set argument).
 
 import CGMData
+import Config
 import Foundation
 import XCTest
 @testable import Training

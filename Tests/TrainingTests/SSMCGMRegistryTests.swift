@@ -72,7 +72,7 @@ final class SSMCGMRegistryTests: XCTestCase {
         XCTAssertTrue(error("model: {name: ssm_cgm, lstm_layers: 2}").contains("model.lstm_layers is not a known key for model ssm_cgm"))
         XCTAssertTrue(error("model: {name: tft, depth: 2}").contains("model.depth is not a known key for model tft"))
         XCTAssertTrue(error("model: {name: ssm_cgm, d_model: 16, headdim: 6}").contains("model.headdim must divide expand · d_model = 64"))
-        XCTAssertTrue(error("model: {name: ssm_cgm, variant: fast}").contains("model.variant must be one of standard, mes"))
+        XCTAssertTrue(error("model: {name: ssm_cgm, variant: fast}").contains("model.variant must be standard or mes"))
         XCTAssertTrue(error("model: {name: ssm_cgm, ngroups: 2}").contains("model.ngroups must be 1 for variant mes"))
         XCTAssertTrue(error("model: {name: tft, quantiles: [0.5, 0.1]}").contains("model.quantiles must be strictly ascending"))
         XCTAssertTrue(error("model: {name: tft, quantiles: [0.1, 1.5]}").contains("model.quantiles item 1 must be a number in (0, 1)"))

@@ -7,6 +7,7 @@
 import CGMData
 import CGMSchema
 import CGMTensor
+import Config
 import Distributed
 import Foundation
 import HDF5IO

@@ -6,7 +6,6 @@
 // Unknown keys are refused by the validation that follows, which names the full key path.
 
 import Foundation
-import Yams
 
 /// One parsed `--set` override.
 public struct ConfigOverride: Equatable {
@@ -18,28 +17,27 @@ public struct ConfigOverride: Equatable {
     /// Parses "a.b.c=value"; the error names the argument.
     public init(_ argument: String) throws {
         guard let eq = argument.firstIndex(of: "=") else {
-            throw RunConfigError(source: "--set \(argument)", key: "", "expected KEY.PATH=VALUE, e.g. train.optimizer.lr=3e-3")
+            throw ConfigError(source: "--set \(argument)", key: "", "expected KEY.PATH=VALUE, e.g. train.optimizer.lr=3e-3")
         }
         let key = String(argument[..<eq])
         let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !key.isEmpty, parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
-            throw RunConfigError(source: "--set \(argument)", key: "", "'\(key)' is not a dotted key path like train.optimizer.lr")
+            throw ConfigError(source: "--set \(argument)", key: "", "'\(key)' is not a dotted key path like train.optimizer.lr")
         }
         path = parts
         text = String(argument[argument.index(after: eq)...])
     }
 
+    /// The `--set key.path=value` argument, as errors name it.
+    public var argument: String { "--set \(path.joined(separator: "."))=\(text)" }
+
     /// The value as YAML reads it (a scalar, list or mapping; empty text is null).
     func value() throws -> Any {
-        do {
-            return try Yams.load(yaml: text) ?? NSNull()
-        } catch {
-            throw RunConfigError(source: "--set \(path.joined(separator: "."))=\(text)", key: "", "the value is not valid YAML: \(error)")
-        }
+        try YAMLDocument.value(text, source: argument, problem: "the value is not valid YAML") ?? NSNull()
     }
 
     /// Applies the override to `root` (creating intermediate mappings).
-    func apply(to root: inout [String: Any]) throws {
+    public func apply(to root: inout [String: Any]) throws {
         let v = try value()
         func set(_ dict: inout [String: Any], _ depth: Int) throws {
             let key = path[depth]
@@ -53,7 +51,7 @@ public struct ConfigOverride: Equatable {
             case let m as [String: Any]: child = m
             default:
                 let prefix = path[...depth].joined(separator: ".")
-                throw RunConfigError(source: "--set \(path.joined(separator: "."))=\(text)", key: prefix,
+                throw ConfigError(source: argument, key: prefix,
                                      "is not a mapping, so it has no key '\(path[depth + 1])'")
             }
             try set(&child, depth + 1)

@@ -1,38 +1,20 @@
-// Strict typed reads from one mapping of a YAML-loaded training config. Every getter returns nil when
-// the key is absent and throws a `RunConfigError` naming the full key path ("train.optimizer.lr") when
-// the value has the wrong type or range. Integers must be integers (YAML `2.0` is refused where an
-// integer is expected); reals accept integers. Booleans are never numbers.
+// The one strict reader of YAML-loaded configs: typed reads from one mapping. Every getter returns nil when
+// the key is absent and throws a `ConfigError` naming the source and the full key path
+// ("train.optimizer.lr") when the value has the wrong type or range. Integers must be integers (YAML `2.0`
+// is refused where an integer is expected); reals accept integers. Booleans are never numbers.
 
 import Foundation
 
-/// A configuration error: names the config file (or `--set`) and the key path at fault.
-public struct RunConfigError: Error, CustomStringConvertible, Equatable {
-    /// Where the value came from: the config file path, or "--set a.b=value".
-    public var source: String
-    /// Dotted key path ("train.optimizer.lr"), empty for file-level problems.
-    public var key: String
-    /// What is wrong, and where useful what was expected.
-    public var message: String
-
-    /// Creates an error.
-    public init(source: String, key: String, _ message: String) {
-        self.source = source
-        self.key = key
-        self.message = message
-    }
-
-    /// "configs/x.yaml: train.optimizer.lr must be > 0 (got -1)".
-    public var description: String {
-        key.isEmpty ? "\(source): \(message)" : "\(source): \(key) \(message)"
-    }
-}
-
 /// Strict reads from one mapping; `path` prefixes key names in errors.
-public struct RunConfigMap {
+public struct ConfigMap {
+    /// The mapping as YAML loaded it.
     public let dict: [String: Any]
+    /// Key path of the mapping ("train.optimizer"; empty at the top).
     public let path: String
+    /// The config file (or "--set …") named in errors.
     public let source: String
 
+    /// A reader of `dict`, found at `path` of `source`.
     public init(_ dict: [String: Any], path: String, source: String) {
         self.dict = dict
         self.path = path
@@ -43,8 +25,8 @@ public struct RunConfigMap {
     public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// An error about `key` of this mapping.
-    public func error(_ key: String, _ message: String) -> RunConfigError {
-        RunConfigError(source: source, key: keyPath(key), message)
+    public func error(_ key: String, _ message: String) -> ConfigError {
+        ConfigError(source: source, key: keyPath(key), message)
     }
 
     /// Refuses keys outside `known`, naming the first (sorted) unknown one.
@@ -54,23 +36,27 @@ public struct RunConfigMap {
         }
     }
 
+    /// Whether `key` is present.
     public func has(_ key: String) -> Bool { dict[key] != nil }
 
+    /// A string.
     public func string(_ key: String) throws -> String? {
         guard let value = dict[key] else { return nil }
         guard let s = value as? String else { throw typeError(key, "a string", value) }
         return s
     }
 
-    /// One of `choices`.
+    /// One of `choices` ("must be a or b", "must be one of a, b, c" otherwise).
     public func choice(_ key: String, _ choices: [String]) throws -> String? {
         guard let s = try string(key) else { return nil }
         guard choices.contains(s) else {
-            throw error(key, "must be one of \(choices.joined(separator: ", ")) (got '\(s)')")
+            let list = choices.count == 2 ? "\(choices[0]) or \(choices[1])" : "one of \(choices.joined(separator: ", "))"
+            throw error(key, "must be \(list) (got '\(s)')")
         }
         return s
     }
 
+    /// An integer in `range`.
     public func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = dict[key] else { return nil }
         guard !(value is Bool), let v = value as? Int else { throw typeError(key, "an integer", value) }
@@ -87,12 +73,28 @@ public struct RunConfigMap {
         return v
     }
 
+    /// `true` or `false`.
     public func bool(_ key: String) throws -> Bool? {
         guard let value = dict[key] else { return nil }
         guard let b = value as? Bool else { throw typeError(key, "true or false", value) }
         return b
     }
 
+    /// A switch: a YAML boolean, or the strings on/off, true/false, yes/no.
+    public func onOff(_ key: String) throws -> Bool? {
+        guard let value = dict[key] else { return nil }
+        if let b = value as? Bool { return b }
+        if let s = value as? String {
+            switch s.lowercased() {
+            case "on", "true", "yes": return true
+            case "off", "false", "no": return false
+            default: break
+            }
+        }
+        throw error(key, "must be on or off (got \(Self.describe(value)))")
+    }
+
+    /// A mapping (nil when absent or null).
     public func map(_ key: String) throws -> [String: Any]? {
         guard let value = dict[key] else { return nil }
         if value is NSNull { return nil }
@@ -100,21 +102,37 @@ public struct RunConfigMap {
         return m
     }
 
-    public func doubles(_ key: String, count: Int) throws -> [Double]? {
+    /// A list of `count` numbers (any length when nil).
+    public func doubles(_ key: String, count: Int? = nil) throws -> [Double]? {
         guard let value = dict[key] else { return nil }
-        guard let list = value as? [Any] else { throw typeError(key, "a list of \(count) numbers", value) }
-        guard list.count == count else { throw error(key, "must list \(count) numbers (got \(list.count))") }
+        guard let list = value as? [Any] else {
+            throw typeError(key, count.map { "a list of \($0) numbers" } ?? "a list of numbers", value)
+        }
+        if let count, list.count != count { throw error(key, "must list \(count) numbers (got \(list.count))") }
         return try list.enumerated().map { i, item in
             guard let d = Self.number(item) else { throw typeError("\(key)[\(i)]", "a number", item) }
             return d
         }
     }
 
-    /// A sub-mapping reader for `key` (empty when absent).
-    public func sub(_ key: String) throws -> RunConfigMap {
-        RunConfigMap(try map(key) ?? [:], path: keyPath(key), source: source)
+    /// A list of distinct strings.
+    public func strings(_ key: String) throws -> [String]? {
+        guard let value = dict[key] else { return nil }
+        guard let list = value as? [Any] else { throw typeError(key, "a list of strings", value) }
+        var seen = Set<String>()
+        return try list.enumerated().map { i, item in
+            guard let s = item as? String else { throw typeError("\(key)[\(i)]", "a string", item) }
+            guard seen.insert(s).inserted else { throw error("\(key)[\(i)]", "repeats '\(s)'") }
+            return s
+        }
     }
 
+    /// A sub-mapping reader for `key` (empty when absent).
+    public func sub(_ key: String) throws -> ConfigMap {
+        ConfigMap(try map(key) ?? [:], path: keyPath(key), source: source)
+    }
+
+    /// A YAML number as a Double (integers included, booleans not).
     public static func number(_ value: Any) -> Double? {
         if value is Bool { return nil }
         if let d = value as? Double { return d }
@@ -122,12 +140,14 @@ public struct RunConfigMap {
         return nil
     }
 
+    /// A real as written in messages.
     public static func show(_ v: Double) -> String { YAMLNode.formatDouble(v) }
 
-    private func typeError(_ key: String, _ expected: String, _ value: Any) -> RunConfigError {
+    private func typeError(_ key: String, _ expected: String, _ value: Any) -> ConfigError {
         error(key, "must be \(expected) (got \(Self.describe(value)))")
     }
 
+    /// A loaded value as named in messages ('text', a mapping, a list, null, 3).
     public static func describe(_ value: Any) -> String {
         if let s = value as? String { return "'\(s)'" }
         if value is [String: Any] { return "a mapping" }

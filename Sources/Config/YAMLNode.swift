@@ -3,7 +3,6 @@
 // settings (its FNV-1a hash is the config hash). Also flattens trees to "a.b.c = value" lines, which is
 // how two configurations are compared (a resumed run against its checkpoint).
 
-import CGMData
 import Foundation
 
 /// An ordered YAML value: a scalar (already formatted), a flow list of scalars, or a block mapping.
@@ -59,10 +58,18 @@ public indirect enum YAMLNode: Equatable {
 
     // MARK: Scalars
 
-    static func int(_ v: Int) -> YAMLNode { .scalar("\(v)") }
-    static func bool(_ v: Bool) -> YAMLNode { .scalar(v ? "true" : "false") }
-    static func double(_ v: Double) -> YAMLNode { .scalar(formatDouble(v)) }
-    static func string(_ s: String) -> YAMLNode { .scalar(quoteIfNeeded(s)) }
+    /// An integer scalar.
+    public static func int(_ v: Int) -> YAMLNode { .scalar("\(v)") }
+    /// `true` / `false`.
+    public static func bool(_ v: Bool) -> YAMLNode { .scalar(v ? "true" : "false") }
+    /// A real scalar (`formatDouble`).
+    public static func double(_ v: Double) -> YAMLNode { .scalar(formatDouble(v)) }
+    /// A string scalar, quoted when YAML would read it as something else (`quoteIfNeeded`).
+    public static func string(_ s: String) -> YAMLNode { .scalar(quoteIfNeeded(s)) }
+    /// A flow list of reals.
+    public static func doubles(_ v: [Double]) -> YAMLNode { .list(v.map(formatDouble)) }
+    /// A flow list of strings.
+    public static func strings(_ v: [String]) -> YAMLNode { .list(v.map(quoteIfNeeded)) }
 
     /// Shortest text that reads back as the same Double and as a YAML float (always has '.' or 'e').
     public static func formatDouble(_ v: Double) -> String {
@@ -85,49 +92,16 @@ public indirect enum YAMLNode: Equatable {
     }
 }
 
-extension DataConfig {
-    /// The `data:` section with every key, in `DataConfig.keys` order (parses back to the same config).
-    var yamlNode: YAMLNode {
-        .map([
-            ("preset", .string(preset)),
-            ("history", .int(history)),
-            ("horizon", .int(horizon)),
-            ("stride", .int(stride)),
-            ("split", .string(split.rawValue)),
-            ("split_seed", .scalar("\(splitSeed)")),
-            ("fractions", .list(fractions.map(YAMLNode.formatDouble))),
-            ("past_features", .list(pastFeatures.map(YAMLNode.quoteIfNeeded))),
-            ("future_features", .list(futureFeatures.map(YAMLNode.quoteIfNeeded))),
-            ("static_features", .list(staticFeatures.map(YAMLNode.quoteIfNeeded))),
-            ("max_interpolation_gap_minutes", .int(maxInterpolationGapMinutes)),
-            ("future_iob", .string(futureIOB.rawValue)),
-            ("qc", .map(QCRule.allCases.map { ($0.key, .scalar(qc.contains($0) ? "on" : "off")) })),
-        ] + optionalEntries)
-    }
-
-    /// Keys listed only when not at their defaults (so configs written before them keep their hashes).
-    private var optionalEntries: [(String, YAMLNode)] {
-        var e: [(String, YAMLNode)] = []
-        if odeStates { e.append(("ode_states", .bool(true))) }
-        if dietTokens { e.append(("diet_tokens", .bool(true))) }
-        if twinFutureInputs != .basalOnly { e.append(("twin", .map([("future_inputs", .string(twinFutureInputs.rawValue))]))) }
-        let mealPreset = preset == "meal_detection"   // its defaults differ: list the keys explicitly
-        if mealLabels || mealPreset {
-            e += [("meal_labels", .bool(mealLabels)), ("meal_plateau", .int(mealPlateau)), ("meal_ramp", .int(mealRamp))]
+extension YAMLNode {
+    /// Differences between two flattened configurations, as "key: A in the checkpoint, B now" strings.
+    public static func differences(_ old: [(key: String, value: String)], _ new: [(key: String, value: String)],
+                                   ignoring: Set<String> = []) -> [String] {
+        let a = Dictionary(old, uniquingKeysWith: { x, _ in x }), b = Dictionary(new, uniquingKeysWith: { x, _ in x })
+        var keys: [String] = []
+        for (k, _) in old + new where !keys.contains(k) { keys.append(k) }
+        return keys.compactMap { k in
+            guard !ignoring.contains(k), a[k] != b[k] else { return nil }
+            return "\(k): \(a[k] ?? "(absent)") in the checkpoint, \(b[k] ?? "(absent)") now"
         }
-        if !stratify.isEmpty || mealPreset { e.append(("stratify", .scalar(YAMLNode.quoteIfNeeded(stratify)))) }
-        return e
-    }
-}
-
-/// Differences between two flattened configurations, as "key: A in the checkpoint, B now" strings.
-func configDifferences(_ old: [(key: String, value: String)], _ new: [(key: String, value: String)],
-                       ignoring: Set<String> = []) -> [String] {
-    let a = Dictionary(old, uniquingKeysWith: { x, _ in x }), b = Dictionary(new, uniquingKeysWith: { x, _ in x })
-    var keys: [String] = []
-    for (k, _) in old + new where !keys.contains(k) { keys.append(k) }
-    return keys.compactMap { k in
-        guard !ignoring.contains(k), a[k] != b[k] else { return nil }
-        return "\(k): \(a[k] ?? "(absent)") in the checkpoint, \(b[k] ?? "(absent)") now"
     }
 }
