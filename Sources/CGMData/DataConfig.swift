@@ -130,7 +130,7 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
     }
 
     /// The physio_seq2seq preset's defaults.
-    public init() { self.init(preset: .physioSeq2Seq) }
+    public static var defaults: DataConfig { DataConfig(preset: .physioSeq2Seq) }
 
     /// Parses a `data:` dictionary; `keyPath` prefixes key names and `source` names the file in errors.
     /// - Throws: `ConfigError` for unknown keys, wrong types, out-of-range values and inconsistent settings.
@@ -263,7 +263,8 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
         }
         if pastFeatures.isEmpty { throw m.error("past_features", "must list at least one feature") }
         if split == .temporal, horizon * 5 > 60 {
-            throw m.error("horizon", "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon))")
+            throw m.error("horizon", "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour "
+                          + "(got \(horizon))")
         }
         if tokens, qc != [.residualNaN] {
             throw m.error("qc", "must be off with preset gluformer: token windows are cut at "

@@ -99,7 +99,7 @@ extension ConfigKey {
 /// A config section: its defaults (`init()`), its keys, and the checks that span keys.
 public protocol ConfigSection {
     /// Every default.
-    init()
+    static var defaults: Self { get }
     /// The keys in canonical order (may depend on what `readVariant` read, e.g. the optimizer's name).
     var keys: [ConfigKey<Self>] { get }
     /// Reads the keys that select a variant and its defaults (e.g. `name`), before the others are checked.
@@ -117,7 +117,7 @@ extension ConfigSection {
 
     /// Parses `m` strictly over the defaults; `alsoKnown` keys are read by the caller (e.g. a model's `name`).
     public static func parse(_ m: ConfigMap, alsoKnown: [String] = []) throws -> Self {
-        var s = Self()
+        var s = defaults
         try s.read(m, alsoKnown: alsoKnown)
         return s
     }

@@ -67,8 +67,9 @@ public struct DataParallelBenchmark {
     /// Runs the benchmark (collective over `comm`).
     public func run(comm: any Communicator) throws -> Report {
         let data = SyntheticForecastData.physio(seed: 11)
-        let model = Seq2SeqForecaster(pastFeatures: data.pastFeatures, futureFeatures: data.futureFeatures,
-                                      hidden: hidden, dropout: 0.2, seed: 3)
+        var spec = Seq2SeqSpec.defaults
+        (spec.hidden, spec.dropout) = (hidden, 0.2)
+        let model = Seq2SeqForecaster(pastFeatures: data.pastFeatures, futureFeatures: data.futureFeatures, spec: spec, seed: 3)
         let ddp = DataParallel(comm: comm, store: model.store, bucketCapBytes: bucketCapBytes,
                                firstBucketCapBytes: firstBucketCapBytes, overlapWithBackward: overlapWithBackward)
         try ddp.synchronizeReplicas()

@@ -69,8 +69,10 @@ public struct DataParallelCheck {
 
     /// The model every rank builds (rank-dependent initialization, see above).
     public func makeModel(rank: Int) -> Seq2SeqForecaster {
-        let model = Seq2SeqForecaster(pastFeatures: data.pastFeatures, futureFeatures: data.futureFeatures,
-                                      hidden: hidden, dropout: dropout, seed: seed &+ UInt64(rank))
+        var spec = Seq2SeqSpec.defaults
+        (spec.hidden, spec.dropout) = (hidden, Double(dropout))
+        let model = Seq2SeqForecaster(pastFeatures: data.pastFeatures, futureFeatures: data.futureFeatures, spec: spec,
+                                      seed: seed &+ UInt64(rank))
         if extraParameterRank == rank { model.store.add("ddp_check.extra", Tensor(zeros: [3])) }
         return model
     }

@@ -17,17 +17,34 @@ import Layers
 
 /// SSM-CGM A.2's dilated-CNN + BiLSTM meal detector as a model the trainer can train.
 public final class MealDetector: ForecastModel {
+    /// The network: its hyperparameters (`model:` keys, MealDetectorSpec.swift), its input width and the
+    /// fixed convolution geometry of A.2.
+    @dynamicMemberLookup
     public struct Config: Equatable {
+        /// Channels, hidden units, layers, dropout, pos_weight.
+        public var spec: MealDetectorSpec
+        /// Past features P.
         public var inputs: Int
-        public var channels = 16
+        /// Kernel sizes and dilations of the three convolutions (A.2: 15/3/3, 1/2/4).
         public var kernels = [15, 3, 3]
         public var dilations = [1, 2, 4]
-        public var hidden = 64
-        public var layers = 2
-        public var dropout: Float = 0.4
-        public var posWeight: Float = 5
 
-        public init(inputs: Int) { self.inputs = inputs }
+        /// The detector over `inputs` past features with `spec`'s hyperparameters.
+        public init(inputs: Int, spec: MealDetectorSpec = .defaults) {
+            self.inputs = inputs
+            self.spec = spec
+        }
+
+        /// A hyperparameter of `spec`.
+        public subscript<T>(dynamicMember keyPath: WritableKeyPath<MealDetectorSpec, T>) -> T {
+            get { spec[keyPath: keyPath] }
+            set { spec[keyPath: keyPath] = newValue }
+        }
+
+        /// Dropout probability as the graph takes it.
+        public var dropout: Float { Float(spec.dropout) }
+        /// α of the loss as the graph takes it.
+        public var posWeight: Float { Float(spec.posWeight) }
     }
 
     public let name = "meal_detector"

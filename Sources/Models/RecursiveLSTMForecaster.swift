@@ -49,16 +49,16 @@ public final class RecursiveLSTMForecaster: ForecastModel {
 
     /// A model over `inputs` features per step, scaled CGM at `cgmIndex` (the others come, in the same
     /// order, from the dataset's future features over the horizon).
-    public init(inputs: Int, cgmIndex: Int, hidden: Int = 300, dropout: Float = 0, huberDelta: Float = 1, seed: UInt64) {
+    public init(inputs: Int, cgmIndex: Int, spec: RecursiveLSTMSpec = .defaults, seed: UInt64) {
         precondition(inputs >= 1 && (0 ..< inputs).contains(cgmIndex),
                      "recursive_lstm: cgmIndex \(cgmIndex) outside the \(inputs) inputs")
         self.inputs = inputs
         self.cgmIndex = cgmIndex
-        self.dropout = dropout
-        self.huberDelta = huberDelta
+        dropout = Float(spec.dropout)
+        huberDelta = Float(spec.huberDelta)
         var rng = PhiloxGenerator(seed: seed, stream: 1)
-        lstm = LSTM(store, "lstm", inputSize: inputs, hiddenSize: hidden, rng: &rng)
-        head = Linear(store, "head", inFeatures: hidden, outFeatures: 1, rng: &rng)
+        lstm = LSTM(store, "lstm", inputSize: inputs, hiddenSize: spec.hidden, rng: &rng)
+        head = Linear(store, "head", inFeatures: spec.hidden, outFeatures: 1, rng: &rng)
     }
 
     private func checkShape(_ batch: Batch) {

@@ -11,12 +11,12 @@ public final class Seq2SeqForecaster: ForecastModel {
     public let huberDelta: Float
     public var store: ParameterStore { network.store }
 
-    public init(pastFeatures: Int, futureFeatures: Int, hidden: Int = 64, dropout: Float = 0.2,
-                huberDelta: Float = 1, seed: UInt64) {
+    /// A model for `pastFeatures` encoder and `futureFeatures` decoder features with `spec`'s hyperparameters.
+    public init(pastFeatures: Int, futureFeatures: Int, spec: Seq2SeqSpec = .defaults, seed: UInt64) {
         precondition(futureFeatures >= 1, "seq2seq: the decoder needs at least one known-future feature")
         network = Seq2SeqLSTM(.init(encoderInputs: pastFeatures, decoderInputs: futureFeatures,
-                                    hidden: hidden, dropout: dropout), seed: seed)
-        self.huberDelta = huberDelta
+                                    hidden: spec.hidden, dropout: Float(spec.dropout)), seed: seed)
+        huberDelta = Float(spec.huberDelta)
     }
 
     private func scaledForecast(_ batch: Batch, _ g: Graph) -> Var {

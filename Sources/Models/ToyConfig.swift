@@ -11,6 +11,8 @@ public struct ToyConfig: ConfigSection {
     public var evalEvery = 100, evalSamples = 512
 
     public init() {}
+    /// Every default.
+    public static var defaults: ToyConfig { ToyConfig() }
 
     /// Reads and validates the YAML file at `path`.
     public init(path: String) throws {

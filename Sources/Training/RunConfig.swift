@@ -14,6 +14,7 @@
 import CGMData
 import Config
 import Foundation
+import Models
 
 /// A validated training configuration.
 public struct RunConfig: Equatable {

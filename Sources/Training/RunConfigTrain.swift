@@ -65,6 +65,8 @@ public struct OptimizerConfig: ConfigSection, Equatable {
     public var nesterov = false
 
     public init() {}
+    /// Every default.
+    public static var defaults: OptimizerConfig { OptimizerConfig() }
 
     public mutating func readVariant(_ m: ConfigMap) throws {
         if let n = try m.choice("name", Name.allCases.map(\.rawValue)) { name = Name(rawValue: n)! }
@@ -113,6 +115,8 @@ public struct SchedulerConfig: ConfigSection, Equatable {
     public var warmupSteps = 0, minLRRatio = 0.0
 
     public init() {}
+    /// Every default.
+    public static var defaults: SchedulerConfig { SchedulerConfig() }
 
     /// Whether the schedule's length is derived from `max_epochs` (then max_epochs may not change on resume).
     public var dependsOnMaxEpochs: Bool { name == .oneCycle || name == .cosineWarmup }
@@ -162,6 +166,8 @@ public struct EarlyStoppingConfig: ConfigSection, Equatable {
     public var minDelta = 0.0
 
     public init() {}
+    /// Every default.
+    public static var defaults: EarlyStoppingConfig { EarlyStoppingConfig() }
 
     public var keys: [ConfigKey<EarlyStoppingConfig>] {
         [ConfigKey("patience", read: { m, s in if let v = try m.int("patience", in: 1...1_000_000) { s.patience = v } },
@@ -202,6 +208,8 @@ public struct TrainConfig: ConfigSection, Equatable {
     public var logEverySeconds = 10.0
 
     public init() {}
+    /// Every default.
+    public static var defaults: TrainConfig { TrainConfig() }
 
     /// Keys that may change when a run is resumed: they do not affect the numbers.
     static let resumeMutableKeys: Set = ["train.log_every_seconds", "train.prefetch_depth", "train.check_replicas",

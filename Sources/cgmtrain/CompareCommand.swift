@@ -21,6 +21,7 @@ import CGMTensor
 import Distributed
 import Evaluation
 import Foundation
+import Models
 import Training
 
 struct CompareCommand: ParsableCommand {

@@ -16,6 +16,7 @@ import CGMData
 import CGMTensor
 import Foundation
 import Inference
+import Models
 import Training
 
 struct ForecastCommand: ParsableCommand {

@@ -12,8 +12,9 @@ import XCTest
 final class GluFormerTests: XCTestCase {
     func tiny(_ norm: GluFormerConfig.Norm = .post, _ activation: GluFormerConfig.Activation = .relu, dropout: Float = 0,
               maxLength: Int = 40, layers: Int = 2) -> GluFormerNetwork {
-        GluFormerNetwork(GluFormerConfig(dModel: 16, heads: 2, layers: layers, feedForward: 24, dropout: dropout,
-                                         norm: norm, activation: activation, maxLength: maxLength), seed: 3)
+        let spec = GluFormerSpec(dModel: 16, heads: 2, layers: layers, feedForward: 24, dropout: Double(dropout), norm: norm,
+                                 activation: activation)
+        return GluFormerNetwork(GluFormerConfig(spec: spec, maxLength: maxLength), seed: 3)
     }
 
     func randomTokens(_ n: Int, seed: UInt64) -> [Int] {

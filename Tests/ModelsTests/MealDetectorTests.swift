@@ -39,7 +39,7 @@ final class MealDetectorTests: XCTestCase {
         var c = MealDetector.Config(inputs: 1)
         c.channels = 3
         c.hidden = 3
-        c.dropout = 0.4
+        c.spec.dropout = 0.4
         return MealDetector(c, seed: seed)
     }
 

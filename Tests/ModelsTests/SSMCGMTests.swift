@@ -8,7 +8,7 @@ import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
-import Models
+@testable import Models
 import Optim
 import _TestSupport
 import XCTest
@@ -18,8 +18,8 @@ import XCTest
 private func tinyConfig(dropout: Float = 0.1, variant: Mamba2Variant = .mes) -> SSMCGMConfig {
     SSMCGMConfig(pastNames: ["cgm", "tod", "hr"], futureNames: ["tod", "meal", "steps"],
                  statics: [.categorical("site", cardinality: 3), .real("age"), .real("bmi")],
-                 dModel: 8, depth: 2, dState: 4, dConv: 3, expand: 2, headdim: 4, ngroups: 1, chunk: 3,
-                 lightExpand: 1, variant: variant, dropout: dropout, hiddenContinuous: 3)
+                 spec: SSMCGMSpec(dModel: 8, depth: 2, dState: 4, dConv: 3, expand: 2, headdim: 4, ngroups: 1, chunk: 3,
+                                  lightExpand: 1, variant: variant, dropout: Double(dropout), hiddenContinuous: 3))
 }
 
 /// A batch for `config`: seeded covariates, categorical indices row mod cardinality, targets in 70–250 mg/dL.
@@ -155,8 +155,9 @@ final class SSMCGMTests: XCTestCase {
     /// its gradient matches finite differences, and every past step reaches every horizon step's forecast
     /// (a zero decoder input would close every block's gate SiLU(z) there and cut the history off).
     func testNoFutureFeaturesDecoderQueryReadsHistory() {
-        let config = SSMCGMConfig(pastNames: ["cgm", "hr"], futureNames: [], dModel: 8, depth: 2, dState: 4, dConv: 3,
-                                  expand: 2, headdim: 4, chunk: 3, dropout: 0, hiddenContinuous: 3)
+        let config = SSMCGMConfig(pastNames: ["cgm", "hr"], futureNames: [],
+                                  spec: SSMCGMSpec(dModel: 8, depth: 2, dState: 4, dConv: 3, expand: 2, headdim: 4,
+                                                   chunk: 3, dropout: 0, hiddenContinuous: 3))
         let network = SSMCGMNetwork(config, seed: 8)
         XCTAssertNotNil(network.decoderQuery)
         XCTAssertNil(SSMCGMNetwork(tinyConfig(), seed: 8).decoderQuery, "only without future features")
@@ -232,8 +233,9 @@ final class SSMCGMTests: XCTestCase {
         let block = 128 * 1288 + 768 * 9 + 32 + 512 + 512 * 128 + 8 * 64 * 128 + 256
         let stack = network.store.entries.filter { $0.name.hasPrefix("mamba_stack.layers.0.") }.reduce(0) { $0 + $1.count }
         XCTAssertEqual(stack, block)
-        let invalid = SSMCGMConfig(pastNames: ["a"], futureNames: [], dModel: 8, headdim: 3, ngroups: 2).validationErrors()
-        XCTAssertTrue(invalid.contains { $0.contains("headdim = 3 must divide") }, "\(invalid)")
+        let invalid = SSMCGMConfig(pastNames: ["a"], futureNames: [],
+                                   spec: SSMCGMSpec(dModel: 8, headdim: 3, ngroups: 2)).validationErrors()
+        XCTAssertTrue(invalid.contains { $0.contains("headdim must divide expand · d_model = 32 (got 3)") }, "\(invalid)")
         XCTAssertTrue(invalid.contains { $0.contains("ngroups must be 1") }, "\(invalid)")
     }
 

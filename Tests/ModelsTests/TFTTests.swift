@@ -2,7 +2,7 @@ import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
-import Models
+@testable import Models
 import Optim
 import _TestSupport
 import XCTest
@@ -12,7 +12,7 @@ import XCTest
 private func tinyConfig(dropout: Float = 0.1) -> TFTConfig {
     TFTConfig(pastNames: ["cgm", "tod"], futureNames: ["tod", "meal"],
               statics: [.categorical("site", cardinality: 3), .real("age")],
-              hidden: 4, heads: 2, lstmLayers: 2, dropout: dropout, hiddenContinuous: 3)
+              spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 2, dropout: Double(dropout), hiddenContinuous: 3))
 }
 
 /// A batch for `config` with seeded covariates, categorical indices row mod cardinality, and glucose
@@ -99,7 +99,7 @@ final class TFTTests: XCTestCase {
         bad.heads = 9
         bad.pastNames = ["a", "a.b", "a"]
         bad.statics = [.categorical("s", cardinality: 0)]
-        bad.quantiles = []
+        bad.spec.quantiles = []
         let errors = bad.validationErrors().joined(separator: "\n")
         for fragment in ["heads = 9", "past feature names repeat", "'a.b'", "cardinality 0", "quantiles []"] {
             XCTAssertTrue(errors.contains(fragment), "no error mentioning \(fragment) in:\n\(errors)")
@@ -196,7 +196,7 @@ final class TFTTests: XCTestCase {
         // values, which is ±1 almost everywhere, so nothing before it gets a usable gradient.
         let config = TFTConfig(pastNames: ["cgm", "tod", "hr"], futureNames: ["tod", "meal", "steps"],
                                statics: [.categorical("site", cardinality: 3), .real("age"), .real("bmi")],
-                               hidden: 4, heads: 2, lstmLayers: 2, dropout: 0.2, hiddenContinuous: 3)
+                               spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 2, dropout: 0.2, hiddenContinuous: 3))
         let network = TFTNetwork(config, seed: 6)
         let statics = Tensor(shape: [2, 3], scalars: [1, 0.3, -0.2, 2, -0.8, 0.9])
         let checked = ["input_embeddings.embeddings.site.weight", "prescalers.tod.weight", "prescalers.bmi.bias",
@@ -225,9 +225,10 @@ final class TFTTests: XCTestCase {
     /// No statics (zero static embedding) and no known-future features (zero decoder input) still train;
     /// a single static real takes the VSN's one-variable path.
     func testWithoutStaticsOrFutureFeatures() {
-        for config in [TFTConfig(pastReals: 2, futureReals: 0, hidden: 4, heads: 1, lstmLayers: 1, hiddenContinuous: 2),
-                       TFTConfig(pastReals: 1, futureReals: 1, staticReals: 1, hidden: 4, heads: 2, lstmLayers: 1,
-                                 hiddenContinuous: 2)] {
+        for config in [TFTConfig(pastReals: 2, futureReals: 0,
+                                 spec: TFTSpec(hidden: 4, heads: 1, lstmLayers: 1, hiddenContinuous: 2)),
+                       TFTConfig(pastReals: 1, futureReals: 1, staticReals: 1,
+                                 spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 1, hiddenContinuous: 2))] {
             let model = TFTModel(config, seed: 7)
             let batch = tinyBatch(config, count: 2, history: 3, horizon: 2)
             let g = Graph(training: true, random: RandomContext(seed: 1, sampleIndices: batch.indices))

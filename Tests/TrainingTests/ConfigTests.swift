@@ -5,6 +5,7 @@
 import CGMData
 import Config
 import Foundation
+import Models
 import XCTest
 @testable import Training
 
@@ -32,9 +33,10 @@ final class ConfigTests: XCTestCase {
     func testSeq2SeqConfigHasThePaperProtocol() throws {
         let c = try RunConfig.load(path: Self.packageRoot.appendingPathComponent("configs/seq2seq.yaml").path)
         XCTAssertEqual(c.model.name, "seq2seq")
-        XCTAssertEqual(c.model.values["hidden"], 64)
-        XCTAssertEqual(c.model.values["dropout"], 0.2)
-        XCTAssertEqual(c.model.values["huber_delta"], 1)
+        let spec = try XCTUnwrap(c.model.spec(as: Seq2SeqSpec.self))
+        XCTAssertEqual(spec.hidden, 64)
+        XCTAssertEqual(spec.dropout, 0.2)
+        XCTAssertEqual(spec.huberDelta, 1)
         let t = c.train
         XCTAssertEqual(t.optimizer.name, .adam)
         XCTAssertEqual(t.optimizer.lr, 1e-3)
@@ -110,7 +112,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.train.batchSize, 64)
         XCTAssertEqual(c.train.optimizer.betas, [0.8, 0.99])
         XCTAssertEqual(c.train.earlyStopping.patience, 4)
-        XCTAssertEqual(c.model.values["hidden"], 16)
+        XCTAssertEqual(c.model.spec(as: Seq2SeqSpec.self)?.hidden, 16)
         XCTAssertEqual(c.train.scheduler.name, .oneCycle)
         XCTAssertEqual(try parse(minimal, ["train.early_stopping=off"]).train.earlyStopping.patience, nil)
 

@@ -10,7 +10,7 @@ import CGMData
 import CGMSchema
 import CGMTensor
 import Foundation
-import Models
+@testable import Models
 import _TestSupport
 import XCTest
 @testable import Training

@@ -5,7 +5,7 @@
 @testable import CGMData
 import CGMSchema
 import CGMTensor
-import Models
+@testable import Models
 import XCTest
 @testable import Inference
 @testable import Training

@@ -8,7 +8,7 @@
 import CGMData
 import CGMSchema
 import Foundation
-import Models
+@testable import Models
 import XCTest
 @testable import Evaluation
 @testable import Training
@@ -42,17 +42,20 @@ final class SSMCGMRegistryTests: XCTestCase {
                 XCTAssertEqual(t.valCheckInterval, .fraction(0.2))
                 XCTAssertEqual(t.gradientClip, 1.0)
                 XCTAssertEqual(t.scheduler.name, .reduceOnPlateau)
-                let v = c.model.values
-                XCTAssertEqual(ModelRegistry.quantiles(v), [0.1, 0.5, 0.9])
-                XCTAssertEqual(v["dropout"], 0.2)
                 if model == "tft" {
+                    let spec = try XCTUnwrap(c.model.spec(as: TFTSpec.self))
                     XCTAssertEqual(c.model.name, "tft")
-                    XCTAssertEqual([v["hidden"], v["heads"], v["lstm_layers"]], [128, 8, 4])
+                    XCTAssertEqual(spec.quantiles, [0.1, 0.5, 0.9])
+                    XCTAssertEqual(spec.dropout, 0.2)
+                    XCTAssertEqual([spec.hidden, spec.heads, spec.lstmLayers], [128, 8, 4])
                 } else {
+                    let spec = try XCTUnwrap(c.model.spec(as: SSMCGMSpec.self))
                     XCTAssertEqual(c.model.name, "ssm_cgm")
-                    XCTAssertEqual(["d_model", "depth", "d_state", "d_conv", "expand", "headdim", "ngroups", "chunk"].map { v[$0] },
+                    XCTAssertEqual(spec.quantiles, [0.1, 0.5, 0.9])
+                    XCTAssertEqual(spec.dropout, 0.2)
+                    XCTAssertEqual([spec.dModel, spec.depth, spec.dState, spec.dConv, spec.expand, spec.headdim, spec.ngroups, spec.chunk],
                                    [128, 4, 128, 8, 4, 64, 1, 128])
-                    XCTAssertEqual(v["variant_mes"], 1)
+                    XCTAssertEqual(spec.variant, .mes)
                 }
                 // The same data section, so one prepared dataset serves both models.
                 let other = try RunConfig.load(path: path.replacingOccurrences(of: "/\(model)-", with: model == "tft" ? "/ssm-cgm-" : "/tft-"))
@@ -86,8 +89,9 @@ final class SSMCGMRegistryTests: XCTestCase {
     func testHeadsKey() throws {
         for (dModel, heads, headdim) in [(128, 8, 64), (64, 2, 128), (64, 8, 32)] {
             let c = try parse("model: {name: ssm_cgm, d_model: \(dModel), heads: \(heads)}")
-            XCTAssertEqual(c.model.values["headdim"], Double(headdim))
-            XCTAssertEqual(c.model.values["heads"], Double(heads))
+            let spec = try XCTUnwrap(c.model.spec(as: SSMCGMSpec.self))
+            XCTAssertEqual(spec.headdim, headdim)
+            XCTAssertEqual(spec.heads, heads)
             XCTAssertEqual(try parse(c.yaml), c)
         }
         let shape = DatasetShape(history: 4, horizon: 2, pastFeatures: ["a"], futureFeatures: [], staticFeatures: [])

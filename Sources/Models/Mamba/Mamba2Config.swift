@@ -86,18 +86,34 @@ public struct Mamba2Config: Sendable, Equatable {
     /// Output features of in_proj: z, x, B, C, dt.
     public var inProjFeatures: Int { 2 * dInner + 2 * ngroups * dState + nheads }
 
-    /// Traps with a message naming the offending field when the configuration is inconsistent.
+    /// What is wrong with the configuration (empty when valid), each as the setting and the problem, e.g.
+    /// ("headdim", "must divide expand · d_model = 64 (got 6)"); `expandKey` names `expand` in messages.
+    public func problems(expandKey: String = "expand") -> [(key: String, message: String)] {
+        var p: [(key: String, message: String)] = []
+        for (key, v) in [("d_model", dModel), ("d_state", dState), ("d_conv", dConv), (expandKey, expand),
+                         ("headdim", headdim), ("ngroups", ngroups), ("chunk", chunk)] where v < 1 {
+            p.append((key, "must be ≥ 1 (got \(v))"))
+        }
+        guard p.isEmpty else { return p }
+        if dInner % headdim != 0 {
+            p.append(("headdim", "must divide \(expandKey) · d_model = \(dInner) (got \(headdim))"))
+        } else if nheads % ngroups != 0 {
+            p.append(("ngroups", "must divide the \(nheads) heads of \(expandKey) · d_model / headdim (got \(ngroups))"))
+        }
+        if variant == .mes && ngroups != 1 {
+            p.append(("ngroups", "must be 1 for variant mes (one readout C shared by all heads; got \(ngroups))"))
+        }
+        if !(dtMin > 0 && dtMin <= dtMax && dtInitFloor >= 0) {
+            p.append(("dt", "needs 0 < dtMin ≤ dtMax and dtInitFloor ≥ 0 (got \(dtMin), \(dtMax), \(dtInitFloor))"))
+        }
+        if aInitRange.lowerBound <= 0 { p.append(("a_init_range", "\(aInitRange) must be positive (A = −exp(A_log))")) }
+        if let dtLimit, dtLimit.lowerBound < 0 { p.append(("dt_limit", "\(dtLimit) must be non-negative")) }
+        return p
+    }
+
+    /// Traps with a message naming the offending field when the configuration is inconsistent (`problems`).
     public func validate(_ context: String = "Mamba2Config") {
-        precondition(dModel > 0 && dState > 0 && dConv > 0 && expand > 0 && headdim > 0 && ngroups > 0 && chunk > 0,
-                     "\(context): all sizes must be positive (\(self))")
-        precondition(dInner % headdim == 0,
-                     "\(context): headdim \(headdim) must divide d_inner = expand·d_model = \(dInner)")
-        precondition(nheads % ngroups == 0, "\(context): ngroups \(ngroups) must divide nheads \(nheads)")
-        precondition(variant == .standard || ngroups == 1,
-                     "\(context): the MES variant shares one readout C across heads, so ngroups must be 1 (got \(ngroups))")
-        precondition(dtMin > 0 && dtMin <= dtMax && dtInitFloor >= 0,
-                     "\(context): need 0 < dtMin ≤ dtMax and dtInitFloor ≥ 0 (got \(dtMin), \(dtMax), \(dtInitFloor))")
-        precondition(aInitRange.lowerBound > 0, "\(context): aInitRange \(aInitRange) must be positive (A = −exp(A_log))")
-        if let dtLimit { precondition(dtLimit.lowerBound >= 0, "\(context): dtLimit \(dtLimit) must be non-negative") }
+        let p = problems()
+        precondition(p.isEmpty, "\(context): " + p.map { "\($0.key) \($0.message)" }.joined(separator: "; ") + " (\(self))")
     }
 }

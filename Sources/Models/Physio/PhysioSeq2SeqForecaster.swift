@@ -19,14 +19,13 @@ public final class PhysioSeq2SeqForecaster: ForecastModel {
     public var store: ParameterStore { network.store }
 
     /// A model for `pastFeatures` encoder and `futureFeatures` decoder dataset features (ODE states are added).
-    public init(pastFeatures: Int, futureFeatures: Int, hidden: Int = 64, dropout: Float = 0.2,
-                huberDelta: Float = 1, seed: UInt64) {
+    public init(pastFeatures: Int, futureFeatures: Int, spec: PhysioSeq2SeqSpec = .defaults, seed: UInt64) {
         let k = ODEStateExtras.stateCount
         network = Seq2SeqLSTM(.init(encoderInputs: pastFeatures + k, decoderInputs: futureFeatures + k,
-                                    hidden: hidden, dropout: dropout), seed: seed)
+                                    hidden: spec.hidden, dropout: Float(spec.dropout)), seed: seed)
         self.pastFeatures = pastFeatures
         self.futureFeatures = futureFeatures
-        self.huberDelta = huberDelta
+        huberDelta = Float(spec.huberDelta)
     }
 
     /// `(B, steps, features) ⊕ (B, steps, 10)` along the last axis, the states scaled.

@@ -5,6 +5,7 @@ import CGMSchema
 import Foundation
 
 /// Settings of a `TFTModel`: sizes, quantiles, and the names and kinds of its inputs, in `Batch` column order.
+@dynamicMemberLookup
 public struct TFTConfig: Equatable, Sendable {
     /// One static input column.
     public struct StaticInput: Equatable, Sendable {
@@ -23,18 +24,8 @@ public struct TFTConfig: Equatable, Sendable {
         }
     }
 
-    /// Model width d_model (`hidden_size`).
-    public var hidden = 128
-    /// Attention heads (`attention_head_size`).
-    public var heads = 8
-    /// Layers of each of the encoder and decoder LSTMs (`lstm_layers`).
-    public var lstmLayers = 4
-    /// Dropout everywhere pytorch-forecasting applies it.
-    public var dropout: Float = 0.2
-    /// Width of a real variable's prescaled embedding (`hidden_continuous_size`, pytorch-forecasting default 8).
-    public var hiddenContinuous = 8
-    /// Predicted quantile levels.
-    public var quantiles: [Float] = [0.1, 0.5, 0.9]
+    /// Sizes, dropout and quantile levels (the `model:` keys; TFTSpec.swift).
+    public var spec: TFTSpec
     /// Names of the past (encoder) real features, `Batch.past` column order.
     public var pastNames: [String]
     /// Names of the known-future (decoder) real features, `Batch.future` column order. A name also in
@@ -47,42 +38,35 @@ public struct TFTConfig: Equatable, Sendable {
     /// GRN skip path when widths differ (pytorch-forecasting: ResampleNorm).
     public var grnSkip: GatedResidualNetwork.Skip = .resampleNorm
 
-    /// A config with explicit input names.
-    public init(pastNames: [String], futureNames: [String], statics: [StaticInput] = [],
-                hidden: Int = 128, heads: Int = 8, lstmLayers: Int = 4, dropout: Float = 0.2, hiddenContinuous: Int = 8,
-                quantiles: [Float] = [0.1, 0.5, 0.9]) {
+    /// The network of `spec` (default: SSM-CGM Table 4) over the named inputs.
+    public init(pastNames: [String], futureNames: [String], statics: [StaticInput] = [], spec: TFTSpec = .defaults) {
         self.pastNames = pastNames
         self.futureNames = futureNames
         self.statics = statics
-        self.hidden = hidden
-        self.heads = heads
-        self.lstmLayers = lstmLayers
-        self.dropout = dropout
-        self.hiddenContinuous = hiddenContinuous
-        self.quantiles = quantiles
+        self.spec = spec
     }
 
     /// A config from feature counts: past features "past_<i>", future features "future_<i>" (no shared
     /// prescalers), static columns `staticReals` reals "static_<i>" first, then one categorical column
     /// "static_cat_<j>" per entry of `staticCategoricalCardinalities`.
     public init(pastReals: Int, futureReals: Int, staticReals: Int = 0, staticCategoricalCardinalities: [Int] = [],
-                hidden: Int = 128, heads: Int = 8, lstmLayers: Int = 4, dropout: Float = 0.2, hiddenContinuous: Int = 8,
-                quantiles: [Float] = [0.1, 0.5, 0.9]) {
+                spec: TFTSpec = .defaults) {
         self.init(pastNames: (0..<pastReals).map { "past_\($0)" }, futureNames: (0..<futureReals).map { "future_\($0)" },
                   statics: (0..<staticReals).map { .real("static_\($0)") }
                       + staticCategoricalCardinalities.enumerated().map { .categorical("static_cat_\($0.offset)", cardinality: $0.element) },
-                  hidden: hidden, heads: heads, lstmLayers: lstmLayers, dropout: dropout,
-                  hiddenContinuous: hiddenContinuous, quantiles: quantiles)
+                  spec: spec)
     }
 
-    /// A config for a prepared dataset: feature names and static kinds/cardinalities from its spec.
-    public init(spec: FeatureSpec, hidden: Int = 128, heads: Int = 8, lstmLayers: Int = 4, dropout: Float = 0.2,
-                hiddenContinuous: Int = 8, quantiles: [Float] = [0.1, 0.5, 0.9]) {
-        self.init(pastNames: spec.pastFeatures, futureNames: spec.futureFeatures,
-                  statics: spec.statics.map { $0.kind == .categorical ? .categorical($0.name, cardinality: $0.cardinality) : .real($0.name) },
-                  hidden: hidden, heads: heads, lstmLayers: lstmLayers, dropout: dropout,
-                  hiddenContinuous: hiddenContinuous, quantiles: quantiles)
+    /// A hyperparameter of `spec` (hidden, heads, lstmLayers, hiddenContinuous).
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<TFTSpec, T>) -> T {
+        get { spec[keyPath: keyPath] }
+        set { spec[keyPath: keyPath] = newValue }
     }
+
+    /// Dropout probability as the graph takes it.
+    public var dropout: Float { Float(spec.dropout) }
+    /// Predicted quantile levels as the loss takes them.
+    public var quantiles: [Float] { spec.quantiles.map(Float.init) }
 
     /// pytorch-forecasting's embedding width for `cardinality` classes: round(1.6 · n^0.56) capped at 100
     /// for n > 2, else 1 (fastai's rule), then capped at the hidden size.
@@ -93,7 +77,7 @@ public struct TFTConfig: Equatable, Sendable {
 
     /// The embedding width used for static input `s`.
     public func embeddingSize(of s: StaticInput) -> Int? {
-        s.cardinality.map { s.embeddingSize ?? TFTConfig.embeddingSize(cardinality: $0, hidden: hidden) }
+        s.cardinality.map { s.embeddingSize ?? TFTConfig.embeddingSize(cardinality: $0, hidden: spec.hidden) }
     }
 
     /// The index of the median quantile (0.5, or the level nearest to it): the point forecast.
@@ -102,10 +86,10 @@ public struct TFTConfig: Equatable, Sendable {
     /// Problems with the config (empty when valid), each naming the offending setting.
     public func validationErrors() -> [String] {
         var errors: [String] = []
-        if hidden < 1 { errors.append("hidden = \(hidden) must be ≥ 1") }
-        if heads < 1 || heads > hidden { errors.append("heads = \(heads) must be in 1…hidden (\(hidden))") }
-        if lstmLayers < 1 { errors.append("lstm_layers = \(lstmLayers) must be ≥ 1") }
-        return errors + TFTConfig.inputErrors(dropout: dropout, hiddenContinuous: hiddenContinuous, quantiles: quantiles,
+        if spec.hidden < 1 { errors.append("hidden = \(spec.hidden) must be ≥ 1") }
+        if spec.heads < 1 || spec.heads > spec.hidden { errors.append("heads = \(spec.heads) must be in 1…hidden (\(spec.hidden))") }
+        if spec.lstmLayers < 1 { errors.append("lstm_layers = \(spec.lstmLayers) must be ≥ 1") }
+        return errors + TFTConfig.inputErrors(dropout: dropout, hiddenContinuous: spec.hiddenContinuous, quantiles: quantiles,
                                               pastNames: pastNames, futureNames: futureNames, statics: statics)
     }
 
