@@ -11,6 +11,7 @@
 //     horizon: 48                # H, steps
 //     stride: 12                 # steps between decision times
 //     split: subject             # subject (seeded 70/15/15) | temporal (last hour test, hour before validation)
+//                                # | temporal_fraction (each subject's span cut 70/15/15 by time, any horizon)
 //     split_seed: 0
 //     fractions: [0.7, 0.15, 0.15]
 //     past_features: [cgm_scaled, iob_scaled]     # names, ?optional names, @time @cgm_history @wearables
@@ -51,6 +52,8 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
         case subject
         /// Per subject by time (SSM-CGM).
         case temporal
+        /// Per subject by time, each subject's span cut by `fractions` (`TemporalFractionSplit`).
+        case temporalFraction = "temporal_fraction"
     }
 
     /// Preset names accepted by `preset`.
@@ -264,7 +267,7 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
         if pastFeatures.isEmpty { throw m.error("past_features", "must list at least one feature") }
         if split == .temporal, horizon * 5 > 60 {
             throw m.error("horizon", "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour "
-                          + "(got \(horizon))")
+                          + "(got \(horizon)); split: temporal_fraction cuts each subject's span by data.fractions instead")
         }
         if tokens, qc != [.residualNaN] {
             throw m.error("qc", "must be off with preset gluformer: token windows are cut at "

@@ -8,7 +8,16 @@ extension DatasetShape {
         self.init(history: m.history, horizon: m.horizon, pastFeatures: m.pastFeatures,
                   futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras,
                   staticCardinalities: Self.staticCardinalities(featureSpecJSON: m.featureSpecJSON,
-                                                                staticFeatures: m.staticFeatures))
+                                                                staticFeatures: m.staticFeatures),
+                  glucoseChangeScale: Self.glucoseChangeScale(featureSpecJSON: m.featureSpecJSON, horizon: m.horizon))
+    }
+
+    /// σ_1 … σ_H of a recorded `FeatureSpec` (JSON); nil when the JSON does not decode or records none for `horizon`.
+    public static func glucoseChangeScale(featureSpecJSON: String, horizon: Int) -> [Float]? {
+        guard let scale = (try? FeatureSpec(jsonString: featureSpecJSON))?.glucoseChangeScale, scale.rms.count == horizon else {
+            return nil
+        }
+        return scale.floats
     }
 
     /// The static kinds of a recorded `FeatureSpec` (JSON) whose statics are `staticFeatures`; empty when the

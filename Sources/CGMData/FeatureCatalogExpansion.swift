@@ -26,7 +26,14 @@ extension FeatureCatalog {
     /// Expands groups and optional entries of a time-varying feature list against the available channels.
     /// - Throws: `DataError` naming `keyPath` and the entry if a required feature cannot be computed.
     public static func expand(_ entries: [String], channels: [Channel], keyPath: String) throws -> [String] {
+        try expandReporting(entries, channels: channels, keyPath: keyPath).features
+    }
+
+    /// `expand`, also returning the optional entries (`?name`) left out because the data cannot give them, with why.
+    public static func expandReporting(_ entries: [String], channels: [Channel],
+                                       keyPath: String) throws -> (features: [String], dropped: [DroppedFeature]) {
         var out: [String] = []
+        var dropped: [DroppedFeature] = []
         func add(_ name: String) { if !out.contains(name) { out.append(name) } }
         for (i, entry) in entries.enumerated() {
             if entry.hasPrefix("@") {
@@ -38,32 +45,46 @@ extension FeatureCatalog {
                 }
             } else if entry.hasPrefix("?") {
                 let name = String(entry.dropFirst())
-                if unavailability(of: name, channels: channels) == nil { add(name) }
+                if let reason = unavailability(of: name, channels: channels) {
+                    dropped.append(DroppedFeature(name: name, list: keyPath, reason: reason))
+                } else {
+                    add(name)
+                }
             } else if let reason = unavailability(of: entry, channels: channels) {
                 throw DataError(key: .config("\(keyPath)[\(i)]"), "feature '\(entry)': \(reason)")
             } else {
                 add(entry)
             }
         }
-        return out
+        return (out, dropped)
     }
 
     /// Expands a static feature list: built-ins always, `?name` only if subjects.csv has the column.
     /// - Throws: `DataError` naming `keyPath` if a required column is not in subjects.csv.
     public static func expandStatics(_ entries: [String], table: SubjectTable?, keyPath: String) throws -> [String] {
+        try expandStaticsReporting(entries, table: table, keyPath: keyPath).features
+    }
+
+    /// `expandStatics`, also returning the optional entries left out, with why.
+    public static func expandStaticsReporting(_ entries: [String], table: SubjectTable?,
+                                              keyPath: String) throws -> (features: [String], dropped: [DroppedFeature]) {
         var out: [String] = []
+        var dropped: [DroppedFeature] = []
         for (i, entry) in entries.enumerated() {
             let optional = entry.hasPrefix("?")
             let name = optional ? String(entry.dropFirst()) : entry
             if staticBuiltins.contains(name) || table?.columns.contains(name) == true {
                 if !out.contains(name) { out.append(name) }
-            } else if !optional {
+            } else if optional {
+                dropped.append(DroppedFeature(name: name, list: keyPath, reason: table == nil
+                    ? "no subjects file given" : "\(table!.file) has no '\(name)' column"))
+            } else {
                 let available = staticBuiltins + (table?.columns ?? [])
                 throw DataError(key: .config("\(keyPath)[\(i)]"), "static feature '\(name)' is not available"
                     + (table == nil ? " (no subjects file given)" : " in \(table!.file)")
                     + " (available: \(available.joined(separator: ", ")))")
             }
         }
-        return out
+        return (out, dropped)
     }
 }

@@ -2,6 +2,7 @@
 // ShardSchema.swift). Files are written through H5File.create (temporary sibling, renamed on commit), so
 // a failed write leaves nothing at the shard path. All HDF5 work runs under HDF5Lock.
 
+import CGMSchema
 import Foundation
 import HDF5IO
 
@@ -20,6 +21,8 @@ public struct ShardMetadata: Codable, Equatable, Sendable {
     public var twinFutureInputs: String?
     /// Where `meal_flag` came from when not the data (`prepare --meal-detector`); recorded in the manifest only.
     public var mealFlagSource: String? = nil
+    /// Optional features the data could not give (`FeatureSpec.droppedFeatures`); recorded in the manifest only.
+    public var droppedFeatures: [DroppedFeature]? = nil
 
     /// Creates shard metadata.
     public init(configHash: String, splitSeed: Int, featureSpecJSON: String, createdBy: String = "cgmtrain",

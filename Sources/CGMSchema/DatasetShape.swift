@@ -14,9 +14,12 @@ public struct DatasetShape: Equatable {
     /// nil when real — from the dataset's fitted `FeatureSpec`; empty when that spec is not available.
     /// Derived from the recorded spec, so checkpoints do not store it separately.
     public var staticCardinalities: [Int?]
+    /// σ_h of residual targets (`GlucoseChangeScale`, h = 1 … H) from the dataset's fitted spec; nil for datasets
+    /// prepared before it was recorded.
+    public var glucoseChangeScale: [Float]?
 
     public init(history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],
-                extras: [String: [Int]] = [:], staticCardinalities: [Int?] = []) {
+                extras: [String: [Int]] = [:], staticCardinalities: [Int?] = [], glucoseChangeScale: [Float]? = nil) {
         self.history = history
         self.horizon = horizon
         self.pastFeatures = pastFeatures
@@ -24,6 +27,7 @@ public struct DatasetShape: Equatable {
         self.staticFeatures = staticFeatures
         self.extras = extras
         self.staticCardinalities = staticCardinalities
+        self.glucoseChangeScale = glucoseChangeScale
     }
 
     /// Nil if the dataset has each of the ODE-state extras `names` (`data.ode_states: true`) with the right

@@ -75,3 +75,24 @@ public enum FeatureCatalog {
         Float(exp((Double(s) + 1) / 2 * (log(400.0) - log(40.0)) + log(40.0)))
     }
 }
+
+/// An optional feature (`?name` in a feature list) that a dataset does not have, and why (recorded in the
+/// feature spec and the manifest, printed by `prepare`).
+public struct DroppedFeature: Codable, Equatable, Sendable {
+    /// Feature name.
+    public var name: String
+    /// The config list it was in, e.g. `data.past_features`.
+    public var list: String
+    /// Why the data cannot give it, e.g. "needs an insulin_bolus_u or insulin_basal_u_per_h column".
+    public var reason: String
+
+    /// Creates a record.
+    public init(name: String, list: String, reason: String) {
+        self.name = name
+        self.list = list
+        self.reason = reason
+    }
+
+    /// A line for `prepare`'s report.
+    public var summary: String { "optional feature '\(name)' left out of \(list): \(reason)" }
+}

@@ -1,7 +1,8 @@
 // Model registry: `model.name` in a config → the model's spec type (its keys, defaults, checks and builder
 // live beside the model: Seq2SeqSpec.swift, Physio/PhysioSeq2SeqSpec.swift, RecursiveLSTMSpec.swift,
 // NaiveSpec.swift, Physio/DigitalTwinSpec.swift, TFT/TFTSpec.swift, SSMCGM/SSMCGMSpec.swift,
-// GluFormer/GluFormerSpec.swift, MealDetectorSpec.swift). A new model adds its spec type to `all`.
+// LinearAR/LinearARSpec.swift, GluFormer/GluFormerSpec.swift, MealDetectorSpec.swift). A new model adds its
+// spec type to `all`.
 
 import CGMSchema
 import Config
@@ -36,7 +37,7 @@ public enum ModelRegistry {
     /// Every registered model's spec type.
     public static let all: [any ModelSpec.Type] = [
         Seq2SeqSpec.self, PhysioSeq2SeqSpec.self, RecursiveLSTMSpec.self, NaiveSpec.self, DigitalTwinSpec.self,
-        TFTSpec.self, SSMCGMSpec.self, GluFormerSpec.self, MealDetectorSpec.self,
+        LinearARSpec.self, TFTSpec.self, SSMCGMSpec.self, GluFormerSpec.self, MealDetectorSpec.self,
     ]
 
     /// Every registered name, in registry order.
@@ -54,6 +55,11 @@ public enum ModelRegistry {
             throw m.error("name", "must be one of \(names.joined(separator: ", ")) (got '\(name)')")
         }
         return ModelConfig(try type.parse(m, alsoKnown: ["name"]))
+    }
+
+    /// Whether the model `name` has a key `key` (e.g. "residual").
+    public static func model(_ name: String, hasKey key: String) -> Bool {
+        spec(name)?.hasKey(key) ?? false
     }
 
     /// Builds the model named in `config` for a dataset of `shape`, initialized from `seed`.

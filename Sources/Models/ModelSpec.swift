@@ -21,6 +21,9 @@ public protocol ModelSpec: ConfigSection, Equatable, Sendable {
 extension ModelSpec {
     /// " for model tft": how an unknown key is reported.
     public var unknownKeyContext: String { " for model \(Self.name)" }
+
+    /// Whether the model's section has `key`.
+    public static func hasKey(_ key: String) -> Bool { defaults.keys.contains { $0.name == key } }
 }
 
 /// Error building a model for a dataset (e.g. the model needs inputs the dataset does not have).
@@ -56,6 +59,9 @@ extension ConfigKey {
     public static func dropout(_ keyPath: WritableKeyPath<Section, Double>) -> ConfigKey {
         .double("dropout", keyPath, "in [0, 1)") { (0..<1).contains($0) }
     }
+
+    /// `residual`: whether the head predicts the standardized change from the last observed glucose (TargetSpace).
+    public static func residual(_ keyPath: WritableKeyPath<Section, Bool>) -> ConfigKey { .bool("residual", keyPath) }
 
     /// δ of a Huber loss (PhysioSeq2Seq eq. 15), > 0.
     public static func huberDelta(_ keyPath: WritableKeyPath<Section, Double>) -> ConfigKey {

@@ -7,6 +7,7 @@
 //     hidden: 300         # LSTM units (the paper's 300)
 //     dropout: 0.0        # on the LSTM outputs before the head, training only (the paper states none)
 //     huber_delta: 1.0    # δ of the Huber loss in eq. 11-scaled space (as eq. 15)
+//     residual: true      # the head predicts the one-step change / σ₁ (TargetSpace); false: the next value itself
 //
 // The dataset's past features must include cgm_scaled, and its future features must be the other past
 // features in the same order (the physio_seq2seq preset: [cgm_scaled, iob_scaled] / [iob_scaled]): over the
@@ -24,9 +25,11 @@ public struct RecursiveLSTMSpec: LSTMForecasterSpec {
     public var hidden = 300
     public var dropout = 0.0
     public var huberDelta = 1.0
+    public var residual = true
 
     public func build(for shape: DatasetShape, seed: UInt64) throws -> any ForecastModel {
-        RecursiveLSTMForecaster(inputs: shape.pastFeatures.count, cgmIndex: try Self.cgmIndex(shape), spec: self, seed: seed)
+        RecursiveLSTMForecaster(inputs: shape.pastFeatures.count, cgmIndex: try Self.cgmIndex(shape), spec: self,
+                                targetSpace: try shape.targetSpace(residual: residual, model: Self.name), seed: seed)
     }
 
     /// The index of cgm_scaled among the past features, after checking that the future features are the

@@ -7,6 +7,8 @@
 //     hidden: 64          # d, LSTM hidden units (eq. 12)
 //     dropout: 0.2        # p on the decoder outputs
 //     huber_delta: 1.0    # δ of the Huber loss in eq. 11-scaled space (eq. 15)
+//     residual: true      # the head predicts the change from the last observed glucose, standardized per horizon
+//                         # step (TargetSpace; issue 14); false: eq. 11-scaled glucose itself, as the paper
 
 import CGMSchema
 import Config
@@ -20,10 +22,15 @@ public protocol LSTMForecasterSpec: ModelSpec {
     var dropout: Double { get set }
     /// δ of the Huber loss in eq. 11-scaled space (eq. 15).
     var huberDelta: Double { get set }
+    /// The head predicts the change from the last observed glucose, standardized per horizon step (TargetSpace);
+    /// false: eq. 11-scaled glucose itself, as the paper.
+    var residual: Bool { get set }
 }
 
 extension LSTMForecasterSpec {
-    public var keys: [ConfigKey<Self>] { [.int("hidden", \.hidden, 1...4096), .dropout(\.dropout), .huberDelta(\.huberDelta)] }
+    public var keys: [ConfigKey<Self>] {
+        [.int("hidden", \.hidden, 1...4096), .dropout(\.dropout), .huberDelta(\.huberDelta), .residual(\.residual)]
+    }
 }
 
 /// The hyperparameters of `seq2seq` (PhysioSeq2Seq section 3.5, without ODE states).
@@ -35,13 +42,10 @@ public struct Seq2SeqSpec: LSTMForecasterSpec {
     public var hidden = 64
     public var dropout = 0.2
     public var huberDelta = 1.0
+    public var residual = true
 
     public func build(for shape: DatasetShape, seed: UInt64) throws -> any ForecastModel {
-        guard !shape.futureFeatures.isEmpty else {
-            throw ModelBuildError("model seq2seq needs at least one known-future feature for its decoder, but the dataset "
-                                  + "has none (future_features: []); prepare it with e.g. future_features: [iob_scaled]")
-        }
-        return Seq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
-                                 spec: self, seed: seed)
+        Seq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count, spec: self,
+                          targetSpace: try shape.targetSpace(residual: residual, model: Self.name), seed: seed)
     }
 }

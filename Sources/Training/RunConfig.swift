@@ -48,6 +48,18 @@ public struct RunConfig: Equatable {
         }
     }
 
+    /// Parses a configuration stored in a checkpoint. Checkpoints written before `model.residual` existed trained
+    /// heads in absolute space, so a stored `model:` section without that key (of a model that has it) reads as
+    /// `residual: false` rather than taking today's default.
+    public static func parseStored(yaml: String, source: String) throws -> RunConfig {
+        let model = (try? YAMLDocument.mapping(yaml, source: source, expected: "a mapping"))?["model"] as? [String: Any]
+        var overrides: [ConfigOverride] = []
+        if let model, model["residual"] == nil, let name = model["name"] as? String, ModelRegistry.model(name, hasKey: "residual") {
+            overrides.append(try ConfigOverride("model.residual=false"))
+        }
+        return try parse(yaml: yaml, source: source, overrides: overrides)
+    }
+
     static func parse(_ top: ConfigMap) throws -> RunConfig {
         try top.rejectUnknown(["data", "model", "train"])
         let data = try top.map("data").map { _ in try DataConfig.parse(try top.sub("data")) }

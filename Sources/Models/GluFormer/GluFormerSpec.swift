@@ -11,6 +11,8 @@
 //     norm: post           # post (nn.TransformerEncoderLayer default, the reference) | pre
 //     activation: relu     # relu (nn.TransformerEncoderLayer default) | gelu
 //     diet_tokens: true    # use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only
+//     residual: false      # true: next-token logits biased by the offset from the current token, head zero-initialized
+//                          # (untrained = persistence; GluFormerRelativeBias.swift); false: the reference's head
 // The trained length (max_length) is the dataset's token window L + H; generation keeps its window within it.
 
 import CGMSchema
@@ -38,11 +40,14 @@ public struct GluFormerSpec: ModelSpec {
     public var activation = GluFormerConfig.Activation.relu
     /// Use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only.
     public var dietTokens = true
+    /// Residual head: a learned bias over the offset from the current token and a zero-initialized head, so an
+    /// untrained model continues the last value (GluFormerRelativeBias.swift); false: the reference's head.
+    public var residual = false
 
     public var keys: [ConfigKey<GluFormerSpec>] {
         [.int("d_model", \.dModel, 1 ... 16384), .int("heads", \.heads, 1 ... 1024), .int("layers", \.layers, 1 ... 256),
          .int("feed_forward", \.feedForward, 1 ... 65536), .dropout(\.dropout), .choice("norm", \.norm),
-         .choice("activation", \.activation), .bool("diet_tokens", \.dietTokens)]
+         .choice("activation", \.activation), .bool("diet_tokens", \.dietTokens), .bool("residual", \.residual)]
     }
 
     public func validate(_ m: ConfigMap) throws {

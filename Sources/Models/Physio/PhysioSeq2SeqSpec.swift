@@ -14,12 +14,14 @@ public struct PhysioSeq2SeqSpec: LSTMForecasterSpec {
     public var hidden = 64
     public var dropout = 0.2
     public var huberDelta = 1.0
+    public var residual = true
 
     public func build(for shape: DatasetShape, seed: UInt64) throws -> any ForecastModel {
         if let problem = shape.odeStatesProblem(model: Self.name, names: [ODEStateExtras.history, ODEStateExtras.future]) {
             throw ModelBuildError(problem)
         }
         return PhysioSeq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
-                                       spec: self, seed: seed)
+                                       spec: self, targetSpace: try shape.targetSpace(residual: residual, model: Self.name),
+                                       seed: seed)
     }
 }

@@ -19,6 +19,8 @@
 //     dropout: 0.2
 //     hidden_continuous: 8
 //     quantiles: [0.1, 0.5, 0.9]
+//     residual: true              # quantiles of the standardized change from the last glucose (TargetSpace);
+//                                 # false: of eq. 11-scaled glucose, as the paper
 
 import CGMSchema
 import Config
@@ -56,6 +58,9 @@ public struct SSMCGMSpec: ModelSpec {
     public var hiddenContinuous = 8
     /// QuantileLoss levels; the median is the point forecast.
     public var quantiles = [0.1, 0.5, 0.9]
+    /// Quantiles of the standardized change from the last glucose (TargetSpace); false: of eq. 11-scaled glucose,
+    /// as the paper.
+    public var residual = true
 
     /// Heads of the stack blocks, expand · d_model / headdim.
     public var heads: Int { expand * dModel / headdim }
@@ -66,7 +71,7 @@ public struct SSMCGMSpec: ModelSpec {
          ConfigKey("heads", read: { _, _ in }, write: { .int($0.heads) }),   // read by validate: it sets headdim
          .int("ngroups", \.ngroups, 1...64), .int("chunk", \.chunk, 1...4096), .int("light_expand", \.lightExpand, 1...16),
          .choice("variant", \.variant), .dropout(\.dropout), .int("hidden_continuous", \.hiddenContinuous, 1...4096),
-         .quantiles(\.quantiles)]
+         .quantiles(\.quantiles), .residual(\.residual)]
     }
 
     /// `heads` (the paper's search axis "head-dim config") sets headdim = expand · d_model / heads; then the
@@ -115,6 +120,6 @@ public struct SSMCGMSpec: ModelSpec {
         guard errors.isEmpty else {
             throw ModelBuildError("model ssm_cgm cannot be built for this dataset: " + errors.joined(separator: "; "))
         }
-        return SSMCGMModel(c, seed: seed)
+        return SSMCGMModel(c, targetSpace: try shape.targetSpace(residual: residual, model: Self.name), seed: seed)
     }
 }

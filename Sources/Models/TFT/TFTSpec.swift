@@ -10,6 +10,8 @@
 //     dropout: 0.2
 //     hidden_continuous: 8        # prescaled width of each real variable (pytorch-forecasting default)
 //     quantiles: [0.1, 0.5, 0.9]  # QuantileLoss levels; the median is the point forecast
+//     residual: true              # quantiles of the standardized change from the last glucose (TargetSpace);
+//                                 # false: of eq. 11-scaled glucose, as SSM-CGM's TFT
 
 import CGMSchema
 import Config
@@ -32,10 +34,14 @@ public struct TFTSpec: ModelSpec {
     public var hiddenContinuous = 8
     /// QuantileLoss levels; the median is the point forecast.
     public var quantiles = [0.1, 0.5, 0.9]
+    /// Quantiles of the standardized change from the last glucose (TargetSpace); false: of eq. 11-scaled glucose,
+    /// as SSM-CGM's TFT.
+    public var residual = true
 
     public var keys: [ConfigKey<TFTSpec>] {
         [.int("hidden", \.hidden, 1...4096), .int("heads", \.heads, 1...4096), .int("lstm_layers", \.lstmLayers, 1...64),
-         .dropout(\.dropout), .int("hidden_continuous", \.hiddenContinuous, 1...4096), .quantiles(\.quantiles)]
+         .dropout(\.dropout), .int("hidden_continuous", \.hiddenContinuous, 1...4096), .quantiles(\.quantiles),
+         .residual(\.residual)]
     }
 
     public mutating func validate(_ m: ConfigMap) throws {
@@ -50,7 +56,7 @@ public struct TFTSpec: ModelSpec {
         guard errors.isEmpty else {
             throw ModelBuildError("model tft cannot be built for this dataset: " + errors.joined(separator: "; "))
         }
-        return TFTModel(c, seed: seed)
+        return TFTModel(c, targetSpace: try shape.targetSpace(residual: residual, model: Self.name), seed: seed)
     }
 }
 
