@@ -115,7 +115,8 @@ let tests: [Target] = [
     .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
+    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"],
+                exclude: ["Fixtures"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
     .testTarget(name: "CGMDataTests", dependencies: [
         "Config", "CGMSchema", "CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport",
