@@ -109,14 +109,13 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
-    .target(name: "_TestSupport", dependencies: ["CGMTensor"], path: "Sources/_TestSupport"),
+    .target(name: "_TestSupport", dependencies: ["CGMTensor", "Layers"], path: "Sources/_TestSupport"),
     .testTarget(name: "CGMTensorTests", dependencies: ["CGMTensor", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"]),
+    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"],
-                exclude: ["Fixtures"]),
+    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
     .testTarget(name: "CGMDataTests", dependencies: [
         "Config", "CGMSchema", "CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport",

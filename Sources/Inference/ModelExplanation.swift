@@ -18,6 +18,7 @@ import CGMSchema
 import CGMTensor
 import Evaluation
 import Foundation
+import Layers
 import Models
 
 /// Mean VSN weights of one selection network.

@@ -7,6 +7,7 @@
 
 import CGMSchema
 import CGMTensor
+import Layers
 
 /// The state of a stream: the recurrent state of each of the model's Mamba stacks, by name.
 public struct ForecastStreamState: Equatable, Sendable {

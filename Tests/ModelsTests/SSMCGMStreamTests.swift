@@ -5,9 +5,10 @@
 
 import CGMSchema
 import CGMTensor
-@testable import Models
+import Layers
 import _TestSupport
 import XCTest
+@testable import Models
 
 final class SSMCGMStreamTests: XCTestCase {
     private func config(_ variant: Mamba2Variant, inputs: Bool) -> SSMCGMConfig {

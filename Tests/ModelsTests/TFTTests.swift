@@ -254,4 +254,30 @@ final class TFTTests: XCTestCase {
         XCTAssertEqual(ya, b.outputs(batch, Graph(training: false, recording: false)).prediction.value)
         XCTAssertNotEqual(ya, c.outputs(batch, Graph(training: false, recording: false)).prediction.value)
     }
+
+    /// Layer ℓ > 0 reads layer ℓ − 1's output; final states per layer; gradients through the stack.
+    func testLSTMStack() {
+        let store = ParameterStore()
+        var rng = PhiloxGenerator(seed: 15, stream: 1)
+        let stack = TFTLSTMStack(store, "lstm", inputSize: 3, hiddenSize: 2, layers: 2, dropout: 0.3, rng: &rng)
+        XCTAssertEqual(parameterNames(store), ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
+                                               "lstm.weight_ih_l1", "lstm.weight_hh_l1", "lstm.bias_ih_l1", "lstm.bias_hh_l1"])
+        XCTAssertEqual(store.entry(store.id(named: "lstm.weight_ih_l1")!).shape, [8, 2])
+        let x = randomTensor([2, 4, 3], seed: 1)
+        let g = Graph(training: false, recording: false)
+        let p = store.bind(g)
+        let r = stack(g.constant(x), p)
+        let w = stack.layers
+        let first = g.lstm(g.constant(x), h0: nil, c0: nil, weightIH: p[w[0].weightIH], weightHH: p[w[0].weightHH],
+                           biasIH: p[w[0].biasIH], biasHH: p[w[0].biasHH])
+        let second = g.lstm(first.output, h0: nil, c0: nil, weightIH: p[w[1].weightIH], weightHH: p[w[1].weightHH],
+                            biasIH: p[w[1].biasIH], biasHH: p[w[1].biasHH])
+        XCTAssertEqual(r.output.value, second.output.value)
+        XCTAssertEqual(r.h[0].value, first.hT.value)
+        XCTAssertEqual(r.c[1].value, second.cT.value)
+        assertModuleGradientsMatch(store, inputs: [x, randomTensor([2, 2], seed: 2), randomTensor([2, 2], seed: 3)]) { g, v, p in
+            let out = stack(v[0], h0: [v[1], v[1]], c0: [v[2], v[2]], p)
+            return g.concat([g.reshape(out.output, to: [-1]), out.h[0], out.c[1]].map { g.reshape($0, to: [-1]) }, axis: 0)
+        }
+    }
 }

@@ -4,6 +4,7 @@
 // attention by one light Mamba-2 block. Learnable initial states and the dt limit (1e-3, 10) are Table 4's.
 
 import CGMSchema
+import Layers
 
 /// Settings of an `SSMCGMModel`: its hyperparameters, and the names and kinds of its inputs in `Batch`
 /// column order (the same interface as `TFTConfig`).

@@ -24,6 +24,7 @@
 
 import CGMSchema
 import Config
+import Layers
 
 /// The hyperparameters of `ssm_cgm` (defaults: SSM-CGM Table 4).
 public struct SSMCGMSpec: ModelSpec {

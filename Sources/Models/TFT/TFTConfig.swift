@@ -3,6 +3,7 @@
 
 import CGMSchema
 import Foundation
+import Layers
 
 /// Settings of a `TFTModel`: sizes, quantiles, and the names and kinds of its inputs, in `Batch` column order.
 @dynamicMemberLookup

@@ -1,6 +1,5 @@
 import CGMTensor
 import Layers
-import Models
 import XCTest
 import _TestSupport
 

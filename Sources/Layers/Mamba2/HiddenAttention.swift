@@ -13,6 +13,8 @@
 //   ᾱ_ℓj  = softmax_{j ≤ ℓ} (log((1/H) Σ_h ψ^(h)_ℓj + ε) / τ)                        (eq. 25)
 // Cumulative sums and exponentials are taken in Double. Cost O(B·G·L²·N + B·H·L²).
 
+import CGMTensor
+
 import Foundation
 
 /// Hidden-attention maps of one selective scan (see `SelectiveScanAnalysis.hiddenAttention`).

@@ -19,6 +19,8 @@
 // The unfused equivalents are `conv1d(groups: C, causal: true)` + `silu`, `rmsNormGated`, `mean` over the
 // head axis, and broadcast `mul`/`add`; the tests check each against them.
 
+import CGMTensor
+
 extension Graph {
     /// SiLU(depthwise causal conv1d + bias) of the channels `columns` of `x` (B, L, F), with a PyTorch-layout
     /// depthwise `weight` (C, 1, K) and `bias` (C): the Mamba-2 mixer's convolution. Returns (B, L, C).

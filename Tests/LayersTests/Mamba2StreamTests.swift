@@ -9,7 +9,6 @@
 import CGMTensor
 import Foundation
 import Layers
-import Models
 import XCTest
 import _TestSupport
 

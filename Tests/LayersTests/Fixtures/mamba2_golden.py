@@ -3,7 +3,7 @@
 # checksum per parameter gradient (Σ_i ∂ℓ/∂θ_i · cos(0.13 i)) of a reference Mamba-2 mixer in float64 with
 # deterministic parameters; the Swift block runs without its dt clamp to match it.
 #
-#   python3 Tests/ModelsTests/Fixtures/mamba2_golden.py        (needs torch; tested with 2.13 CPU)
+#   python3 Tests/LayersTests/Fixtures/mamba2_golden.py        (needs torch; tested with 2.13 CPU)
 #
 # The mixer below is the chunked-SSD reference ("ssd_minimal_discrete" of mamba_ssm) that the project's PyTorch
 # benchmark (`cgmbench --torch-python`, ../shared/bench-reference/pytorch_models.py) times, restated here so

@@ -1,7 +1,6 @@
 import CGMTensor
 import Foundation
 import Layers
-import Models
 import Optim
 import XCTest
 import _TestSupport
@@ -90,7 +89,7 @@ final class Mamba2Tests: XCTestCase {
     // MARK: Golden values from the PyTorch reference
 
     // Generated (float64) by Fixtures/mamba2_golden.py, which holds the reference mixer it runs; the block here
-    // runs without its dt clamp to match it: `python3 Tests/ModelsTests/Fixtures/mamba2_golden.py`.
+    // runs without its dt clamp to match it: `python3 Tests/LayersTests/Fixtures/mamba2_golden.py`.
     private let goldenOut: [Float] = [
         1.23169079, 0.886230235, -0.87187269, -1.24021903, 0.3683317, 1.38976528, 0.195926523, -1.31021721,
         -0.685513677, -1.29790844, 0.158550226, 1.36228137, 0.394549262, -1.20209053, -0.882609712, 0.843742404,

@@ -3,7 +3,7 @@
 # (pytorch_forecasting/models/temporal_fusion_transformer/sub_modules.py). The TFT class restates
 # TemporalFusionTransformer.__init__/forward of _tft.py for full-length windows.
 #
-#   python3 Tests/ModelsTests/Fixtures/tft_golden.py grn|grn_same|vsn_temporal|vsn_static|vsn_single|attention|tft|bench_count
+#   python3 Tests/LayersTests/Fixtures/tft_golden.py grn|grn_same|vsn_temporal|vsn_static|vsn_single|attention|tft|bench_count
 #
 # Needs torch and pytorch-forecasting (or a copy of its sub_modules.py saved as pf_sub_modules.py next to this file).
 import math, sys
