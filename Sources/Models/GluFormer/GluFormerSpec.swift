@@ -21,7 +21,6 @@ import Config
 /// The hyperparameters of `gluformer` (defaults: a small model that trains on 2 cores in minutes).
 public struct GluFormerSpec: ModelSpec {
     public static let name = "gluformer"
-    public static let summary = "GluFormer decoder-only transformer over glucose tokens (next-token pretraining; data.preset: gluformer)"
     /// Every default.
     public static let defaults = GluFormerSpec()
     /// Model width d_model.
