@@ -11,7 +11,7 @@
 //     norm: post           # post (nn.TransformerEncoderLayer default, the reference) | pre
 //     activation: relu     # relu (nn.TransformerEncoderLayer default) | gelu
 //     diet_tokens: true    # use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only
-//     residual: false      # true: next-token logits biased by the offset from the current token, head zero-initialized
+//     residual: true       # next-token logits biased by the offset from the current token, head zero-initialized
 //                          # (untrained = persistence; GluFormerRelativeBias.swift); false: the reference's head
 // The trained length (max_length) is the dataset's token window L + H; generation keeps its window within it.
 
@@ -42,7 +42,7 @@ extension ModelRegistry {
                 throw m.error("activation", "must be relu or gelu (got '\(activation)')")
             }
             let diet = try m.bool("diet_tokens") ?? true
-            let residual = try m.bool("residual") ?? false
+            let residual = try m.bool("residual") ?? true
             return ModelConfig(
                 name: "gluformer",
                 node: .map([("name", .string("gluformer")), ("d_model", .int(d)), ("heads", .int(heads)),
