@@ -52,7 +52,9 @@ let engine: [Target] = [
 
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed"], swiftSettings: kernels),
+    /// The CSV reader, number and timestamp parsing and `DataError`: no MPI, no HDF5.
+    .target(name: "DelimitedText", swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed", "DelimitedText"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5

@@ -1,5 +1,6 @@
 // Streaming RFC 4180 CSV reader, byte level: the file is read in chunks (1 MiB by default) and split
-// by a four-state machine; a record's fields are unescaped into one reusable byte buffer (`CSVRow`),
+// by a four-state machine (the field delimiter is a comma unless told otherwise: device exports also
+// come separated by semicolons or tabs); a record's fields are unescaped into one reusable byte buffer (`CSVRow`),
 // so reading a row allocates nothing once the buffers have grown. Handles quoted fields (with `""`
 // escapes, commas and line breaks inside), LF / CRLF / CR line ends, a UTF-8 byte-order mark and
 // blank lines (skipped). Line numbers are physical lines: the header is line 1, and a record that
@@ -54,8 +55,11 @@ public final class CSVReader {
     /// Line on which the record last returned by `next(into:)` started (the header is line 1).
     public private(set) var recordLine = 0
 
+    /// The field delimiter (a comma unless given).
+    public let delimiter: UInt8
+
     private enum State { case fieldStart, unquoted, quoted, quoteSeen }
-    private static let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\"")
+    private static let quote = UInt8(ascii: "\"")
     private static let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
 
     private let handle: FileHandle?
@@ -66,10 +70,11 @@ public final class CSVReader {
     private var skipLF = false
     private var checkedBOM = false
 
-    /// Opens `path` and reads its header line.
+    /// Opens `path` and reads its header line (its first record, fields split at `delimiter`).
     /// - Throws: `DataError` if the file cannot be opened, is empty or its first record is malformed.
-    public init(path: String, chunkSize: Int = 1 << 20) throws {
+    public init(path: String, chunkSize: Int = 1 << 20, delimiter: UInt8 = UInt8(ascii: ",")) throws {
         name = (path as NSString).lastPathComponent
+        self.delimiter = delimiter
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DataError(file: name, "cannot open file '\(path)'")
         }
@@ -79,8 +84,9 @@ public final class CSVReader {
     }
 
     /// Reads CSV text already in memory (tests, small tables); `name` is used in error messages.
-    public init(bytes: [UInt8], name: String) throws {
+    public init(bytes: [UInt8], name: String, delimiter: UInt8 = UInt8(ascii: ",")) throws {
         self.name = name
+        self.delimiter = delimiter
         handle = nil
         chunkSize = 0
         buffer = bytes
@@ -129,14 +135,14 @@ public final class CSVReader {
                 if byte == Self.quote {
                     state = .quoted
                     quoteLine = line
-                } else if byte == Self.comma {
+                } else if byte == delimiter {
                     row.endField()
                 } else {
                     row.bytes.append(byte)
                     state = .unquoted
                 }
             case .unquoted:
-                if byte == Self.comma {
+                if byte == delimiter {
                     row.endField()
                     state = .fieldStart
                 } else if byte == Self.lf || byte == Self.cr {
@@ -158,7 +164,7 @@ public final class CSVReader {
                 if byte == Self.quote {
                     row.bytes.append(byte)
                     state = .quoted
-                } else if byte == Self.comma {
+                } else if byte == delimiter {
                     row.endField()
                     state = .fieldStart
                 } else if byte == Self.lf || byte == Self.cr {
