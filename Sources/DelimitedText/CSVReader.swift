@@ -1,6 +1,7 @@
 // Streaming RFC 4180 CSV reader, byte level: the file is read in chunks (1 MiB by default) and split
-// by a four-state machine (the field delimiter is a comma unless told otherwise: device exports also
-// come separated by semicolons or tabs); a record's fields are unescaped into one reusable byte buffer (`CSVRow`),
+// by a four-state machine over the buffered bytes (the field delimiter is a comma unless told otherwise:
+// device exports also come separated by semicolons or tabs) that copies each run of ordinary bytes at once;
+// a record's fields are unescaped into one reusable byte buffer (`CSVRow`),
 // so reading a row allocates nothing once the buffers have grown. Handles quoted fields (with `""`
 // escapes, commas and line breaks inside), LF / CRLF / CR line ends, a UTF-8 byte-order mark and
 // blank lines (skipped). Line numbers are physical lines: the header is line 1, and a record that
@@ -22,9 +23,11 @@ public struct CSVRow {
     }
 
     /// Number of fields.
-    public var count: Int { ends.count }
+    @inlinable public var count: Int { ends.count }
 
-    /// Calls `body` with the raw (unescaped, untrimmed) bytes of field `i`.
+    /// Calls `body` with the raw (unescaped, untrimmed) bytes of field `i`. Inlinable: the readers in other
+    /// modules (CGMData, CGMImport) call it for every field.
+    @inlinable
     public func withField<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         let lo = i == 0 ? 0 : ends[i - 1]
         let hi = ends[i]
@@ -103,6 +106,7 @@ public final class CSVReader {
         var state = State.fieldStart
         var started = false
         var quoteLine = 0
+        let delimiter = delimiter
         while true {
             if position == buffer.count {
                 if try !refill() {
@@ -113,70 +117,106 @@ public final class CSVReader {
                     return started
                 }
             }
-            let byte = buffer[position]
-            position &+= 1
-            if skipLF {
-                skipLF = false
-                if byte == Self.lf { continue }
+            // Walk the buffered bytes until the record ends or the buffer runs out (then refill and go on).
+            var pos = position, ln = line, skip = skipLF, recLine = recordLine
+            var complete = false
+            var unexpected: UInt8?
+            buffer.withUnsafeBufferPointer { b in
+                let n = b.count
+                while pos < n {
+                    if skip {
+                        skip = false
+                        if b[pos] == Self.lf {
+                            pos &+= 1
+                            continue
+                        }
+                    }
+                    switch state {
+                    case .unquoted:  // the run up to the next delimiter or line end, copied at once
+                        let start = pos
+                        while pos < n {
+                            let c = b[pos]
+                            if c == delimiter || c == Self.lf || c == Self.cr { break }
+                            pos &+= 1
+                        }
+                        if pos > start { row.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[start ..< pos])) }
+                        if pos == n { return }
+                        let c = b[pos]
+                        pos &+= 1
+                        if c == delimiter {
+                            row.endField()
+                            state = .fieldStart
+                        } else {
+                            skip = c == Self.cr
+                            ln += 1
+                            row.endField()
+                            complete = true
+                            return
+                        }
+                    case .quoted:  // the run up to the next quote (line breaks inside are counted), copied at once
+                        let start = pos
+                        while pos < n, b[pos] != Self.quote {
+                            if b[pos] == Self.lf { ln += 1 }
+                            pos &+= 1
+                        }
+                        if pos > start { row.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[start ..< pos])) }
+                        if pos == n { return }
+                        pos &+= 1
+                        state = .quoteSeen
+                    case .fieldStart:
+                        let c = b[pos]
+                        pos &+= 1
+                        if c == Self.lf || c == Self.cr {
+                            skip = c == Self.cr
+                            ln += 1
+                            if !started { continue }  // blank line
+                            row.endField()
+                            complete = true
+                            return
+                        }
+                        if !started {
+                            started = true
+                            recLine = ln
+                        }
+                        if c == Self.quote {
+                            state = .quoted
+                            quoteLine = ln
+                        } else if c == delimiter {
+                            row.endField()
+                        } else {
+                            row.bytes.append(c)
+                            state = .unquoted
+                        }
+                    case .quoteSeen:
+                        let c = b[pos]
+                        pos &+= 1
+                        if c == Self.quote {
+                            row.bytes.append(c)
+                            state = .quoted
+                        } else if c == delimiter {
+                            row.endField()
+                            state = .fieldStart
+                        } else if c == Self.lf || c == Self.cr {
+                            skip = c == Self.cr
+                            ln += 1
+                            row.endField()
+                            complete = true
+                            return
+                        } else {
+                            unexpected = c
+                            return
+                        }
+                    }
+                }
             }
-            switch state {
-            case .fieldStart:
-                if byte == Self.lf || byte == Self.cr {
-                    skipLF = byte == Self.cr
-                    line += 1
-                    if !started { continue }  // blank line
-                    row.endField()
-                    return true
-                }
-                if !started {
-                    started = true
-                    recordLine = line
-                }
-                if byte == Self.quote {
-                    state = .quoted
-                    quoteLine = line
-                } else if byte == delimiter {
-                    row.endField()
-                } else {
-                    row.bytes.append(byte)
-                    state = .unquoted
-                }
-            case .unquoted:
-                if byte == delimiter {
-                    row.endField()
-                    state = .fieldStart
-                } else if byte == Self.lf || byte == Self.cr {
-                    skipLF = byte == Self.cr
-                    line += 1
-                    row.endField()
-                    return true
-                } else {
-                    row.bytes.append(byte)
-                }
-            case .quoted:
-                if byte == Self.quote {
-                    state = .quoteSeen
-                } else {
-                    if byte == Self.lf { line += 1 }
-                    row.bytes.append(byte)
-                }
-            case .quoteSeen:
-                if byte == Self.quote {
-                    row.bytes.append(byte)
-                    state = .quoted
-                } else if byte == delimiter {
-                    row.endField()
-                    state = .fieldStart
-                } else if byte == Self.lf || byte == Self.cr {
-                    skipLF = byte == Self.cr
-                    line += 1
-                    row.endField()
-                    return true
-                } else {
-                    throw DataError(file: name, line: line,
-                                    "unexpected character '\(Character(Unicode.Scalar(byte)))' after a closing quote")
-                }
+            position = pos
+            line = ln
+            skipLF = skip
+            recordLine = recLine
+            if let c = unexpected {
+                throw DataError(file: name, line: line, "unexpected character '\(Character(Unicode.Scalar(c)))' after a closing quote")
             }
+            if complete { return true }
         }
     }
 
