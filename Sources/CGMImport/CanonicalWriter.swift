@@ -32,6 +32,7 @@ public struct CanonicalWriter {
         for c in columns { out.append(0x2C); out += Array(c.rawValue.utf8) }
         out.append(0x0A)
         var readings = 0, eventRows = 0
+        var dates = DayText()
         let columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
         var rowValues = [Float](repeating: .nan, count: columns.count)
         for s in series {
@@ -49,7 +50,7 @@ public struct CanonicalWriter {
                     let i = order[r]
                     out += id
                     out.append(0x2C)
-                    appendTimestamp(&out, s.readingTime[i], s.readingOffset[i])
+                    appendTimestamp(&out, s.readingTime[i], s.readingOffset[i], &dates)
                     out.append(0x2C)
                     appendNumber(&out, Double(s.glucose[i]))
                     if censored {
@@ -70,7 +71,7 @@ public struct CanonicalWriter {
                     }
                     out += id
                     out.append(0x2C)
-                    appendTimestamp(&out, t, offset)
+                    appendTimestamp(&out, t, offset, &dates)
                     out.append(0x2C)
                     if censored { out.append(0x2C) }
                     for (k, c) in columns.enumerated() {
@@ -147,14 +148,26 @@ public struct CanonicalWriter {
 
     // MARK: Formatting
 
+    /// The text `YYYY-MM-DD` of the last day written (successive rows mostly share it).
+    struct DayText {
+        var day = Int64.min
+        var text: (UInt64, UInt64) = (0, 0)  // 10 bytes used
+    }
+
     /// Appends the ISO 8601 text of instant `t` with `offsetMinutes` (or zone-less clock text, see the header).
-    static func appendTimestamp(_ out: inout [UInt8], _ t: Int64, _ offsetMinutes: Int16) {
+    static func appendTimestamp(_ out: inout [UInt8], _ t: Int64, _ offsetMinutes: Int16, _ cache: inout DayText) {
         let zoneless = offsetMinutes == SubjectSeries.noOffset
         let local = zoneless ? t : t + Int64(offsetMinutes) * 60
         var days = local / 86_400, sod = local % 86_400
         if sod < 0 { sod += 86_400; days -= 1 }
-        let (y, m, d) = TimestampParser.civil(fromDays: days)
-        append4(&out, y); out.append(0x2D); append2(&out, m); out.append(0x2D); append2(&out, d)
+        if days != cache.day {
+            let (y, m, d) = TimestampParser.civil(fromDays: days)
+            var text: [UInt8] = []
+            append4(&text, y); text.append(0x2D); append2(&text, m); text.append(0x2D); append2(&text, d)
+            withUnsafeMutableBytes(of: &cache.text) { p in for k in 0 ..< 10 { p[k] = text[k] } }
+            cache.day = days
+        }
+        withUnsafeBytes(of: &cache.text) { p in out.append(contentsOf: p[0 ..< 10]) }
         out.append(0x54)
         append2(&out, Int(sod / 3600)); out.append(0x3A); append2(&out, Int(sod / 60 % 60)); out.append(0x3A); append2(&out, Int(sod % 60))
         if zoneless { return }

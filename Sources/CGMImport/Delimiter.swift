@@ -8,7 +8,7 @@ enum Delimiter {
 
     /// The delimiter of the line in `head` that contains `marker` (or of the first line), outside quotes.
     static func sniff(_ head: String, marker: String? = nil) -> UInt8 {
-        let lines = head.split(whereSeparator: \.isNewline)
+        let lines = FormatDetection.lines(head, 40)
         let line = marker.flatMap { m in lines.first { $0.contains(m) } } ?? lines.first ?? ""
         var counts: [UInt8: Int] = [comma: 0, semicolon: 0, tab: 0]
         var quoted = false

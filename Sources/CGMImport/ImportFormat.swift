@@ -31,20 +31,27 @@ public enum ImportFormat: String, CaseIterable, Codable, Sendable {
 /// Recognizes formats from file heads and folder layouts.
 enum FormatDetection {
     /// The first bytes of a file as text (invalid UTF-8 replaced), at most `limit` bytes.
-    static func head(_ path: String, limit: Int = 16_384) -> String {
+    static func head(_ path: String, limit: Int = 8192) -> String {
         guard let h = FileHandle(forReadingAtPath: path) else { return "" }
         defer { try? h.close() }
         let data = (try? h.read(upToCount: limit)) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The first `n` lines of `text` (split at LF, CR dropped).
+    static func lines(_ text: String, _ n: Int) -> [String] {
+        text.utf8.split(separator: 0x0A, maxSplits: n, omittingEmptySubsequences: false).prefix(n).map {
+            String(decoding: $0.last == 0x0D ? $0.dropLast() : $0[...], as: UTF8.self)
+        }
+    }
+
     /// The format of a single file, from its head; nil if none matches.
     static func format(ofFile path: String) -> ImportFormat? {
         let text = head(path)
         let lower = text.lowercased()
-        let firstLines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).prefix(12).joined(separator: "\n")
+        let firstLines = lines(text, 12).joined(separator: "\n")
         if firstLines.contains("Timestamp (YYYY-MM-DDThh:mm:ss)") && firstLines.contains("Event Type") { return .dexcomClarity }
-        let libreHead = text.split(whereSeparator: \.isNewline).prefix(4).joined(separator: "\n")
+        let libreHead = lines(text, 4).joined(separator: "\n")
         if libreHead.contains("Device Timestamp") && libreHead.contains("Record Type") { return .libreView }
         if text.contains("Sensor Glucose (mg/dL)") || text.contains("Sensor Glucose (mmol/L)")
             || (firstLines.contains("Last Name") && firstLines.contains("First Name") && text.contains("BG Reading")) {

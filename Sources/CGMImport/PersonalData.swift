@@ -5,6 +5,7 @@
 // (a Clarity export is named after the patient by default, so ids from file names need this), and paths in
 // the report have noted values cut out. Everything else written is numbers, timestamps and fixed words.
 
+import DelimitedText
 import Foundation
 
 /// Personal values seen in the input files.
@@ -26,6 +27,19 @@ public struct PersonalData: Sendable {
         where word.utf8.count >= Self.minimumLength && !word.allSatisfy(\.isNumber) {
             values.insert(String(word))
         }
+    }
+
+    /// Notes field `i` of `row` if it differs from the last value noted through `last` (device serials repeat
+    /// on every row of an export: they are noted once per change, not once per row).
+    mutating func note(_ row: CSVRow, _ i: Int, last: inout [UInt8]) {
+        guard i < row.count else { return }
+        let changed = row.withField(i) { raw -> Bool in
+            let b = CSVNumber.trim(raw)
+            if b.isEmpty || b.elementsEqual(last) { return false }
+            last = Array(b)
+            return true
+        }
+        if changed { note(String(decoding: last, as: UTF8.self)) }
     }
 
     /// Adds another set.

@@ -21,6 +21,8 @@ public struct ZoneClock: Sendable {
     private var changes: [Change] = []
     /// The span of instants `changes` covers.
     private var covered: ClosedRange<Int64>?
+    /// The offset at the start of `covered` (in force until the first change).
+    private var initialOffset: Int32 = 0
 
     struct Change: Sendable {
         /// The instant of the change (Unix seconds).
@@ -55,6 +57,7 @@ public struct ZoneClock: Sendable {
         }
         changes = found
         covered = from ... to
+        initialOffset = offset(at: from)
     }
 
     /// The zone's offset (seconds) at an instant.
@@ -79,10 +82,7 @@ public struct ZoneClock: Sendable {
         while k + 1 < changes.count, changes[k + 1].windowStart <= clock { k += 1 }
         while k >= 0, changes[k].windowStart > clock { k -= 1 }
         hint = k
-        guard k >= 0 else {
-            let first = changes.first.map(\.before) ?? offset(at: clock)
-            return .unique(offset: first)
-        }
+        guard k >= 0 else { return .unique(offset: covered == nil ? offset(at: clock) : initialOffset) }
         let c = changes[k]
         if clock < c.windowEnd {
             return c.after > c.before ? .missing(index: k, offsetBefore: c.before)

@@ -20,18 +20,25 @@ final class CanonicalWriterTests: XCTestCase {
         for (v, expected) in cases { XCTAssertEqual(text { CanonicalWriter.appendNumber(&$0, v) }, expected, "\(v)") }
     }
 
+    func stamp(_ t: Int64, _ offset: Int16) -> String {
+        var cache = CanonicalWriter.DayText()
+        return text { CanonicalWriter.appendTimestamp(&$0, t, offset, &cache) }
+    }
+
     func testTimestampsAndCalendar() {
         let t = TimestampParser.parse("2024-03-01T08:05:00Z")!.seconds
-        XCTAssertEqual(text { CanonicalWriter.appendTimestamp(&$0, t, 60) }, "2024-03-01T09:05:00+01:00")
-        XCTAssertEqual(text { CanonicalWriter.appendTimestamp(&$0, t, -330) }, "2024-03-01T02:35:00-05:30")
-        XCTAssertEqual(text { CanonicalWriter.appendTimestamp(&$0, t, 0) }, "2024-03-01T08:05:00Z")
-        XCTAssertEqual(text { CanonicalWriter.appendTimestamp(&$0, t, SubjectSeries.noOffset) }, "2024-03-01T08:05:00")
-        XCTAssertEqual(text { CanonicalWriter.appendTimestamp(&$0, -1, 0) }, "1969-12-31T23:59:59Z")
+        XCTAssertEqual(stamp(t, 60), "2024-03-01T09:05:00+01:00")
+        XCTAssertEqual(stamp(t, -330), "2024-03-01T02:35:00-05:30")
+        XCTAssertEqual(stamp(t, 0), "2024-03-01T08:05:00Z")
+        XCTAssertEqual(stamp(t, SubjectSeries.noOffset), "2024-03-01T08:05:00")
+        XCTAssertEqual(stamp(-1, 0), "1969-12-31T23:59:59Z")
         // Every written timestamp reads back as the same instant and offset.
         var g = SystemRandomNumberGenerator()
-        for _ in 0 ..< 2000 {
-            let s = Int64.random(in: -2_000_000_000 ... 4_000_000_000, using: &g), o = Int16.random(in: -720 ... 840, using: &g)
-            let back = TimestampParser.parse(text { CanonicalWriter.appendTimestamp(&$0, s, o) })!
+        var cache = CanonicalWriter.DayText()   // shared: the cached day must never leak into another day's text
+        for k in 0 ..< 4000 {
+            let s = k % 2 == 0 ? Int64.random(in: -2_000_000_000 ... 4_000_000_000, using: &g) : Int64(k) * 3000
+            let o = Int16.random(in: -720 ... 840, using: &g)
+            let back = TimestampParser.parse(text { CanonicalWriter.appendTimestamp(&$0, s, o, &cache) })!
             XCTAssertEqual([back.seconds, Int64(back.utcOffsetMinutes)], [s, Int64(o)])
         }
         for day in stride(from: -800_000, through: 800_000, by: 997) {

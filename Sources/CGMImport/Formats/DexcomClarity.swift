@@ -38,13 +38,14 @@ enum DexcomClarity {
         report.units = unit.rawValue
         var b = RecordBuilder(subject: ctx.defaultSubject)
         var row = CSVRow()
+        var lastTransmitter: [UInt8] = []
         while try reader.next(into: &row) {
             let line = reader.recordLine
             report.rowsRead += 1
             guard row.count == reader.header.count else {
                 throw DataError(file: file, line: line, "expected \(reader.header.count) fields, found \(row.count)")
             }
-            if let t = transmitter, !row.isEmpty(t) { unitImport.personal.note(row.string(t)) }
+            if let t = transmitter { unitImport.personal.note(row, t, last: &lastTransmitter) }
             if row.isEmpty(timestamp) {
                 // Patient, device and alert rows.
                 if let p = patientInfo, !row.isEmpty(p) { unitImport.personal.note(row.string(p)) }

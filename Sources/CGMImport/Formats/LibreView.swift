@@ -53,13 +53,14 @@ enum LibreView {
         let servings = h.optional("Carbohydrates (servings)")
 
         var b = RecordBuilder(subject: ctx.defaultSubject)
+        var lastSerial: [UInt8] = []
         while try reader.next(into: &row) {
             let line = reader.recordLine
             report.rowsRead += 1
             guard row.count >= h.names.count else {
                 throw DataError(file: file, line: line, "expected \(h.names.count) fields, found \(row.count)")
             }
-            if let s = serial, !row.isEmpty(s) { unitImport.personal.note(row.string(s)) }
+            if let s = serial { unitImport.personal.note(row, s, last: &lastSerial) }
             let type: Int = try row.withField(recordType) { raw in
                 guard let v = CSVNumber.parseDouble(raw), v == v.rounded(), (0 ... 9).contains(v) else {
                     throw DataError(file: file, line: line, key: .column(h.names[recordType]),
