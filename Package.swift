@@ -89,7 +89,7 @@ let executables: [Target] = [
         .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Physiology", "CGMImport",
+        "CGMTensor", "Layers", "Optim", "Models", "Physiology", "CGMImport", "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
