@@ -37,7 +37,7 @@ public struct FileReport: Codable, Equatable, Sendable {
     public var censoredLow = 0, censoredHigh = 0
     /// Glucose unit of the file.
     public var units: String?
-    /// Median minutes between successive readings.
+    /// Median minutes between successive readings (of the file's first subject with readings).
     public var samplingMinutes: Double?
     /// How ambiguous dates were read.
     public var dateOrder: String?
@@ -77,7 +77,7 @@ public struct FileReport: Codable, Equatable, Sendable {
         for c in series.censoring {
             if c == .low { censoredLow += 1 } else if c == .high { censoredHigh += 1 }
         }
-        if let m = Self.medianStepMinutes(series.readingTime) { samplingMinutes = m }
+        if samplingMinutes == nil { samplingMinutes = Self.medianStepMinutes(series.readingTime) }  // the file's first subject
     }
 
     /// Median (the lower one) of the positive differences between successive sorted times, in minutes.

@@ -188,7 +188,7 @@ public enum CohortImporter {
                 guard !format.isFolderLayout || format == .d1namo || format == .cgmacros else {
                     throw DataError(file: name, "\(format.rawValue) is read from its release folder; pass the folder")
                 }
-                units.append(Unit(path: input, display: name, format: format))
+                units.append(Unit(path: URL(fileURLWithPath: input).standardizedFileURL.path, display: name, format: format))
                 continue
             }
             if let layout = options.format.flatMap({ $0.isFolderLayout ? $0 : nil }) ?? FormatDetection.format(ofFolder: input) {
