@@ -89,8 +89,10 @@ public enum CohortPipeline {
                             twinMatchFails: ((QCWindow) -> Bool)? = nil, mealFlags: (any MealFlagSource)? = nil) throws -> CohortPlan {
         var warnings = cohort.report.warnings
         let channels = mealFlags == nil ? cohort.channels : cohort.channels + [.mealFlag]   // predicted flags count
-        let past = try FeatureCatalog.expand(config.pastFeatures, channels: channels, keyPath: "data.past_features")
-        let future = try FeatureCatalog.expand(config.futureFeatures, channels: channels, keyPath: "data.future_features")
+        let (past, droppedPast) = try FeatureCatalog.expandReporting(config.pastFeatures, channels: channels,
+                                                                    keyPath: "data.past_features")
+        let (future, droppedFuture) = try FeatureCatalog.expandReporting(config.futureFeatures, channels: channels,
+                                                                        keyPath: "data.future_features")
         // A causal detector's flag at a future time would use CGM after the decision time: refuse (the smoothed,
         // offline-annotation mode already looks ahead everywhere and is documented as such).
         if let mealFlags, !mealFlags.usesFutureData, future.contains(FeatureCatalog.mealFlag) {
@@ -99,8 +101,8 @@ public enum CohortPipeline {
                             + "detected flag after the decision time would use CGM after it; keep meal_flag in "
                             + "data.past_features only (or use --meal-flags smoothed for offline annotation)")
         }
-        let statics = try FeatureCatalog.expandStatics(config.staticFeatures, table: cohort.subjectTable,
-                                                       keyPath: "data.static_features")
+        let (statics, droppedStatics) = try FeatureCatalog.expandStaticsReporting(config.staticFeatures, table: cohort.subjectTable,
+                                                                                 keyPath: "data.static_features")
         if past.isEmpty { throw DataError(key: .config("data.past_features"), "expands to no feature for this data") }
         if config.odeStates, config.twinFutureInputs == .announced, !cohort.channels.contains(.carbs) {
             throw DataError(file: cohort.file, key: .config("data.twin.future_inputs"),
@@ -111,6 +113,8 @@ public enum CohortPipeline {
             .resample(cohort)
         var spec = FeatureSpec(pastFeatures: past, futureFeatures: future, staticFeatures: statics,
                                futureIOB: config.futureIOB, maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
+        let dropped = droppedPast + droppedFuture + droppedStatics
+        if !dropped.isEmpty { spec.droppedFeatures = dropped }
         let builder = FeatureBuilder(iob: spec.iob)
         let nutrients = config.dietTokens ? DietBins.candidates.filter { n in cohort.channels.contains { $0.rawValue == n } } : []
         if config.dietTokens && !nutrients.contains("carbs_g") {
@@ -170,8 +174,13 @@ public enum CohortPipeline {
             let result = TemporalSplit(horizon: config.horizon).assign(refs, features: features)
             assignment = result.splits
             scope = result.trainCutoff
+        case .temporalFraction:
+            let result = TemporalFractionSplit(horizon: config.horizon, fractions: config.fractions).assign(refs, features: features)
+            assignment = result.splits
+            scope = result.trainCutoff
         }
         spec.fit(features: features, scope: scope, table: cohort.subjectTable)
+        spec.glucoseChangeScale = .fit(features: features, scope: scope, horizon: config.horizon)
         if config.dietTokens { spec.fitDiet(nutrients: nutrients, features: features, scope: scope) }
 
         var subjectCounts: [Int] = [], windowCounts: [Int] = []

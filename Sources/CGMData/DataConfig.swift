@@ -10,6 +10,7 @@
 //     horizon: 48                # H, steps
 //     stride: 12                 # steps between decision times
 //     split: subject             # subject (seeded 70/15/15) | temporal (last hour test, hour before validation)
+//                                # | temporal_fraction (each subject's span cut 70/15/15 by time, any horizon)
 //     split_seed: 0
 //     fractions: [0.7, 0.15, 0.15]
 //     past_features: [cgm_scaled, iob_scaled]     # names, ?optional names, @time @cgm_history @wearables
@@ -46,6 +47,8 @@ public struct DataConfig: Equatable, Sendable {
         case subject
         /// Per subject by time (SSM-CGM).
         case temporal
+        /// Per subject by time, each subject's span cut by `fractions` (`TemporalFractionSplit`).
+        case temporalFraction = "temporal_fraction"
     }
 
     /// The config keys, in canonical order.
@@ -161,7 +164,8 @@ public struct DataConfig: Equatable, Sendable {
         if let v = try reader.int("stride", in: 1 ... 100_000) { config.stride = v }
         if let v = try reader.string("split") {
             guard let method = SplitMethod(rawValue: v) else {
-                throw DataError(key: .config("\(keyPath).split"), "must be subject or temporal (got '\(v)')")
+                throw DataError(key: .config("\(keyPath).split"),
+                                "must be subject, temporal or temporal_fraction (got '\(v)')")
             }
             config.split = method
         }
@@ -227,7 +231,8 @@ public struct DataConfig: Equatable, Sendable {
         }
         if split == .temporal, horizon * 5 > 60 {
             throw DataError(key: .config("\(keyPath).horizon"),
-                            "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon))")
+                            "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon)); "
+                            + "split: temporal_fraction cuts each subject's span by data.fractions instead")
         }
         if tokens, qc != [.residualNaN] {
             throw DataError(key: .config("\(keyPath).qc"), "must be off with preset gluformer: token windows are cut at "

@@ -86,7 +86,14 @@ public enum FeatureCatalog {
     /// Expands groups and optional entries of a time-varying feature list against the available channels.
     /// - Throws: `DataError` naming `keyPath` and the entry if a required feature cannot be computed.
     public static func expand(_ entries: [String], channels: [Channel], keyPath: String) throws -> [String] {
+        try expandReporting(entries, channels: channels, keyPath: keyPath).features
+    }
+
+    /// `expand`, also returning the optional entries (`?name`) left out because the data cannot give them, with why.
+    public static func expandReporting(_ entries: [String], channels: [Channel],
+                                       keyPath: String) throws -> (features: [String], dropped: [DroppedFeature]) {
         var out: [String] = []
+        var dropped: [DroppedFeature] = []
         func add(_ name: String) { if !out.contains(name) { out.append(name) } }
         for (i, entry) in entries.enumerated() {
             if entry.hasPrefix("@") {
@@ -98,33 +105,47 @@ public enum FeatureCatalog {
                 }
             } else if entry.hasPrefix("?") {
                 let name = String(entry.dropFirst())
-                if unavailability(of: name, channels: channels) == nil { add(name) }
+                if let reason = unavailability(of: name, channels: channels) {
+                    dropped.append(DroppedFeature(name: name, list: keyPath, reason: reason))
+                } else {
+                    add(name)
+                }
             } else if let reason = unavailability(of: entry, channels: channels) {
                 throw DataError(key: .config("\(keyPath)[\(i)]"), "feature '\(entry)': \(reason)")
             } else {
                 add(entry)
             }
         }
-        return out
+        return (out, dropped)
     }
 
     /// Expands a static feature list: built-ins always, `?name` only if subjects.csv has the column.
     /// - Throws: `DataError` naming `keyPath` if a required column is not in subjects.csv.
     public static func expandStatics(_ entries: [String], table: SubjectTable?, keyPath: String) throws -> [String] {
+        try expandStaticsReporting(entries, table: table, keyPath: keyPath).features
+    }
+
+    /// `expandStatics`, also returning the optional entries left out, with why.
+    public static func expandStaticsReporting(_ entries: [String], table: SubjectTable?,
+                                              keyPath: String) throws -> (features: [String], dropped: [DroppedFeature]) {
         var out: [String] = []
+        var dropped: [DroppedFeature] = []
         for (i, entry) in entries.enumerated() {
             let optional = entry.hasPrefix("?")
             let name = optional ? String(entry.dropFirst()) : entry
             if staticBuiltins.contains(name) || table?.columns.contains(name) == true {
                 if !out.contains(name) { out.append(name) }
-            } else if !optional {
+            } else if optional {
+                dropped.append(DroppedFeature(name: name, list: keyPath, reason: table == nil
+                    ? "no subjects file given" : "\(table!.file) has no '\(name)' column"))
+            } else {
                 let available = staticBuiltins + (table?.columns ?? [])
                 throw DataError(key: .config("\(keyPath)[\(i)]"), "static feature '\(name)' is not available"
                     + (table == nil ? " (no subjects file given)" : " in \(table!.file)")
                     + " (available: \(available.joined(separator: ", ")))")
             }
         }
-        return out
+        return (out, dropped)
     }
 
     /// Eq. 11: 2·(log g − log 40)/(log 400 − log 40) − 1, with g clamped to [40, 400].
@@ -137,4 +158,25 @@ public enum FeatureCatalog {
     public static func unscaleCGM(_ s: Float) -> Float {
         Float(exp((Double(s) + 1) / 2 * (log(400.0) - log(40.0)) + log(40.0)))
     }
+}
+
+/// An optional feature (`?name` in a feature list) that a dataset does not have, and why (recorded in the
+/// feature spec and the manifest, printed by `prepare`).
+public struct DroppedFeature: Codable, Equatable, Sendable {
+    /// Feature name.
+    public var name: String
+    /// The config list it was in, e.g. `data.past_features`.
+    public var list: String
+    /// Why the data cannot give it, e.g. "needs an insulin_bolus_u or insulin_basal_u_per_h column".
+    public var reason: String
+
+    /// Creates a record.
+    public init(name: String, list: String, reason: String) {
+        self.name = name
+        self.list = list
+        self.reason = reason
+    }
+
+    /// A line for `prepare`'s report.
+    public var summary: String { "optional feature '\(name)' left out of \(list): \(reason)" }
 }

@@ -98,6 +98,11 @@ public struct FeatureSpec: Codable, Equatable, Sendable {
     public var subjectGlucose: [SubjectGlucose] = []
     /// GluFormer diet-token bins (data.diet_tokens), fitted on the training scope; absent otherwise.
     public var dietBins: DietBins? = nil
+    /// Optional features (`?name`) the data could not give, with why; absent when none were left out.
+    public var droppedFeatures: [DroppedFeature]? = nil
+    /// Residual targets (`GlucoseChangeScale`): RMS of the h-step change of eq. 11-scaled glucose on training
+    /// data, h = 1 … H; absent in datasets prepared before it existed.
+    public var glucoseChangeScale: GlucoseChangeScale? = nil
 
     /// An unfitted spec for the given (expanded) feature lists.
     public init(pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],

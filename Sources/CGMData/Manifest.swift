@@ -107,6 +107,9 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// Source of the `meal_flag` covariate when it is not the data's meal events (`prepare --meal-detector`:
     /// the detector checkpoint, its checksum, θ and ρ); absent otherwise.
     public var mealFlagSource: String?
+    /// Optional features (`?name` in the config) left out because the data could not give them, with why;
+    /// absent when none were.
+    public var droppedFeatures: [DroppedFeature]?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", createdBy = "created_by", configHash = "config_hash"
@@ -115,6 +118,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         case featureSpecJSON = "feature_spec_json", qc, subjects, splits, totals
         case twinFutureInputs = "twin_future_inputs"
         case mealFlagSource = "meal_flag_source"
+        case droppedFeatures = "dropped_features"
     }
 
     /// Builds a manifest from shard summaries (any order) and provenance. Throws if the summaries disagree
@@ -166,6 +170,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.featureSpecJSON = metadata.featureSpecJSON
         self.twinFutureInputs = metadata.twinFutureInputs
         self.mealFlagSource = metadata.mealFlagSource
+        self.droppedFeatures = metadata.droppedFeatures
         self.qc = qc
         self.subjects = allSubjects
         self.splits = splits

@@ -47,7 +47,7 @@ extension CohortPlan {
             var bySplit: [ShardSplit: [String]] = [:]
             for name in SplitName.allCases { bySplit[ShardSplit(name)] = split.subjects(in: name) }
             return ShardJob.plan(subjectsBySplit: bySplit, subjectsPerShard: subjectsPerShard)
-        case .temporal:
+        case .temporal, .temporalFraction:
             var seen = Set<Int>()
             let subjects = windows.compactMap { seen.insert($0.subject).inserted ? features[$0.subject].id : nil }
             return ShardJob.plan(subjects: subjects, splits: ShardSplit.allCases, subjectsPerShard: subjectsPerShard)
@@ -62,7 +62,7 @@ extension CohortPlan {
         for r in qc.rules where r.enabled && !(ruleSixPerJob && r.rule == QCRule.twinMatching.rawValue) {
             c[PrepareCounter.rule(QCRule(rawValue: r.rule)!)] = r.count
         }
-        if config.split == .temporal { c[PrepareCounter.discarded] = split.discarded }
+        if config.split != .subject { c[PrepareCounter.discarded] = split.discarded }
         c["ingest_rows"] = ingest.rows
         c["ingest_subjects"] = ingest.subjects
         c["ingest_glucose_rows"] = ingest.glucoseRows

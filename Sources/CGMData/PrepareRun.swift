@@ -100,6 +100,9 @@ public struct PrepareOutcome {
         }
         lines.append("split (\(split.method)\(split.seed.map { ", seed \($0)" } ?? "")): " + parts.joined(separator: ", ")
             + (split.discarded > 0 ? "; \(split.discarded) straddling windows discarded" : ""))
+        lines.append("features: past [\(m.pastFeatures.joined(separator: ", "))], future [\(m.futureFeatures.joined(separator: ", "))]"
+            + ", static [\(m.staticFeatures.joined(separator: ", "))]")
+        lines += (m.droppedFeatures ?? []).map(\.summary)
         lines += warnings.filter { !ingest.warnings.contains($0) }.map { "warning: \($0)" }
         let rate = Double(ingest.rows) / max(seconds, 1e-9)
         lines.append("wrote \(outDir): \(m.totals.windows) windows in \(m.totals.shards) shards (\(jobs) jobs on "
@@ -171,6 +174,7 @@ public enum DatasetPreparer {
                                      featureSpecJSON: try thePlan.spec.jsonString(), createdBy: options.createdBy,
                                      twinFutureInputs: thePlan.config.odeStates ? thePlan.config.twinFutureInputs.rawValue : nil)
         metadata.mealFlagSource = options.mealFlags?.manifestDescription
+        metadata.droppedFeatures = thePlan.spec.droppedFeatures
         let writer = PreparedDatasetWriter(comm: comm, outDir: outDir, overwrite: options.overwrite, metadata: metadata)
         let manifest = try writer.write(jobs: jobs, qc: ManifestQC(counts: thePlan.plannedCounts(ruleSixPerJob: check != nil), yield: nil),
                                         computeYield: { counts, _ in PrepareCounter.yield(counts) }) { job in

@@ -20,6 +20,8 @@ public struct ShardMetadata: Codable, Equatable, Sendable {
     public var twinFutureInputs: String?
     /// Where `meal_flag` came from when not the data (`prepare --meal-detector`); recorded in the manifest only.
     public var mealFlagSource: String? = nil
+    /// Optional features the data could not give (`FeatureSpec.droppedFeatures`); recorded in the manifest only.
+    public var droppedFeatures: [DroppedFeature]? = nil
 
     /// Creates shard metadata.
     public init(configHash: String, splitSeed: Int, featureSpecJSON: String, createdBy: String = "cgmtrain",

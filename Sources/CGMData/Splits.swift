@@ -16,6 +16,16 @@
 //   validation  if its targets lie in (E − 120 min, E − 60 min]       ⇔ t ≥ E − 120 min, t + 5H ≤ E − 60 min
 //   train       if its targets end by E − 120 min                     ⇔ t + 5H ≤ E − 120 min
 // and otherwise discarded (its targets straddle a boundary), so no target time belongs to two splits.
+//
+// TemporalFractionSplit (`data.split: temporal_fraction`, any horizon): per subject, its span [S, E] (first
+// to last glucose grid point) is cut at b₁ = S + f_train·(E − S) and b₂ = S + (f_train + f_val)·(E − S)
+// (`data.fractions`, 70/15/15 by default). A window with decision time t is
+//   test        if t ≥ b₂                       (its targets lie in (b₂, E])
+//   validation  if t ≥ b₁ and t + 5H ≤ b₂        (targets in (b₁, b₂])
+//   train       if t + 5H ≤ b₁                   (targets end by b₁)
+// and otherwise discarded. Histories may reach into the previous period (they are inputs, as in the temporal
+// split); no target time belongs to two splits. Scaling is fitted on data up to b₁ per subject. Every subject
+// is in every split, so a cohort of a few subjects (a real one) still gets validation and test windows.
 // With H = 12 each subject contributes one test window (t = E − 60 min) and one validation window
 // (t = E − 120 min) when the stride divides 12. Feature scaling is then fitted on data up to
 // E − 120 min per subject (`trainCutoff`).
@@ -148,9 +158,47 @@ public struct TemporalSplit: Sendable {
     }
 }
 
+/// Per-subject split of each subject's span by time fractions (`data.split: temporal_fraction`; see the file header).
+public struct TemporalFractionSplit: Sendable {
+    /// Horizon H (steps) of the windows being split.
+    public var horizon: Int
+    /// Train, validation, test fractions of each subject's span.
+    public var fractions: [Double]
+
+    /// A split of every subject's span into consecutive train, validation and test periods.
+    public init(horizon: Int, fractions: [Double] = [0.7, 0.15, 0.15]) {
+        precondition(fractions.count == 3, "TemporalFractionSplit: 3 fractions needed, got \(fractions)")
+        self.horizon = horizon
+        self.fractions = fractions
+    }
+
+    /// Per window its split (nil: discarded, its targets straddle a boundary); per subject the last
+    /// Unix second of training data (nil for subjects without glucose).
+    public func assign(_ refs: [WindowRef], features: [SubjectFeatures]) -> (splits: [SplitName?], trainCutoff: [Int64?]) {
+        let targetSpan = Int64(horizon) * ResampledSubject.gridSeconds
+        let bounds: [(train: Int64, validation: Int64)?] = features.map { f in
+            guard let first = f.segments.first?.lowerBound, let last = f.segments.last.map({ $0.upperBound - 1 }) else {
+                return nil
+            }
+            let start = f.time(at: first), span = Double(f.time(at: last) - start)
+            return (start + Int64((span * fractions[0]).rounded(.down)),
+                    start + Int64((span * (fractions[0] + fractions[1])).rounded(.down)))
+        }
+        let splits: [SplitName?] = refs.map { ref in
+            guard let b = bounds[ref.subject] else { return nil }
+            let t = features[ref.subject].time(at: ref.decision)
+            if t >= b.validation { return .test }
+            if t >= b.train, t + targetSpan <= b.validation { return .validation }
+            if t + targetSpan <= b.train { return .train }
+            return nil
+        }
+        return (splits, bounds.map { $0?.train })
+    }
+}
+
 /// Subjects and windows per split.
 public struct SplitReport: Codable, Equatable, Sendable {
-    /// "subject" or "temporal".
+    /// "subject", "temporal" or "temporal_fraction".
     public var method: String
     /// Seed of a subject split.
     public var seed: UInt64?

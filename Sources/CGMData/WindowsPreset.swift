@@ -2,7 +2,8 @@
 // (`FeatureCatalog.expand`), so one preset fits data with or without wearables or meals.
 //
 //   physio_seq2seq  L 37 (3 h + decision step), H 48 (4 h); encoder [g~, IOB~] (eq. 9 without the ODE
-//                   states, which the physiology module appends as extras), decoder [IOB~] (eq. 10).
+//                   states, which the physiology module appends as extras), decoder [IOB~] (eq. 10); IOB~ is
+//                   optional (`?iob_scaled`): data without insulin columns gets encoder [g~] and no decoder features.
 //   ssm_cgm         L 144 / 288 / 576 (12 / 24 / 48 h), H 12 (1 h); past = target history (g~) +
 //                   SSM-CGM historical covariates (CGM lags/diffs/rolling stats, time encodings,
 //                   wearables, meal flag); future = time encodings + wearables + meal flag; statics =
@@ -44,10 +45,11 @@ public struct WindowPreset: Equatable, Sendable {
         self.tokens = tokens
     }
 
-    /// PhysioSeq2Seq: L 37, H 48, past [cgm_scaled, iob_scaled], future [iob_scaled].
+    /// PhysioSeq2Seq: L 37, H 48, past [cgm_scaled, iob_scaled], future [iob_scaled]; IOB is optional, so glucose-only
+    /// data prepares with past [cgm_scaled] and no future features (prepare reports the dropped ones).
     public static let physioSeq2Seq = WindowPreset(name: "physio_seq2seq", history: 37, horizon: 48,
-                                                   pastFeatures: [FeatureCatalog.cgmScaled, FeatureCatalog.iobScaled],
-                                                   futureFeatures: [FeatureCatalog.iobScaled])
+                                                   pastFeatures: [FeatureCatalog.cgmScaled, "?" + FeatureCatalog.iobScaled],
+                                                   futureFeatures: ["?" + FeatureCatalog.iobScaled])
 
     /// SSM-CGM with a 12, 24 or 48 hour context (L 144 / 288 / 576) and a 1-hour horizon.
     public static func ssmCGM(contextHours: Int) -> WindowPreset {

@@ -29,6 +29,12 @@ public struct Linear {
             : nil
     }
 
+    /// Sets W and b to zero: a head whose output starts at 0 (a residual forecaster then starts at persistence).
+    public func zeroInitialize(_ store: ParameterStore) {
+        store.setValue(weight, Tensor(zeros: [outFeatures, inFeatures]))
+        if let bias { store.setValue(bias, Tensor(zeros: [outFeatures])) }
+    }
+
     /// y = x Wᵀ + b for x of shape (..., In).
     public func callAsFunction(_ x: Var, _ p: BoundParameters) -> Var {
         precondition(x.shape.last == inFeatures,

@@ -39,4 +39,9 @@ extension Batch {
     }
     public var pastTensor: Tensor { Tensor(shape: pastShape, scalars: past) }
     public var futureTensor: Tensor { Tensor(shape: futureShape, scalars: future) }
+    /// The future features (B, H, F), or one zero column (B, H, 1) when there are none (F = 0): the input of a
+    /// decoder that then runs on its state alone.
+    public var decoderTensor: Tensor {
+        futureFeatureCount > 0 ? futureTensor : Tensor(zeros: [count, horizon, 1])
+    }
 }

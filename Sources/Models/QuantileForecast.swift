@@ -18,26 +18,34 @@ extension Forecast {
     }
 }
 
-/// A forecaster whose head predicts quantiles of eq. 11's scaled glucose (TFT, SSM-CGM): its loss is
-/// pytorch-forecasting's QuantileLoss (2·Σρ / (N·Q)) of the scaled targets and its forecast the quantiles in
-/// mg/dL (eq. 14) with the median as the point forecast, both from `scaledQuantiles` alone.
+/// A forecaster whose head predicts quantiles of eq. 11's scaled glucose or of its standardized change
+/// (`TargetSpace`; TFT, SSM-CGM): its loss is pytorch-forecasting's QuantileLoss (2·Σρ / (N·Q)) of the head-space
+/// targets and its forecast the quantiles in mg/dL (eq. 14) with the median as the point forecast, both from
+/// `scaledQuantiles` alone.
 public protocol ScaledQuantileForecaster: ForecastModel {
     /// Predicted quantile levels.
     var quantiles: [Float] { get }
-    /// The head's output (B, H, Q) in eq. 11's scaled space.
+    /// What the head predicts.
+    var targetSpace: TargetSpace { get }
+    /// The head's output (B, H, Q) in `targetSpace`.
     func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var
 }
 
 extension ScaledQuantileForecaster {
-    /// QuantileLoss (pytorch-forecasting reduction) of the scaled-target quantiles.
+    /// QuantileLoss (pytorch-forecasting reduction) of the head-space targets.
     public func loss(_ batch: Batch, _ g: Graph) -> Var {
-        g.quantileLoss(scaledQuantiles(batch, g), g.constant(batch.scaledTarget), quantiles: quantiles,
+        g.quantileLoss(scaledQuantiles(batch, g), g.constant(targetSpace.targets(batch)), quantiles: quantiles,
                        reduction: .pytorchForecasting)
     }
 
     /// Quantiles (B, H, Q) and the median as the point forecast (B, H), in mg/dL (eq. 14).
     public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
-        Forecast(scaledQuantiles: scaledQuantiles(batch, g).value, levels: quantiles,
+        forecast(headOutput: scaledQuantiles(batch, g).value, batch)
+    }
+
+    /// The mg/dL forecast of a head output (B, H, Q) computed for `batch`.
+    public func forecast(headOutput: Tensor, _ batch: Batch) -> Forecast {
+        Forecast(scaledQuantiles: targetSpace.scaled(headOutput, batch), levels: quantiles,
                  medianIndex: TFTConfig.medianIndex(of: quantiles))
     }
 }

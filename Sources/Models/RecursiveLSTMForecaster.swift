@@ -27,6 +27,11 @@
 //
 // Dropout (default 0: the paper states none for this baseline) applies to the LSTM outputs before the
 // head in training only.
+//
+// Residual (`TargetSpace.residual`, issue 14): the head predicts the standardized one-step change,
+// ĝ̃_{k+1} = g̃_k + σ₁·head(h_k) with σ₁ the training data's RMS 5-minute change, so the loss compares head(h_k)
+// with (g̃_{k+1} − g̃_k)/σ₁ and the zero-initialized head starts at persistence; the recursion feeds back
+// g̃_k + σ₁·head(h_k).
 
 import CGMData
 import CGMTensor
@@ -46,19 +51,30 @@ public final class RecursiveLSTMForecaster: ForecastModel {
     public let cgmIndex: Int
     public let dropout: Float
     public let huberDelta: Float
+    /// σ₁ of a residual head (see the file header); nil: the head predicts the next scaled CGM itself.
+    public let stepScale: Float?
 
     /// A model over `inputs` features per step, scaled CGM at `cgmIndex` (the others come, in the same
-    /// order, from the dataset's future features over the horizon).
-    public init(inputs: Int, cgmIndex: Int, hidden: Int = 300, dropout: Float = 0, huberDelta: Float = 1, seed: UInt64) {
+    /// order, from the dataset's future features over the horizon). A residual `targetSpace` (anchored at
+    /// `cgmIndex`) makes the head predict one-step changes divided by its first scale σ₁.
+    public init(inputs: Int, cgmIndex: Int, hidden: Int = 300, dropout: Float = 0, huberDelta: Float = 1,
+                targetSpace: TargetSpace = .absolute, seed: UInt64) {
         precondition(inputs >= 1 && (0 ..< inputs).contains(cgmIndex),
                      "recursive_lstm: cgmIndex \(cgmIndex) outside the \(inputs) inputs")
         self.inputs = inputs
         self.cgmIndex = cgmIndex
         self.dropout = dropout
         self.huberDelta = huberDelta
+        if case let .residual(anchor, scale) = targetSpace {
+            precondition(anchor == cgmIndex && !scale.isEmpty, "recursive_lstm: a residual head is anchored at cgm_scaled")
+            stepScale = scale[0]
+        } else {
+            stepScale = nil
+        }
         var rng = PhiloxGenerator(seed: seed, stream: 1)
         lstm = LSTM(store, "lstm", inputSize: inputs, hiddenSize: hidden, rng: &rng)
         head = Linear(store, "head", inFeatures: hidden, outFeatures: 1, rng: &rng)
+        if stepScale != nil { head.zeroInitialize(store) }
     }
 
     private func checkShape(_ batch: Batch) {
@@ -97,6 +113,9 @@ public final class RecursiveLSTMForecaster: ForecastModel {
             }
         }
         // y_k = c-column of z_{k+1}; the last target g̃_{t+H} has no z (it is never an input).
+        if let sigma = stepScale {   // residual: (g̃_{k+1} − g̃_k)/σ₁
+            for w in 0 ..< b { for k in 0 ..< steps { y[w * steps + k] = (y[w * steps + k] - x[(w * steps + k) * p + cgmIndex]) / sigma } }
+        }
         return (Tensor(shape: [b, steps, p], scalars: x), Tensor(shape: [b, steps], scalars: y))
     }
 
@@ -115,7 +134,14 @@ public final class RecursiveLSTMForecaster: ForecastModel {
         let b = batch.count, h = batch.horizon, f = inputs - 1
         let p = store.bind(g)
         var state = lstm(g.constant(batch.pastTensor), p)
-        var next = head(g.slice(state.output, axis: 1, range: (batch.history - 1) ..< batch.history), p)   // (B, 1, 1)
+        /// The next scaled CGM from a head output (B, 1, 1) given the current one.
+        func step(_ out: Var, from current: Var) -> Var {
+            guard let sigma = stepScale else { return out }
+            return g.add(current, g.scale(out, by: sigma))
+        }
+        let last = TargetSpace.lastScaled(batch, anchorIndex: cgmIndex)
+        var next = step(head(g.slice(state.output, axis: 1, range: (batch.history - 1) ..< batch.history), p),
+                        from: g.constant(Tensor(shape: [b, 1, 1], scalars: last)))   // (B, 1, 1)
         var preds = [next]
         let future = f > 0 ? g.constant(batch.futureTensor) : nil                                           // (B, H, F)
         for i in 1 ..< max(h, 1) {
@@ -127,7 +153,7 @@ public final class RecursiveLSTMForecaster: ForecastModel {
             }
             let z = parts.count == 1 ? parts[0] : g.concat(parts, axis: 2)                                  // (B, 1, P)
             state = lstm(z, h0: state.hT, c0: state.cT, p)
-            next = head(state.output, p)
+            next = step(head(state.output, p), from: next)
             preds.append(next)
         }
         return g.reshape(preds.count == 1 ? preds[0] : g.concat(preds, axis: 1), to: [b, h])

@@ -3,32 +3,40 @@ import CGMTensor
 import Layers
 
 /// PhysioSeq2Seq's encoder–decoder as a `ForecastModel`: every past feature feeds the encoder, every
-/// known-future feature the decoder; Huber loss (δ = 1) on eq. 11-scaled glucose (eq. 15); forecasts
-/// mapped back to mg/dL by eq. 14. Without ODE features this is the paper's "Seq2Seq − ODE".
+/// known-future feature the decoder; Huber loss (δ = 1) on eq. 11-scaled glucose (eq. 15) — or, with a
+/// residual `TargetSpace`, on the standardized change from the last observed glucose (the head then starts at
+/// zero, i.e. at persistence); forecasts mapped back to mg/dL by eq. 14. Without ODE features this is the
+/// paper's "Seq2Seq − ODE". Without known-future features (glucose-only data) the decoder reads one constant zero
+/// input per step and runs on its state alone, from the encoder's (h_L, c_L).
 public final class Seq2SeqForecaster: ForecastModel {
     public let name = "seq2seq"
     public let network: Seq2SeqLSTM
     public let huberDelta: Float
+    /// What the head predicts: eq. 11-scaled glucose or its standardized change.
+    public let targetSpace: TargetSpace
     public var store: ParameterStore { network.store }
 
     public init(pastFeatures: Int, futureFeatures: Int, hidden: Int = 64, dropout: Float = 0.2,
-                huberDelta: Float = 1, seed: UInt64) {
-        precondition(futureFeatures >= 1, "seq2seq: the decoder needs at least one known-future feature")
-        network = Seq2SeqLSTM(.init(encoderInputs: pastFeatures, decoderInputs: futureFeatures,
+                huberDelta: Float = 1, targetSpace: TargetSpace = .absolute, seed: UInt64) {
+        network = Seq2SeqLSTM(.init(encoderInputs: targetSpace.encoderWidth(pastFeatures: pastFeatures),
+                                    decoderInputs: max(futureFeatures, 1),
                                     hidden: hidden, dropout: dropout), seed: seed)
         self.huberDelta = huberDelta
+        self.targetSpace = targetSpace
+        if targetSpace.isResidual { network.head.zeroInitialize(network.store) }
     }
 
-    private func scaledForecast(_ batch: Batch, _ g: Graph) -> Var {
-        network(encoderInput: g.constant(batch.pastTensor), decoderInput: g.constant(batch.futureTensor), store.bind(g))
+    /// The head's output (B, H) in `targetSpace`.
+    private func headOutput(_ batch: Batch, _ g: Graph) -> Var {
+        network(encoderInput: g.constant(targetSpace.encoderInput(batch)), decoderInput: g.constant(batch.decoderTensor),
+                store.bind(g))
     }
 
     public func loss(_ batch: Batch, _ g: Graph) -> Var {
-        g.huberLoss(scaledForecast(batch, g), g.constant(batch.scaledTarget), delta: huberDelta)   // eq. 15
+        g.huberLoss(headOutput(batch, g), g.constant(targetSpace.targets(batch)), delta: huberDelta)   // eq. 15
     }
 
     public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
-        let scaled = scaledForecast(batch, g).value
-        return Forecast(point: Tensor(shape: scaled.shape, scalars: scaled.scalars.map(FeatureCatalog.unscaleCGM)))  // eq. 14
+        Forecast(point: targetSpace.milligrams(headOutput(batch, g).value, batch))   // eq. 14
     }
 }

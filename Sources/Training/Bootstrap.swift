@@ -8,7 +8,7 @@
 //   2. replicate b = 1…B: draw S subjects uniformly with replacement (SplitMix64 seeded with `seed`,
 //      subjects in sorted-id order), add their statistics, and compute MAE = Σ|e|/n, RMSE = sqrt(Σe²/n),
 //      ME = Σe/n per step and over all steps, for the model, the naive baseline and their difference
-//      (model − naive, paired: same resample);
+//      (model − naive, paired: same resample), and the skill 1 − RMSE_model/RMSE_naive of the same resample;
 //   3. the (1 − confidence)/2 and (1 + confidence)/2 percentiles (NumPy-linear) of the B replicate values
 //      form the percentile interval (Efron & Tibshirani 1993, §13.3).
 //
@@ -57,6 +57,8 @@ public struct BootstrapIntervals: Codable, Equatable, Sendable {
     public var naive: MetricIntervals
     /// Model minus naive.
     public var difference: MetricIntervals
+    /// Skill 1 − RMSE_model / RMSE_naive (above 0: better than persistence); nil in reports written before it existed.
+    public var skill: ConfidenceInterval?
 }
 
 /// The subject-bootstrap confidence intervals of an evaluation.
@@ -122,9 +124,9 @@ public enum SubjectBootstrap {
                 stats[base + 5] += en
             }
         }
-        // values[(b · (H+1) + step) · 9 + m]: m = model mae, rmse, me, naive ×3, difference ×3; step H = overall.
-        let rows = h + 1
-        var values = [Double](repeating: .nan, count: replicates * rows * 9)
+        // values[(b · (H+1) + step) · 10 + m]: m = model mae, rmse, me, naive ×3, difference ×3, skill; step H = overall.
+        let rows = h + 1, width = 10
+        var values = [Double](repeating: .nan, count: replicates * rows * width)
         if s > 0 {
             var rng = BootstrapRNG(seed: seed)
             var total = [Double](repeating: 0, count: rows * 6)
@@ -142,7 +144,7 @@ public enum SubjectBootstrap {
                 for j in 0..<h { for k in 0..<6 { total[h * 6 + k] += total[j * 6 + k] } }
                 for j in 0..<rows {
                     let elements = j == h ? n * Double(h) : n
-                    let o = (b * rows + j) * 9
+                    let o = (b * rows + j) * width
                     for side in 0..<2 {
                         let t = j * 6 + side * 3
                         values[o + side * 3] = total[t] / elements
@@ -150,21 +152,22 @@ public enum SubjectBootstrap {
                         values[o + side * 3 + 2] = total[t + 2] / elements
                     }
                     for m in 0..<3 { values[o + 6 + m] = values[o + m] - values[o + 3 + m] }
+                    values[o + 9] = 1 - values[o + 1] / values[o + 4]
                 }
             }
         }
         let lowerP = (1 - confidence) / 2, upperP = (1 + confidence) / 2
         func intervals(_ j: Int, _ first: Int) -> MetricIntervals {
-            func ci(_ m: Int) -> ConfidenceInterval {
-                let sample = (0..<replicates).map { values[($0 * rows + j) * 9 + m] }
-                let p = Percentile.of(sample, [lowerP, upperP])
-                return ConfidenceInterval(lower: p[0], upper: p[1])
-            }
-            return MetricIntervals(mae: ci(first), rmse: ci(first + 1), me: ci(first + 2))
+            MetricIntervals(mae: ci(j, first), rmse: ci(j, first + 1), me: ci(j, first + 2))
+        }
+        func ci(_ j: Int, _ m: Int) -> ConfidenceInterval {
+            let sample = (0..<replicates).map { values[($0 * rows + j) * width + m] }
+            let p = Percentile.of(sample, [lowerP, upperP])
+            return ConfidenceInterval(lower: p[0], upper: p[1])
         }
         func entry(_ j: Int) -> BootstrapIntervals {
             BootstrapIntervals(step: j == h ? 0 : j + 1, minutes: j == h ? 0 : (j + 1) * stepMinutes,
-                               model: intervals(j, 0), naive: intervals(j, 3), difference: intervals(j, 6))
+                               model: intervals(j, 0), naive: intervals(j, 3), difference: intervals(j, 6), skill: ci(j, 9))
         }
         return BootstrapResult(method: methodDescription(replicates: replicates, confidence: confidence),
                                replicates: replicates, confidence: confidence, seed: seed, subjects: s,

@@ -25,7 +25,7 @@ public struct CheckpointModel {
     /// The model of already-read `contents` (of `file`, named in errors) for a dataset of `shape`.
     public init(contents: CheckpointContents, file: String, shape: DatasetShape) throws {
         self.contents = contents
-        config = try RunConfig.parse(yaml: contents.configYAML, source: "\(file) (stored config)")
+        config = try RunConfig.parseStored(yaml: contents.configYAML, source: "\(file) (stored config)")
         model = try ModelRegistry.build(config.model, shape: shape, seed: contents.seed)
         try contents.validate(modelName: model.name, store: model.store, file: file)
         contents.applyParameters(to: model.store)

@@ -109,14 +109,15 @@ public struct CheckpointPreprocessing: Equatable {
         guard let extras = try? decoder.decode([String: [Int]].self, from: Data(extrasText.utf8)) else {
             throw fail("/preprocessing attribute 'extras' is not a JSON object of shapes: the file is corrupt")
         }
+        let specJSON = try g.stringAttribute("feature_spec_json"), horizon = Int(try g.int64Attribute("horizon"))
         let p = CheckpointPreprocessing(
-            featureSpecJSON: try g.stringAttribute("feature_spec_json"),
-            shape: DatasetShape(history: Int(try g.int64Attribute("history")), horizon: Int(try g.int64Attribute("horizon")),
+            featureSpecJSON: specJSON,
+            shape: DatasetShape(history: Int(try g.int64Attribute("history")), horizon: horizon,
                                 pastFeatures: try list("past_features"), futureFeatures: try list("future_features"),
                                 staticFeatures: try list("static_features"), extras: extras,
                                 staticCardinalities: DatasetShape.staticCardinalities(
-                                    featureSpecJSON: try g.stringAttribute("feature_spec_json"),
-                                    staticFeatures: try list("static_features"))),
+                                    featureSpecJSON: specJSON, staticFeatures: try list("static_features")),
+                                glucoseChangeScale: DatasetShape.glucoseChangeScale(featureSpecJSON: specJSON, horizon: horizon)),
             dataConfigHash: try g.stringAttribute("data_config_hash"))
         guard try g.stringAttribute("fnv1a64") == checksum(try p.attributes()) else {
             throw fail("/preprocessing fails its checksum: the file is corrupt")

@@ -56,11 +56,13 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var subgroups: [String: HorizonMetrics]
     /// The model's worst-K segments, with the naive baseline on the same segments (nil when skipped).
     public var worst: WorstSegments?
+    /// Clarke/Parkes zones, MARD, time lag and event detection per step (nil in reports written before them).
+    public var clinical: ClinicalAccuracy?
 
     /// Creates a report from its parts.
     public init(model: String, info: [String: String] = [:], excludedSegments: Int = 0, metrics: HorizonMetrics,
                 bootstrap: BootstrapResult? = nil, subgroups: [String: HorizonMetrics] = [:],
-                worst: WorstSegments? = nil) {
+                worst: WorstSegments? = nil, clinical: ClinicalAccuracy? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.model = model
         self.info = info
@@ -69,6 +71,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         self.bootstrap = bootstrap
         self.subgroups = subgroups
         self.worst = worst
+        self.clinical = clinical
     }
 
     /// Evaluates `records` (already gathered from every rank). Segments with non-finite values are left out
@@ -77,7 +80,9 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
                              info: [String: String] = [:]) -> EvaluationReport {
         let evaluable = records.restricted(to: records.evaluableSegments)
         let metrics = HorizonMetrics.compute(evaluable, stepMinutes: options.stepMinutes,
-                                             selectedMinutes: options.selectedMinutes)
+                                             selectedMinutes: options.selectedMinutes
+                                                 ?? HorizonMetrics.ladderMinutes(horizon: records.horizon,
+                                                                                 stepMinutes: options.stepMinutes))
         let bootstrap = options.bootstrapReplicates > 0
             ? SubjectBootstrap.compute(evaluable, replicates: options.bootstrapReplicates,
                                        confidence: options.confidence, seed: options.seed,
@@ -88,7 +93,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
             bootstrap: bootstrap,
             subgroups: HorizonMetrics.bySubgroup(evaluable, stepMinutes: options.stepMinutes,
                                                  selectedMinutes: metrics.selectedMinutes),
-            worst: options.worstK > 0 ? WorstSegments.select(evaluable, k: options.worstK) : nil)
+            worst: options.worstK > 0 ? WorstSegments.select(evaluable, k: options.worstK) : nil,
+            clinical: ClinicalAccuracy.compute(evaluable, stepMinutes: options.stepMinutes))
     }
 
     /// metrics.json: pretty-printed, keys sorted, non-finite numbers as null, trailing newline.

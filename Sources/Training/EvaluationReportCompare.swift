@@ -41,6 +41,10 @@ public struct ModelComparison: Codable, Equatable, Sendable {
     public var selectedMinutes: [Int]
     /// Free-form provenance (checkpoints, data directory, split, ranks, …).
     public var info: [String: String] = [:]
+    /// Per model, clinical accuracy on the shared set (each with the naive baseline on the same segments).
+    public var clinical: [String: ClinicalAccuracy]? = nil
+    /// Per model, subject-bootstrap CIs on the shared set (skill, differences from naive); nil when skipped.
+    public var bootstrap: [String: BootstrapResult]? = nil
 
     /// Segments left out of the shared set.
     public var droppedSegments: Int { totalSegments - segments }
@@ -48,7 +52,8 @@ public struct ModelComparison: Codable, Equatable, Sendable {
     /// Compares `models` on their common evaluable segments. Throws when names repeat, when no segment is
     /// common, or when the models' records disagree on a shared segment's data.
     public static func compute(_ models: [(name: String, records: ForecastRecords)], stepMinutes: Int = 5,
-                               k: Int = 100, selectedMinutes: [Int]? = nil) throws -> ModelComparison {
+                               k: Int = 100, selectedMinutes: [Int]? = nil,
+                               bootstrapReplicates: Int = 0, seed: UInt64 = 0) throws -> ModelComparison {
         try WorstSegments.checkNames(models.map(\.name))
         let common = ForecastRecords.commonSegments(models.map(\.records))
         guard !common.isEmpty else {
@@ -59,9 +64,14 @@ public struct ModelComparison: Codable, Equatable, Sendable {
         let horizon = restricted[0].records.horizon
         let minutes = selectedMinutes ?? HorizonMetrics.defaultSelectedMinutes(horizon: horizon, stepMinutes: stepMinutes)
         var metrics = [String: HorizonMetrics](), worst = [String: WorstSegments](), excluded = [String: Int]()
-        var nonFinite = [String: Int]()
+        var nonFinite = [String: Int](), clinical = [String: ClinicalAccuracy](), bootstrap = [String: BootstrapResult]()
         for (m, r) in zip(models, restricted) {
             metrics[m.name] = HorizonMetrics.compute(r.records, stepMinutes: stepMinutes, selectedMinutes: minutes)
+            clinical[m.name] = ClinicalAccuracy.compute(r.records, stepMinutes: stepMinutes)
+            if bootstrapReplicates > 0 {
+                bootstrap[m.name] = SubjectBootstrap.compute(r.records, replicates: bootstrapReplicates, seed: seed,
+                                                             stepMinutes: stepMinutes)
+            }
             worst[m.name] = WorstSegments.select(r.records, k: k)
             excluded[m.name] = m.records.count - r.records.count
             nonFinite[m.name] = m.records.records.lazy.filter { !$0.isFinite }.count
@@ -72,7 +82,20 @@ public struct ModelComparison: Codable, Equatable, Sendable {
             totalSegments: all.count, nonFiniteSegments: nonFinite,
             subjects: restricted[0].records.subjects.count, excludedSegments: excluded, metrics: metrics,
             worstIndependent: worst, worstShared: try WorstSegments.shared(restricted, k: k),
-            selectedMinutes: minutes)
+            selectedMinutes: minutes, clinical: clinical, bootstrap: bootstrapReplicates > 0 ? bootstrap : nil)
+    }
+
+    /// Rows of the clinical tables: the naive baseline (from the first model's records), then the models.
+    var clinicalRows: [(label: String, steps: [ClinicalSummary])] {
+        guard let clinical, let first = models.first, let reference = clinical[first] else { return [] }
+        return [(Self.naiveLabel, reference.steps.map(\.naive))]
+            + models.map { name in (name, clinical[name]?.steps.map(\.model) ?? []) }
+    }
+
+    /// The skill 1 − RMSE/RMSE_naive of row `label` at step index `i`, with its CI when bootstrapped.
+    func skill(_ label: String, step i: Int) -> (value: Double, interval: ConfidenceInterval?) {
+        guard label != Self.naiveLabel, let m = metrics[label] else { return (0, nil) }
+        return (1 - m.steps[i].model.rmse / m.steps[i].naive.rmse, bootstrap?[label]?.steps[i].skill)
     }
 
     /// Rows of the tables: the naive baseline, then the models; each with its per-step summaries.
@@ -99,6 +122,19 @@ public struct ModelComparison: Codable, Equatable, Sendable {
                 [EvalTextTable.fixed(r.steps[i].rmse), EvalTextTable.fixed(r.steps[i].mae), EvalTextTable.fixed(r.steps[i].me)]
             } },
             groups: groups)
+        if !clinicalRows.isEmpty {
+            out += "\nSkill 1 − RMSE/RMSE_naive" + (bootstrap != nil ? " [95% CI]" : "")
+                + ", Clarke A+B %, Parkes A+B % (type 1), MARD %\n"
+            out += EvalTextTable.render(
+                header: ["Model"] + idx.flatMap { _ in ["skill", "Clarke A+B", "Parkes A+B", "MARD"] },
+                rows: clinicalRows.map { r in [r.label] + idx.flatMap { i -> [String] in
+                    let k = skill(r.label, step: i)
+                    return [EvalTextTable.fixed(k.value, 3) + (k.interval.map { " " + EvalTextTable.interval($0, 3) } ?? ""),
+                            EvalTextTable.fixed(r.steps[i].clarkeAB, 1), EvalTextTable.fixed(r.steps[i].parkesAB, 1),
+                            EvalTextTable.fixed(r.steps[i].mard, 1)]
+                } },
+                groups: idx.map { (label: "\((($0 + 1) * stepMinutes)) min", span: 4) })
+        }
         out += "\nError dispersion: IQR and [min, max]\n"
         out += EvalTextTable.render(
             header: ["Model"] + idx.flatMap { _ in ["IQR", "[Min, Max]"] },
@@ -135,7 +171,8 @@ public struct ModelComparison: Codable, Equatable, Sendable {
     }
 
     /// Table 2 as CSV: `model`, then `rmse_<m>min, mae_<m>min, me_<m>min, iqr_<m>min, min_<m>min,
-    /// max_<m>min` per selected horizon; the naive baseline first.
+    /// max_<m>min` per selected horizon, then (with clinical accuracy) `skill, skill_lower, skill_upper, clarke_ab,
+    /// parkes_ab, mard, lag_minutes` per selected horizon; the naive baseline first.
     public func tableCSV() -> String {
         let idx = selectedIndices
         var header = ["model"]
@@ -143,12 +180,25 @@ public struct ModelComparison: Codable, Equatable, Sendable {
             let m = (i + 1) * stepMinutes
             header += ["rmse", "mae", "me", "iqr", "min", "max"].map { "\($0)_\(m)min" }
         }
+        let clinicalStats = ["skill", "skill_lower", "skill_upper", "clarke_ab", "parkes_ab", "mard", "lag_minutes"]
+        if clinical != nil {
+            for i in idx { header += clinicalStats.map { "\($0)_\((i + 1) * stepMinutes)min" } }
+        }
         var lines = [header.joined(separator: ",")]
+        let clinicalByLabel = Dictionary(clinicalRows.map { ($0.label, $0.steps) }, uniquingKeysWith: { a, _ in a })
         for r in rows {
-            lines.append(([EvalCSV.field(r.label)] + idx.flatMap { i -> [String] in
+            var fields = [EvalCSV.field(r.label)] + idx.flatMap { i -> [String] in
                 let s = r.steps[i]
                 return [s.rmse, s.mae, s.me, s.iqr, s.min, s.max].map(EvalCSV.number)
-            }).joined(separator: ","))
+            }
+            if let steps = clinicalByLabel[r.label] {
+                fields += idx.flatMap { i -> [String] in
+                    let k = skill(r.label, step: i), c = steps[i]
+                    return [k.value, k.interval?.lower ?? .nan, k.interval?.upper ?? .nan, c.clarkeAB, c.parkesAB, c.mard,
+                            Double(c.lagMinutes)].map(EvalCSV.number)
+                }
+            }
+            lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

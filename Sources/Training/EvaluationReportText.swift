@@ -9,10 +9,23 @@ extension EvaluationReport {
         let stats = ["mae", "rmse", "me", "iqr", "min", "max"]
         return ["minutes_ahead"] + stats.map { "model_\($0)" }
             + (quantiles ? ["model_ql", "model_coverage_10_90"] : []) + stats.map { "naive_\($0)" }
+            + ["skill"] + clinicalColumns.flatMap { c in ["model_\(c)", "naive_\(c)"] }
     }
 
-    /// per_horizon.csv: a header, then one row per horizon step (minutes ahead, model columns, naive
-    /// columns). Numbers in shortest round-trip form; non-finite as "nan".
+    /// Clinical columns of per_horizon.csv, each for the model and the naive baseline.
+    static let clinicalColumns = ["clarke_a", "clarke_ab", "parkes_ab", "mard", "lag_minutes", "hypo_sensitivity",
+                                  "hypo_precision", "hyper_sensitivity", "hyper_precision"]
+
+    /// The clinical columns' values of one summary (NaN without one).
+    static func clinicalValues(_ c: ClinicalSummary?) -> [Double] {
+        guard let c else { return [Double](repeating: .nan, count: clinicalColumns.count) }
+        return [c.clarkeA, c.clarkeAB, c.parkesAB, c.mard, Double(c.lagMinutes), c.hypo.sensitivity, c.hypo.precision,
+                c.hyper.sensitivity, c.hyper.precision]
+    }
+
+    /// per_horizon.csv: a header, then one row per horizon step (minutes ahead, model columns, naive columns, the skill
+    /// 1 − RMSE/RMSE_naive, clinical columns for the model and naive). Numbers in shortest round-trip form; non-finite
+    /// as "nan".
     public func perHorizonCSV() -> String {
         let quantiles = !metrics.quantileLevels.isEmpty
         var lines = [Self.perHorizonColumns(quantiles: quantiles).joined(separator: ",")]
@@ -24,38 +37,65 @@ extension EvaluationReport {
                     .map(EvalCSV.number)
             }
             row += stats(s.naive).map(EvalCSV.number)
+            row.append(EvalCSV.number(1 - s.model.rmse / s.naive.rmse))
+            let c = clinical?.step(atMinutes: s.minutes)
+            for (a, b) in zip(Self.clinicalValues(c?.model), Self.clinicalValues(c?.naive)) {
+                row += [EvalCSV.number(a), EvalCSV.number(b)]
+            }
             lines.append(row.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The printed summary: metrics at the selected horizons and overall, the subgroups and the worst-K.
+    /// The printed summary: metrics at the selected horizons and overall (with the paired difference from naive and
+    /// the skill 1 − RMSE/RMSE_naive, and their CIs), clinical accuracy, the subgroups and the worst-K.
     public func table() -> String {
         let m = metrics
         var out = "Evaluation of \(model): \(m.segments) segments, \(m.subjects) subjects, horizon \(m.horizon) × "
             + "\(m.stepMinutes) min"
         out += excludedSegments > 0 ? " (\(excludedSegments) segments with non-finite values excluded)\n" : "\n"
         let quantiles = !m.quantileLevels.isEmpty
-        let ci = bootstrap.map { "RMSE \(SubjectBootstrap.percent($0.confidence)) CI" }
-        var header = ["horizon", "MAE", "RMSE"] + (ci.map { [$0] } ?? []) + ["ME", "IQR", "[min, max]"]
+        let level = bootstrap.map { " \(SubjectBootstrap.percent($0.confidence)) CI" }
+        var header = ["horizon", "MAE", "naive MAE"] + (level.map { ["ΔMAE\($0)"] } ?? [])
+            + ["RMSE", "naive RMSE"] + (level.map { ["RMSE\($0)"] } ?? []) + ["skill"] + (level.map { ["skill\($0)"] } ?? [])
+            + ["ME", "naive ME"]
         if quantiles { header += ["QL", "cov 10-90"] }
-        header += ["naive MAE", "naive RMSE", "naive ME"]
         var rows: [[String]] = []
         func row(_ label: String, _ model: ErrorSummary, _ naive: ErrorSummary, _ interval: BootstrapIntervals?) {
-            var r = [label, EvalTextTable.fixed(model.mae), EvalTextTable.fixed(model.rmse)]
+            var r = [label, EvalTextTable.fixed(model.mae), EvalTextTable.fixed(naive.mae)]
+            if bootstrap != nil { r.append(interval.map { EvalTextTable.interval($0.difference.mae) } ?? "") }
+            r += [EvalTextTable.fixed(model.rmse), EvalTextTable.fixed(naive.rmse)]
             if bootstrap != nil { r.append(interval.map { EvalTextTable.interval($0.model.rmse) } ?? "") }
-            r += [EvalTextTable.fixed(model.me), EvalTextTable.fixed(model.iqr),
-                  "[\(EvalTextTable.fixed(model.min, 1)), \(EvalTextTable.fixed(model.max, 1))]"]
+            r.append(EvalTextTable.fixed(1 - model.rmse / naive.rmse, 3))
+            if bootstrap != nil { r.append(interval.flatMap(\.skill).map { EvalTextTable.interval($0, 3) } ?? "") }
+            r += [EvalTextTable.fixed(model.me), EvalTextTable.fixed(naive.me)]
             if quantiles {
                 r += [EvalTextTable.fixed(model.quantile?.quantileLoss ?? .nan),
                       EvalTextTable.fixed(model.quantile?.coverage10_90 ?? .nan, 3)]
             }
-            r += [EvalTextTable.fixed(naive.mae), EvalTextTable.fixed(naive.rmse), EvalTextTable.fixed(naive.me)]
             rows.append(r)
         }
         for s in m.selectedSteps { row("\(s.minutes) min", s.model, s.naive, bootstrap?.step(atMinutes: s.minutes)) }
         row("all", m.overall.model, m.overall.naive, bootstrap?.overall)
         out += EvalTextTable.render(header: header, rows: rows)
+        if let clinical {
+            out += "\nClinical accuracy (model | naive): Clarke and Parkes (type 1) zones, MARD, time lag, "
+                + "hypo < 70 / hyper > 180 mg/dL detection\n"
+            let clinicalRows = m.selectedSteps.compactMap { s -> [String]? in
+                guard let c = clinical.step(atMinutes: s.minutes) else { return nil }
+                func pair(_ a: Double, _ b: Double, _ d: Int = 1) -> String { "\(EvalTextTable.fixed(a, d)) | \(EvalTextTable.fixed(b, d))" }
+                func events(_ e: EventDetection) -> String {
+                    "\(EvalTextTable.fixed(e.sensitivity, 2))/\(EvalTextTable.fixed(e.precision, 2))"
+                }
+                return ["\(s.minutes) min", pair(c.model.clarkeA, c.naive.clarkeA), pair(c.model.clarkeAB, c.naive.clarkeAB),
+                        pair(c.model.parkesAB, c.naive.parkesAB), pair(c.model.mard, c.naive.mard),
+                        "\(c.model.lagMinutes) | \(c.naive.lagMinutes)",
+                        "\(events(c.model.hypo)) | \(events(c.naive.hypo)) (\(c.model.hypo.events))",
+                        "\(events(c.model.hyper)) | \(events(c.naive.hyper)) (\(c.model.hyper.events))"]
+            }
+            out += EvalTextTable.render(header: ["horizon", "Clarke A %", "Clarke A+B %", "Parkes A+B %", "MARD %", "lag min",
+                                                 "hypo sens/prec (events)", "hyper sens/prec (events)"], rows: clinicalRows)
+        }
         if !subgroups.isEmpty {
             out += "\nBy diabetes_status (all horizons pooled)\n"
             let groupRows = subgroups.keys.sorted().map { name -> [String] in
@@ -102,8 +142,10 @@ enum EvalTextTable {
         x.isFinite ? String(format: "%.\(decimals)f", x) : "n/a"
     }
 
-    /// "[lo, hi]" with two decimals.
-    static func interval(_ ci: ConfidenceInterval) -> String { "[\(fixed(ci.lower)), \(fixed(ci.upper))]" }
+    /// "[lo, hi]" with `decimals` decimals.
+    static func interval(_ ci: ConfidenceInterval, _ decimals: Int = 2) -> String {
+        "[\(fixed(ci.lower, decimals)), \(fixed(ci.upper, decimals))]"
+    }
 
     /// Renders a header line, a rule, and the rows; `groups` optionally labels column spans above the header
     /// (e.g. "30 min" over RMSE, MAE, ME).

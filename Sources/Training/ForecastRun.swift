@@ -29,7 +29,7 @@ public struct CheckpointForecaster {
         var shape = p.shape
         shape.extras = p.shape.extras.filter { $0.key == "tokens" && p.shape.pastFeatures.contains(FeatureCatalog.cgmScaled) }
         let needed = p.shape.extras.keys.filter { shape.extras[$0] == nil }
-        if !needed.isEmpty, (try? ModelRegistry.build(try RunConfig.parse(yaml: contents.configYAML).model,
+        if !needed.isEmpty, (try? ModelRegistry.build(try RunConfig.parseStored(yaml: contents.configYAML, source: "stored config").model,
                                                       shape: shape, seed: contents.seed)) == nil {
             throw CheckpointError(file: path, "its model was trained with extra per-window inputs ("
                                   + needed.sorted().joined(separator: ", ") + ") that forecast cannot form from raw data")

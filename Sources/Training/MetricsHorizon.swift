@@ -209,8 +209,14 @@ public struct HorizonMetrics: Codable, Equatable, Sendable {
     /// 5, 15, 30, 60, 120, 240 that the horizon covers (multiples of the step), keeping the longest four —
     /// 30/60/120/240 for H = 48 at 5 min, 5/15/30/60 for H = 12.
     public static func defaultSelectedMinutes(horizon: Int, stepMinutes: Int) -> [Int] {
+        Array(ladderMinutes(horizon: horizon, stepMinutes: stepMinutes).suffix(4))
+    }
+
+    /// The horizons `evaluate` prints: the whole ladder 5, 15, 30, 60, 120, 240 the horizon covers, with the first and
+    /// last step — short horizons included, where persistence is hardest to beat.
+    public static func ladderMinutes(horizon: Int, stepMinutes: Int) -> [Int] {
         let last = horizon * stepMinutes
         let ladder = [5, 15, 30, 60, 120, 240].filter { $0 <= last && $0 % stepMinutes == 0 }
-        return Array(Set(ladder + [stepMinutes, last]).sorted().suffix(4))
+        return Array(Set(ladder + [stepMinutes, last]).sorted())
     }
 }

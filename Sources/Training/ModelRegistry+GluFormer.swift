@@ -11,6 +11,8 @@
 //     norm: post           # post (nn.TransformerEncoderLayer default, the reference) | pre
 //     activation: relu     # relu (nn.TransformerEncoderLayer default) | gelu
 //     diet_tokens: true    # use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only
+//     residual: true       # next-token logits biased by the offset from the current token, head zero-initialized
+//                          # (untrained = persistence; GluFormerRelativeBias.swift); false: the reference's head
 // The trained length (max_length) is the dataset's token window L + H; generation keeps its window within it.
 
 import CGMData
@@ -18,7 +20,8 @@ import Models
 
 extension ModelRegistry {
     /// The keys of `model.name: gluformer`.
-    static let gluformerKeys = ["name", "d_model", "heads", "layers", "feed_forward", "dropout", "norm", "activation", "diet_tokens"]
+    static let gluformerKeys = ["name", "d_model", "heads", "layers", "feed_forward", "dropout", "norm", "activation", "diet_tokens",
+                                "residual"]
 
     /// GluFormer's spec.
     static let gluformer = ModelSpec(
@@ -39,15 +42,16 @@ extension ModelRegistry {
                 throw m.error("activation", "must be relu or gelu (got '\(activation)')")
             }
             let diet = try m.bool("diet_tokens") ?? true
+            let residual = try m.bool("residual") ?? true
             return ModelConfig(
                 name: "gluformer",
                 node: .map([("name", .string("gluformer")), ("d_model", .int(d)), ("heads", .int(heads)),
                             ("layers", .int(layers)), ("feed_forward", .int(ff)), ("dropout", .double(dropout)),
                             ("norm", .string(norm)), ("activation", .string(activation)),
-                            ("diet_tokens", .scalar(diet ? "true" : "false"))]),
+                            ("diet_tokens", .scalar(diet ? "true" : "false")), ("residual", .bool(residual))]),
                 values: ["d_model": Double(d), "heads": Double(heads), "layers": Double(layers), "feed_forward": Double(ff),
                          "dropout": dropout, "norm": n == .pre ? 1 : 0, "activation": a == .gelu ? 1 : 0,
-                         "diet_tokens": diet ? 1 : 0])
+                         "diet_tokens": diet ? 1 : 0, "residual": residual ? 1 : 0])
         },
         build: { config, shape, seed in
             let want = [shape.history + shape.horizon]
@@ -72,9 +76,11 @@ extension ModelRegistry {
     /// The network settings of a parsed `model:` section for sequences of `maxLength` tokens.
     public static func gluformerConfig(_ config: ModelConfig, maxLength: Int) -> GluFormerConfig {
         let v = config.values
-        return GluFormerConfig(dModel: Int(v["d_model"]!), heads: Int(v["heads"]!), layers: Int(v["layers"]!),
-                               feedForward: Int(v["feed_forward"]!), dropout: Float(v["dropout"]!),
-                               norm: v["norm"] == 1 ? .pre : .post, activation: v["activation"] == 1 ? .gelu : .relu,
-                               maxLength: maxLength)
+        var network = GluFormerConfig(dModel: Int(v["d_model"]!), heads: Int(v["heads"]!), layers: Int(v["layers"]!),
+                                      feedForward: Int(v["feed_forward"]!), dropout: Float(v["dropout"]!),
+                                      norm: v["norm"] == 1 ? .pre : .post, activation: v["activation"] == 1 ? .gelu : .relu,
+                                      maxLength: maxLength)
+        network.residual = v["residual"] == 1
+        return network
     }
 }

@@ -19,6 +19,8 @@
 //     dropout: 0.2
 //     hidden_continuous: 8
 //     quantiles: [0.1, 0.5, 0.9]
+//     residual: true              # quantiles of the standardized change from the last glucose (TargetSpace);
+//                                 # false: of eq. 11-scaled glucose, as the paper
 
 import CGMData
 import Foundation
@@ -31,7 +33,7 @@ extension ModelRegistry {
         summary: "SSM-CGM: TFT with a Mamba-2 (MES) stack and a light Mamba in place of LSTMs and attention; QuantileLoss",
         parse: { m in
             try m.rejectUnknown(["name", "d_model", "depth", "d_state", "d_conv", "expand", "headdim", "heads", "ngroups", "chunk",
-                                 "light_expand", "variant", "dropout", "hidden_continuous", "quantiles"],
+                                 "light_expand", "variant", "dropout", "hidden_continuous", "quantiles", "residual"],
                                 context: " for model ssm_cgm")
             let dModel = try m.int("d_model", in: 1...4096) ?? 128
             let depth = try m.int("depth", in: 1...64) ?? 4
@@ -56,6 +58,7 @@ extension ModelRegistry {
             let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2
             let continuous = try m.int("hidden_continuous", in: 1...4096) ?? 8
             let quantiles = try parseQuantiles(m)
+            let residual = try m.bool("residual") ?? true
             // The light Mamba's headdim is min(headdim, light_expand · d_model) (SSMCGMConfig.lightMamba).
             let checks = [("expand", expand, headdim), ("light_expand", lightExpand, min(headdim, lightExpand * dModel))]
             for (key, e, p) in checks where (e * dModel) % p != 0 {
@@ -75,12 +78,13 @@ extension ModelRegistry {
             values["variant_mes"] = variant == .mes ? 1 : 0
             values["dropout"] = dropout
             values["hidden_continuous"] = Double(continuous)
+            values["residual"] = residual ? 1 : 0
             return ModelConfig(
                 name: "ssm_cgm",
                 node: .map([("name", .string("ssm_cgm"))] + ints.map { ($0.0, .int($0.1)) }
                            + [("variant", .string(variant.rawValue)), ("dropout", .double(dropout)),
                               ("hidden_continuous", .int(continuous)),
-                              ("quantiles", .list(quantiles.map(YAMLNode.formatDouble)))]),
+                              ("quantiles", .list(quantiles.map(YAMLNode.formatDouble))), ("residual", .bool(residual))]),
                 values: values)
         },
         build: { config, shape, seed in
@@ -97,6 +101,6 @@ extension ModelRegistry {
             guard errors.isEmpty else {
                 throw ModelBuildError(description: "model ssm_cgm cannot be built for this dataset: " + errors.joined(separator: "; "))
             }
-            return SSMCGMModel(c, seed: seed)
+            return SSMCGMModel(c, targetSpace: try shape.targetSpace(residual: v["residual"]! != 0, model: "ssm_cgm"), seed: seed)
         })
 }

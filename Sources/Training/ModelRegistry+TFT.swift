@@ -10,6 +10,8 @@
 //     dropout: 0.2
 //     hidden_continuous: 8        # prescaled width of each real variable (pytorch-forecasting default)
 //     quantiles: [0.1, 0.5, 0.9]  # QuantileLoss levels; the median is the point forecast
+//     residual: true              # quantiles of the standardized change from the last glucose (TargetSpace);
+//                                 # false: of eq. 11-scaled glucose, as SSM-CGM's TFT
 
 import CGMData
 import Foundation
@@ -21,7 +23,7 @@ extension ModelRegistry {
         name: "tft",
         summary: "Temporal Fusion Transformer (pytorch-forecasting architecture), SSM-CGM's baseline; QuantileLoss",
         parse: { m in
-            try m.rejectUnknown(["name", "hidden", "heads", "lstm_layers", "dropout", "hidden_continuous", "quantiles"],
+            try m.rejectUnknown(["name", "hidden", "heads", "lstm_layers", "dropout", "hidden_continuous", "quantiles", "residual"],
                                 context: " for model tft")
             let hidden = try m.int("hidden", in: 1...4096) ?? 128
             let heads = try m.int("heads", in: 1...hidden) ?? min(8, hidden)
@@ -29,15 +31,16 @@ extension ModelRegistry {
             let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2
             let continuous = try m.int("hidden_continuous", in: 1...4096) ?? 8
             let quantiles = try parseQuantiles(m)
+            let residual = try m.bool("residual") ?? true
             return ModelConfig(
                 name: "tft",
                 node: .map([("name", .string("tft")), ("hidden", .int(hidden)), ("heads", .int(heads)),
                             ("lstm_layers", .int(layers)), ("dropout", .double(dropout)),
                             ("hidden_continuous", .int(continuous)),
-                            ("quantiles", .list(quantiles.map(YAMLNode.formatDouble)))]),
+                            ("quantiles", .list(quantiles.map(YAMLNode.formatDouble))), ("residual", .bool(residual))]),
                 values: quantileValues(quantiles).merging(
                     ["hidden": Double(hidden), "heads": Double(heads), "lstm_layers": Double(layers), "dropout": dropout,
-                     "hidden_continuous": Double(continuous)]) { a, _ in a })
+                     "hidden_continuous": Double(continuous), "residual": residual ? 1 : 0]) { a, _ in a })
         },
         build: { config, shape, seed in
             let v = config.values
@@ -50,7 +53,7 @@ extension ModelRegistry {
             guard errors.isEmpty else {
                 throw ModelBuildError(description: "model tft cannot be built for this dataset: " + errors.joined(separator: "; "))
             }
-            return TFTModel(c, seed: seed)
+            return TFTModel(c, targetSpace: try shape.targetSpace(residual: v["residual"]! != 0, model: "tft"), seed: seed)
         })
 
     // MARK: shared by the quantile models

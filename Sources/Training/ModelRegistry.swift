@@ -7,6 +7,8 @@
 //     hidden: 64          # d, LSTM hidden units (eq. 12)
 //     dropout: 0.2        # p on the decoder outputs
 //     huber_delta: 1.0    # δ of the Huber loss in eq. 11-scaled space (eq. 15)
+//     residual: true      # the head predicts the change from the last observed glucose, standardized per horizon
+//                         # step (TargetSpace; issue 14); false: eq. 11-scaled glucose itself, as the paper
 //
 //   model:
 //     name: physio_seq2seq  # the same network with the matched twin's ODE states appended (section 3.5,
@@ -31,9 +33,12 @@ public struct DatasetShape: Equatable {
     /// nil when real — from the dataset's fitted `FeatureSpec`; empty when that spec is not available.
     /// Derived from the recorded spec, so checkpoints do not store it separately.
     public var staticCardinalities: [Int?]
+    /// σ_h of residual targets (`GlucoseChangeScale`, h = 1 … H) from the dataset's fitted spec; nil for datasets
+    /// prepared before it was recorded.
+    public var glucoseChangeScale: [Float]?
 
     public init(history: Int, horizon: Int, pastFeatures: [String], futureFeatures: [String], staticFeatures: [String],
-                extras: [String: [Int]] = [:], staticCardinalities: [Int?] = []) {
+                extras: [String: [Int]] = [:], staticCardinalities: [Int?] = [], glucoseChangeScale: [Float]? = nil) {
         self.history = history
         self.horizon = horizon
         self.pastFeatures = pastFeatures
@@ -41,6 +46,7 @@ public struct DatasetShape: Equatable {
         self.staticFeatures = staticFeatures
         self.extras = extras
         self.staticCardinalities = staticCardinalities
+        self.glucoseChangeScale = glucoseChangeScale
     }
 
     /// The dimensions recorded in a dataset's manifest.
@@ -48,7 +54,34 @@ public struct DatasetShape: Equatable {
         self.init(history: m.history, horizon: m.horizon, pastFeatures: m.pastFeatures,
                   futureFeatures: m.futureFeatures, staticFeatures: m.staticFeatures, extras: m.extras,
                   staticCardinalities: Self.staticCardinalities(featureSpecJSON: m.featureSpecJSON,
-                                                                staticFeatures: m.staticFeatures))
+                                                                staticFeatures: m.staticFeatures),
+                  glucoseChangeScale: Self.glucoseChangeScale(featureSpecJSON: m.featureSpecJSON, horizon: m.horizon))
+    }
+
+    /// σ_1 … σ_H of a recorded `FeatureSpec` (JSON); nil when the JSON does not decode or records none for `horizon`.
+    static func glucoseChangeScale(featureSpecJSON: String, horizon: Int) -> [Float]? {
+        guard let scale = (try? FeatureSpec(jsonString: featureSpecJSON))?.glucoseChangeScale, scale.rms.count == horizon else {
+            return nil
+        }
+        return scale.floats
+    }
+
+    /// The head's target space for `model.residual` (`TargetSpace`): residual targets need the last observed glucose
+    /// (`cgm_scaled` among the past features) and the dataset's fitted change scale.
+    /// - Throws: `ModelBuildError` naming what the dataset lacks.
+    func targetSpace(residual: Bool, model: String) throws -> TargetSpace {
+        guard residual else { return .absolute }
+        guard let anchor = pastFeatures.firstIndex(of: FeatureCatalog.cgmScaled) else {
+            throw ModelBuildError(description: "model \(model) with residual: true forecasts the change from the last "
+                                  + "observed glucose, which it reads from the past feature '\(FeatureCatalog.cgmScaled)'; the "
+                                  + "dataset's past features are \(pastFeatures) (add cgm_scaled, or set model.residual: false)")
+        }
+        guard let scale = glucoseChangeScale, scale.count == horizon else {
+            throw ModelBuildError(description: "model \(model) with residual: true needs the dataset's glucose change scale "
+                                  + "(feature_spec glucoseChangeScale), which datasets prepared before it existed lack: run "
+                                  + "prepare again, or set model.residual: false")
+        }
+        return .residual(anchorIndex: anchor, scale: scale)
     }
 
     /// The static kinds of a recorded `FeatureSpec` (JSON) whose statics are `staticFeatures`; empty when the
@@ -103,8 +136,11 @@ public struct ModelBuildError: Error, CustomStringConvertible {
 /// The models `cgmtrain train` knows.
 public enum ModelRegistry {
     /// Every registered model.
-    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, recursiveLSTM, naive, digitalTwinModel, tft, ssmCGM,
-                                          gluformer, mealDetector]
+    public static let all: [ModelSpec] = [seq2seq, physioSeq2Seq, recursiveLSTM, naive, digitalTwinModel, linearAR, tft,
+                                          ssmCGM, gluformer, mealDetector]
+
+    /// Models with a `residual` key (`TargetSpace`).
+    public static let residualModels: Set<String> = ["seq2seq", "physio_seq2seq", "recursive_lstm", "tft", "ssm_cgm", "gluformer"]
 
     /// The spec named `name`, or nil.
     public static func spec(_ name: String) -> ModelSpec? { all.first { $0.name == name } }
@@ -133,39 +169,30 @@ public enum ModelRegistry {
     static let seq2seq = ModelSpec(
         name: "seq2seq",
         summary: "PhysioSeq2Seq encoder–decoder LSTM (section 3.5) without ODE features",
-        parse: { m in
-            try m.rejectUnknown(["name", "hidden", "dropout", "huber_delta"], context: " for model seq2seq")
-            let hidden = try m.int("hidden", in: 1...4096) ?? 64
-            let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2
-            let delta = try m.double("huber_delta", "> 0", { $0 > 0 }) ?? 1.0
-            return ModelConfig(name: "seq2seq",
-                               node: .map([("name", .string("seq2seq")), ("hidden", .int(hidden)),
-                                           ("dropout", .double(dropout)), ("huber_delta", .double(delta))]),
-                               values: ["hidden": Double(hidden), "dropout": dropout, "huber_delta": delta])
-        },
+        parse: { m in try parseSeq2SeqKeys(m, name: "seq2seq") },
         build: { config, shape, seed in
-            guard !shape.futureFeatures.isEmpty else {
-                throw ModelBuildError(description: "model seq2seq needs at least one known-future feature for its "
-                                      + "decoder, but the dataset has none (future_features: []); prepare it with e.g. "
-                                      + "future_features: [iob_scaled]")
-            }
-            return Seq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
+            Seq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
                                      hidden: Int(config.values["hidden"]!), dropout: Float(config.values["dropout"]!),
-                                     huberDelta: Float(config.values["huber_delta"]!), seed: seed)
+                                     huberDelta: Float(config.values["huber_delta"]!),
+                                     targetSpace: try shape.targetSpace(residual: config.values["residual"]! != 0, model: "seq2seq"),
+                                     seed: seed)
         })
 
     // MARK: physio_seq2seq
 
     /// Parses seq2seq's keys for a model named `name`.
     static func parseSeq2SeqKeys(_ m: RunConfigMap, name: String) throws -> ModelConfig {
-        try m.rejectUnknown(["name", "hidden", "dropout", "huber_delta"], context: " for model \(name)")
+        try m.rejectUnknown(["name", "hidden", "dropout", "huber_delta", "residual"], context: " for model \(name)")
         let hidden = try m.int("hidden", in: 1...4096) ?? 64
         let dropout = try m.double("dropout", "in [0, 1)", { (0..<1).contains($0) }) ?? 0.2
         let delta = try m.double("huber_delta", "> 0", { $0 > 0 }) ?? 1.0
+        let residual = try m.bool("residual") ?? true
         return ModelConfig(name: name,
                            node: .map([("name", .string(name)), ("hidden", .int(hidden)),
-                                       ("dropout", .double(dropout)), ("huber_delta", .double(delta))]),
-                           values: ["hidden": Double(hidden), "dropout": dropout, "huber_delta": delta])
+                                       ("dropout", .double(dropout)), ("huber_delta", .double(delta)),
+                                       ("residual", .bool(residual))]),
+                           values: ["hidden": Double(hidden), "dropout": dropout, "huber_delta": delta,
+                                    "residual": residual ? 1 : 0])
     }
 
     /// PhysioSeq2Seq (section 3.5): seq2seq with the matched twin's ODE states (`ode_hist`, `ode_fut` extras)
@@ -181,7 +208,10 @@ public enum ModelRegistry {
             }
             return PhysioSeq2SeqForecaster(pastFeatures: shape.pastFeatures.count, futureFeatures: shape.futureFeatures.count,
                                            hidden: Int(config.values["hidden"]!), dropout: Float(config.values["dropout"]!),
-                                           huberDelta: Float(config.values["huber_delta"]!), seed: seed)
+                                           huberDelta: Float(config.values["huber_delta"]!),
+                                           targetSpace: try shape.targetSpace(residual: config.values["residual"]! != 0,
+                                                                              model: "physio_seq2seq"),
+                                           seed: seed)
         })
 
     // MARK: digital_twin

@@ -63,6 +63,19 @@ public struct RunConfig: Equatable {
         }
     }
 
+    /// Parses a configuration stored in a checkpoint. Checkpoints written before `model.residual` existed trained
+    /// heads in absolute space, so a stored `model:` section without that key (of a model that has it) reads as
+    /// `residual: false` rather than taking today's default.
+    public static func parseStored(yaml: String, source: String) throws -> RunConfig {
+        let root = (try? Yams.load(yaml: yaml)) as? [String: Any]
+        let model = root?["model"] as? [String: Any]
+        var overrides: [ConfigOverride] = []
+        if let model, model["residual"] == nil, let name = model["name"] as? String, ModelRegistry.residualModels.contains(name) {
+            overrides.append(try ConfigOverride("model.residual=false"))
+        }
+        return try parse(yaml: yaml, source: source, overrides: overrides)
+    }
+
     static func parse(_ root: [String: Any], source: String) throws -> RunConfig {
         let top = RunConfigMap(root, path: "", source: source)
         try top.rejectUnknown(["data", "model", "train"])

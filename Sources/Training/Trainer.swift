@@ -106,12 +106,14 @@ public final class Trainer {
     public func run() throws -> TrainingOutcome {
         var state = try setup()
         if !state.finished.isEmpty {
-            let why = ["early_stopping": "early stopping", Self.finishedWithoutParameters: "the model has no parameters"]
+            let why = ["early_stopping": "early stopping", Self.finishedWithoutParameters: "the model has no parameters",
+                       Self.finishedClosedForm: "the model was fitted in closed form"]
             progress.line("run already finished (\(why[state.finished] ?? "max_epochs reached")) "
                           + "at epoch \(state.epoch), step \(state.globalStep); nothing to do")
             return .completed(reason: "already finished", state: state)
         }
         if model.store.count == 0 { return try finishWithoutTraining(&state) }   // naive, digital_twin
+        if let linear = model as? LinearARForecaster { return try fitClosedForm(linear, &state) }
         return try trainLoop(&state)
     }
 
@@ -202,7 +204,7 @@ public final class Trainer {
         let c = try Checkpoint.read(file)
         let saved: RunConfig
         do {
-            saved = try RunConfig.parse(yaml: c.configYAML, source: "\(file) (config_yaml)")
+            saved = try RunConfig.parseStored(yaml: c.configYAML, source: "\(file) (config_yaml)")
         } catch {
             throw CheckpointError(file: file, "its stored configuration no longer parses: \(error)")
         }

@@ -46,6 +46,9 @@ struct CompareCommand: ParsableCommand {
     var worstK = 100
     @Option(help: "Minutes shown in the printed table and compare.csv, comma-separated (default 30,60,120,240 for H = 48).")
     var minutes: String?
+    @Option(help: "Bootstrap replicates over subjects for the skill CIs (0: none).")
+    var bootstrap = 1000
+
     @Option(help: "Windows per forward pass.")
     var batchSize = 256
     @Option(help: "subjects.csv giving each subject's diabetes_status (the group column of the worst-segment lists).")
@@ -106,7 +109,8 @@ struct CompareCommand: ParsableCommand {
                 }
             }
             if comm.rank == 0 {
-                var comparison = try ModelComparison.compute(models, k: worstK, selectedMinutes: try selectedMinutes())
+                var comparison = try ModelComparison.compute(models, k: worstK, selectedMinutes: try selectedMinutes(),
+                                                             bootstrapReplicates: bootstrap)
                 comparison.info = ["data": data, "split": split, "ranks": "\(comm.size)"]
                 for (c, r) in zip(parsed, restored) { comparison.info["checkpoint:" + (c.label ?? r.model.name)] = c.path }
                 try comparison.write(toDirectory: out)

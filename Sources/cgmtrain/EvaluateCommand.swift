@@ -6,7 +6,8 @@
 // Under mpirun the windows are divided across ranks and the forecasts gathered; rank 0 computes the
 // metrics (per horizon step: MAE, RMSE, ME, error IQR and range, quantile loss and 10–90 % coverage for
 // quantile models, subject-bootstrap 95 % CIs, diabetes_status subgroups, worst-K windows) and writes
-// OUT/metrics.json, OUT/per_horizon.csv and OUT/error_vs_horizon.svg, and prints the table.
+// OUT/metrics.json, OUT/per_horizon.csv, OUT/error_vs_horizon.svg and OUT/clarke_grid.svg (30 min ahead), and prints
+// the table.
 
 import ArgumentParser
 import CGMData
@@ -58,8 +59,10 @@ struct EvaluateCommand: ParsableCommand {
                 ])
                 try report.write(toDirectory: outDir)
                 try report.errorPlot(.mae).write(to: (outDir as NSString).appendingPathComponent("error_vs_horizon.svg"))
+                try SVGClarkeGrid(records: records, model: restored.model.name)
+                    .write(to: (outDir as NSString).appendingPathComponent("clarke_grid.svg"))
                 print(report.table())
-                print("wrote \(outDir)/metrics.json, per_horizon.csv, error_vs_horizon.svg")
+                print("wrote \(outDir)/metrics.json, per_horizon.csv, error_vs_horizon.svg, clarke_grid.svg")
             }
             try? comm.shutdown()
         }

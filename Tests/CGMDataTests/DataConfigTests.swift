@@ -45,7 +45,7 @@ final class DataConfigTests: XCTestCase {
         expect(["history": true], "data.history", "must be an integer")
         expect(["preset": "lstm"], "data.preset", "must be one of")
         expect(["preset": "custom", "history": 10], "data.horizon", "is required with preset 'custom'")
-        expect(["split": "random"], "data.split", "must be subject or temporal")
+        expect(["split": "random"], "data.split", "must be subject, temporal or temporal_fraction")
         expect(["split_seed": -1], "data.split_seed", "must be ≥ 0")
         expect(["fractions": [0.7, 0.3]], "data.fractions", "must list 3 numbers")
         expect(["fractions": [0.7, 0.2, 0.2]], "data.fractions", "must sum to 1")

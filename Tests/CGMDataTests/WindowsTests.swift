@@ -55,8 +55,11 @@ final class WindowsTests: XCTestCase {
     func testPresets() {
         let physio = WindowPreset.physioSeq2Seq
         XCTAssertEqual([physio.history, physio.horizon], [37, 48])
-        XCTAssertEqual(physio.pastFeatures, ["cgm_scaled", "iob_scaled"])
-        XCTAssertEqual(physio.futureFeatures, ["iob_scaled"])
+        XCTAssertEqual(physio.pastFeatures, ["cgm_scaled", "?iob_scaled"], "IOB when the data has insulin")
+        XCTAssertEqual(physio.futureFeatures, ["?iob_scaled"])
+        XCTAssertEqual(try FeatureCatalog.expand(physio.pastFeatures, channels: [], keyPath: "data.past_features"), ["cgm_scaled"])
+        XCTAssertEqual(try FeatureCatalog.expand(physio.pastFeatures, channels: [.bolus], keyPath: "data.past_features"),
+                       ["cgm_scaled", "iob_scaled"])
         XCTAssertEqual([12, 24, 48].map { WindowPreset.ssmCGM(contextHours: $0).history }, [144, 288, 576])
         XCTAssertEqual(WindowPreset.ssmCGM(contextHours: 12).horizon, 12)
         XCTAssertEqual(try FeatureCatalog.expand(WindowPreset.ssmCGM(contextHours: 12).futureFeatures,
@@ -178,7 +181,10 @@ final class WindowsTests: XCTestCase {
     func testPipelineNamesTheConfigKeyOfAnUnavailableFeature() throws {
         let dir = CSVTempDir()
         let cgm = dir.write("cgm.csv", "subject_id,timestamp,glucose_mg_dl\nA,\(gridT0),100\n")
-        assertDataError({ _ = try CohortPipeline.prepare(config: DataConfig(preset: .physioSeq2Seq), cgmPath: cgm) },
+        // A feature the user requires (no "?") keeps its clear error; the preset's optional IOB is left out instead.
+        var required = DataConfig(preset: .physioSeq2Seq)
+        required.pastFeatures = ["cgm_scaled", "iob_scaled"]
+        assertDataError({ _ = try CohortPipeline.prepare(config: required, cgmPath: cgm) },
                         file: nil, line: nil, key: .config("data.past_features[1]"), contains: "feature 'iob_scaled'")
     }
 }

@@ -81,8 +81,14 @@ final class CompareLaunchTests: XCTestCase {
         let table = outputs[0]["compare.csv"]!.split(separator: "\n").map(String.init)
         XCTAssertEqual(table.map { String($0.prefix { $0 != "," }) }, ["model", "Naive Baseline", "Seq2Seq - ODE", "Digital Twin"])
         XCTAssertTrue(table[0].contains("rmse_30min") && table[0].contains("me_240min") && table[0].contains("max_240min"), table[0])
-        let rows = table.dropFirst().map { $0.split(separator: ",").dropFirst().map { Double($0) } }
+        // Error metrics (the first 6 columns per horizon) are finite; skill CIs exist for models, not for naive itself.
+        let errorColumns = table[0].split(separator: ",").dropFirst().enumerated()
+            .filter { ["rmse", "mae", "me", "iqr", "min", "max"].contains(String($0.element.prefix { $0 != "_" })) }.map(\.offset)
+        XCTAssertEqual(errorColumns.count, 6 * 4)
+        let all = table.dropFirst().map { $0.split(separator: ",").dropFirst().map { Double($0) } }
+        let rows = all.map { r in errorColumns.map { r[$0] } }
         XCTAssertTrue(rows.allSatisfy { $0.allSatisfy { $0?.isFinite == true } }, "every metric is finite:\n\(table)")
+        XCTAssertTrue(table[0].contains("skill_30min") && table[0].contains("clarke_ab_240min"), table[0])
         XCTAssertNotEqual(rows[0], rows[2], "the digital twin is not the naive forecast")
         XCTAssertEqual(outputs[0]["compare_per_horizon.csv"]!.split(separator: "\n").count, 1 + 48)
         let shared = outputs[0]["compare_worst_shared.csv"]!.split(separator: "\n")

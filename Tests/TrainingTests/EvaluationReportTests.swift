@@ -46,8 +46,8 @@ final class EvaluationReportTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(EvaluationReport.self, from: fullData), full)
         XCTAssertEqual(try full.jsonData(), fullData)     // stable bytes
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: fullData) as? [String: Any])
-        XCTAssertEqual(Set(object.keys), ["bootstrap", "excludedSegments", "info", "metrics", "model", "schemaVersion",
-                                          "subgroups", "worst"])
+        XCTAssertEqual(Set(object.keys), ["bootstrap", "clinical", "excludedSegments", "info", "metrics", "model",
+                                          "schemaVersion", "subgroups", "worst"])
         let metrics = try XCTUnwrap(object["metrics"] as? [String: Any])
         let steps = try XCTUnwrap(metrics["steps"] as? [[String: Any]])
         let model = try XCTUnwrap(steps[0]["model"] as? [String: Any])
@@ -61,9 +61,14 @@ final class EvaluationReportTests: XCTestCase {
         let lines = withQ.perHorizonCSV().split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 1 + 2)
         XCTAssertEqual(lines[0], "minutes_ahead,model_mae,model_rmse,model_me,model_iqr,model_min,model_max,model_ql,"
-            + "model_coverage_10_90,naive_mae,naive_rmse,naive_me,naive_iqr,naive_min,naive_max")
+            + "model_coverage_10_90,naive_mae,naive_rmse,naive_me,naive_iqr,naive_min,naive_max,skill,"
+            + "model_clarke_a,naive_clarke_a,model_clarke_ab,naive_clarke_ab,model_parkes_ab,naive_parkes_ab,model_mard,"
+            + "naive_mard,model_lag_minutes,naive_lag_minutes,model_hypo_sensitivity,naive_hypo_sensitivity,"
+            + "model_hypo_precision,naive_hypo_precision,model_hyper_sensitivity,naive_hyper_sensitivity,"
+            + "model_hyper_precision,naive_hyper_precision")
         let row = lines[1].split(separator: ",").map(String.init)
-        XCTAssertEqual(row.count, 15)
+        XCTAssertEqual(row.count, 34)
+        XCTAssertEqual(Double(row[15])!, 1 - 15.0.squareRoot() / Double(row[10])!, accuracy: 1e-12, "skill = 1 − RMSE/RMSE_naive")
         XCTAssertEqual(row[0], "5")
         XCTAssertEqual(Double(row[2])!, 15.0.squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(Double(row[4])!, 4.5, accuracy: 1e-12)
@@ -75,7 +80,7 @@ final class EvaluationReportTests: XCTestCase {
         let noQ = EvaluationReport.build(model: "m", records: EvalFixture.records(quantiles: false),
                                          options: .init(bootstrapReplicates: 0))
         let header = try XCTUnwrap(noQ.perHorizonCSV().split(separator: "\n").first)
-        XCTAssertEqual(header.split(separator: ",").count, 13)
+        XCTAssertEqual(header.split(separator: ",").count, 32)
         XCTAssertFalse(header.contains("model_ql"))
         let emptyCSV = EvaluationReport.build(model: "m", records: ForecastRecords(horizon: 3),
                                               options: .init(bootstrapReplicates: 0)).perHorizonCSV()
@@ -149,7 +154,9 @@ final class EvaluationReportTests: XCTestCase {
         let csv = c.tableCSV().split(separator: "\n").map(String.init)
         XCTAssertEqual(csv.count, 1 + 3)
         XCTAssertEqual(csv[0], "model,rmse_5min,mae_5min,me_5min,iqr_5min,min_5min,max_5min,"
-            + "rmse_10min,mae_10min,me_10min,iqr_10min,min_10min,max_10min")
+            + "rmse_10min,mae_10min,me_10min,iqr_10min,min_10min,max_10min,"
+            + "skill_5min,skill_lower_5min,skill_upper_5min,clarke_ab_5min,parkes_ab_5min,mard_5min,lag_minutes_5min,"
+            + "skill_10min,skill_lower_10min,skill_upper_10min,clarke_ab_10min,parkes_ab_10min,mard_10min,lag_minutes_10min")
         XCTAssertTrue(csv[1].hasPrefix("Naive Baseline,"))
         XCTAssertEqual(Double(csv[1].split(separator: ",")[1])!, 18.0.squareRoot(), accuracy: 1e-12)
         let perHorizon = c.perHorizonCSV().split(separator: "\n").map(String.init)

@@ -67,8 +67,13 @@ final class PhysioSeq2SeqTests: XCTestCase {
         let (_, m) = try dataset()
         let model = try ModelRegistry.build(c.model, shape: DatasetShape(m), seed: 1)
         let physio = try XCTUnwrap(model as? PhysioSeq2SeqForecaster)
-        XCTAssertEqual(physio.network.config.encoderInputs, 12, "eq. 9: [CGM, IOB, 10 states]")
+        XCTAssertTrue(physio.targetSpace.isResidual, "configs/physio-seq2seq.yaml forecasts residuals")
+        XCTAssertEqual(physio.network.config.encoderInputs, 13, "eq. 9: [CGM, IOB, 10 states] + the relative history")
         XCTAssertEqual(physio.network.config.decoderInputs, 11, "eq. 10: [IOB, 10 states]")
+        let paper = try RunConfig.load(path: Self.packageRoot.appendingPathComponent("configs/physio-seq2seq-paper.yaml").path)
+        let absolute = try XCTUnwrap(try ModelRegistry.build(paper.model, shape: DatasetShape(m), seed: 1) as? PhysioSeq2SeqForecaster)
+        XCTAssertEqual(absolute.targetSpace, .absolute, "the paper's head forecasts eq. 11-scaled glucose")
+        XCTAssertEqual(absolute.network.config.encoderInputs, 12, "eq. 9: [CGM, IOB, 10 states]")
 
         var plain = DatasetShape(m)
         plain.extras = [:]

@@ -161,11 +161,18 @@ final class RecursiveLSTMTests: XCTestCase {
         XCTAssertEqual(c.data?.history, 37)
         XCTAssertEqual(c.data?.horizon, 48)
         let shape = DatasetShape(history: 37, horizon: 48, pastFeatures: ["cgm_scaled", "iob_scaled"],
-                                 futureFeatures: ["iob_scaled"], staticFeatures: [])
+                                 futureFeatures: ["iob_scaled"], staticFeatures: [],
+                                 glucoseChangeScale: (1 ... 48).map { 0.01 * Float($0).squareRoot() })
         let model = try XCTUnwrap(try ModelRegistry.build(c.model, shape: shape, seed: 0) as? RecursiveLSTMForecaster)
         XCTAssertEqual(model.lstm.hiddenSize, 300, "section 4.2: 300 units")
         XCTAssertEqual(model.lstm.inputSize, 2, "CGM + IOB")
         XCTAssertEqual(model.cgmIndex, 0)
+        XCTAssertEqual(model.stepScale, 0.01, "the residual head's step is σ₁")
+        var unscaled = shape
+        unscaled.glucoseChangeScale = nil
+        XCTAssertThrowsError(try ModelRegistry.build(c.model, shape: unscaled, seed: 0)) {
+            XCTAssertTrue("\($0)".contains("prepare again") && "\($0)".contains("residual: false"), "\($0)")
+        }
 
         var noCGM = shape
         noCGM.pastFeatures = ["cgm", "iob_scaled"]

@@ -90,7 +90,7 @@ final class SSMCGMRegistryTests: XCTestCase {
         }
         let shape = DatasetShape(history: 4, horizon: 2, pastFeatures: ["a"], futureFeatures: [], staticFeatures: [])
         let m = try XCTUnwrap(try ModelRegistry.build(try parse("""
-            model: {name: ssm_cgm, d_model: 8, depth: 1, d_state: 4, heads: 2}
+            model: {name: ssm_cgm, d_model: 8, depth: 1, d_state: 4, heads: 2, residual: false}
             """).model, shape: shape, seed: 1) as? SSMCGMModel)
         XCTAssertEqual(m.config.stackMamba.nheads, 2)
         XCTAssertEqual(m.config.lightMamba.headdim, 8)
@@ -99,7 +99,8 @@ final class SSMCGMRegistryTests: XCTestCase {
 
     func testBuildsForTheDatasetStatics() throws {
         let shape = DatasetShape(history: 6, horizon: 2, pastFeatures: ["cgm_scaled", "tod_sin"], futureFeatures: ["tod_sin"],
-                                 staticFeatures: ["subject_id", "age"], staticCardinalities: [5, nil])
+                                 staticFeatures: ["subject_id", "age"], staticCardinalities: [5, nil],
+                                 glucoseChangeScale: [0.01, 0.014])
         let ssm = try ModelRegistry.build(try parse("""
             model: {name: ssm_cgm, d_model: 8, depth: 1, d_state: 4, expand: 2, headdim: 4, variant: standard, quantiles: [0.2, 0.5, 0.8]}
             """).model, shape: shape, seed: 1)

@@ -71,7 +71,10 @@ enum TestDataset {
     static func make(_ dir: String, trainPerSubject: Int = 48, valPerSubject: Int = 20) throws -> Manifest {
         let jobs = [ShardJob(split: .train, index: 0, subjects: ["s0", "s1"]), ShardJob(split: .train, index: 1, subjects: ["s2", "s3"]),
                     ShardJob(split: .val, index: 0, subjects: ["s4", "s5"]), ShardJob(split: .test, index: 0, subjects: ["s6"])]
-        let metadata = ShardMetadata(configHash: dataConfig.hash, splitSeed: 0, featureSpecJSON: "{}")
+        // The spec records only what residual models need: σ_h of the training windows (GlucoseChangeScale).
+        var spec = FeatureSpec(pastFeatures: ["cgm_scaled", "iob_scaled"], futureFeatures: ["iob_scaled"], staticFeatures: [])
+        spec.glucoseChangeScale = .fit(windows: windows(["s0", "s1", "s2", "s3"], perSubject: trainPerSubject))
+        let metadata = ShardMetadata(configHash: dataConfig.hash, splitSeed: 0, featureSpecJSON: try spec.jsonString())
         return try PreparedDatasetWriter(comm: SingleProcessCommunicator(), outDir: dir, metadata: metadata)
             .write(jobs: jobs) { job in windows(job.subjects, perSubject: job.splits == [.val] ? valPerSubject : trainPerSubject) }
     }

@@ -44,6 +44,9 @@ public struct GluFormerConfig: Equatable, Sendable {
     public var dietSlots: Int = 0
     /// Diet-token embedding rows after the 462 glucose + padding rows (N · B).
     public var dietVocabulary: Int = 0
+    /// Residual head: a learned bias over the offset from the current token and a zero-initialized head, so an
+    /// untrained model continues the last value (GluFormerRelativeBias.swift); false: the reference's head.
+    public var residual = false
 
     /// A configuration (defaults: a small model that trains on 2 cores in minutes).
     public init(dModel: Int = 64, heads: Int = 4, layers: Int = 2, feedForward: Int = 128, dropout: Float = 0.1,

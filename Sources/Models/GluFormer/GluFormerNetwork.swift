@@ -7,7 +7,7 @@
 //   block (pre-LN):   x = x + Drop(MHA(LN₁ x));   x = x + Drop(MLP(LN₂ x));   then a final LN
 //   MHA: [q k v] = x W_in + b_in, split into H heads of d/H, causal scaled dot-product attention with the padding
 //   tokens hidden as keys (`Graph.scaledDotProductAttention`), heads concatenated, then W_out.
-//   logits (B, S, 461) = x W_head + b_head.
+//   logits (B, S, 461) = x W_head + b_head  (+ r[k − t + 460] with a residual head: GluFormerRelativeBias.swift).
 // With a `GluFormerKVCache` the same forward runs on only the new tokens: each layer's keys and values are
 // appended to the cache and the new queries attend to all cached keys (causal, bottom-right aligned).
 // Parameter names follow nn.TransformerEncoderLayer: blocks.<i>.self_attn.in_proj / out_proj, linear1, linear2,
@@ -34,6 +34,8 @@ public final class GluFormerNetwork {
     let blocks: [Block]
     let finalNorm: (weight: ParameterID, bias: ParameterID)?
     let head: Linear
+    /// "relative_bias" (921) of a residual head (config.residual), else nil.
+    let relativeBias: ParameterID?
 
     /// A network initialized from `seed` (Philox stream 1): embedding N(0, 1) (nn.Embedding), linear layers as
     /// nn.Linear, LayerNorm weight 1 and bias 0.
@@ -68,6 +70,12 @@ public final class GluFormerNetwork {
                store.add("final_norm.bias", Initializers.layerNormBias(d), weightDecay: false))
             : nil
         head = Linear(store, "head", inFeatures: d, outFeatures: GlucoseTokenizer.glucoseVocabulary, rng: &rng)
+        if config.residual {   // after every draw, so the other parameters equal the non-residual model's of this seed
+            head.zeroInitialize(store)
+            relativeBias = store.add("relative_bias", GluFormerRelativeBias.initial(), weightDecay: false)
+        } else {
+            relativeBias = nil
+        }
     }
 
     /// Sinusoidal position encodings (rows of d) for the given positions.
@@ -162,6 +170,8 @@ public final class GluFormerNetwork {
     /// Logits over the 461 glucose tokens (B, S, 461); see `hidden`.
     public func logits(tokens: [Int], positions: [Int], padding: [Bool], diet: [Int]? = nil, batch b: Int, length s: Int,
                        cache: GluFormerKVCache? = nil, _ p: BoundParameters) -> Var {
-        head(hidden(tokens: tokens, positions: positions, padding: padding, diet: diet, batch: b, length: s, cache: cache, p), p)
+        let y = head(hidden(tokens: tokens, positions: positions, padding: padding, diet: diet, batch: b, length: s, cache: cache, p), p)
+        guard let relativeBias else { return y }
+        return GluFormerRelativeBias.apply(y, tokens: tokens, bias: p[relativeBias], p.graph)
     }
 }

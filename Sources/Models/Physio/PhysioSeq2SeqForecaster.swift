@@ -10,23 +10,29 @@ import Layers
 ///
 /// `x` comes from the batch's `ode_hist` (L, 10) and `ode_fut` (H, 10) extras written by `prepare` with
 /// `data.ode_states: true`, in physical units; `x̃ = ODEStateScaling.scale(x)` (a fixed per-state symmetric
-/// log). Loss and output mapping are Seq2Seq's: Huber (δ) on eq. 11-scaled glucose (eq. 15), eq. 14 back to mg/dL.
+/// log). Loss and output mapping are Seq2Seq's: Huber (δ) on eq. 11-scaled glucose (eq. 15) or its standardized
+/// change (`TargetSpace.residual`), eq. 14 back to mg/dL.
 public final class PhysioSeq2SeqForecaster: ForecastModel {
     public let name = "physio_seq2seq"
     public let network: Seq2SeqLSTM
     public let huberDelta: Float
     public let pastFeatures: Int, futureFeatures: Int
+    /// What the head predicts: eq. 11-scaled glucose or its standardized change (`TargetSpace`).
+    public let targetSpace: TargetSpace
     public var store: ParameterStore { network.store }
 
     /// A model for `pastFeatures` encoder and `futureFeatures` decoder dataset features (ODE states are added).
     public init(pastFeatures: Int, futureFeatures: Int, hidden: Int = 64, dropout: Float = 0.2,
-                huberDelta: Float = 1, seed: UInt64) {
+                huberDelta: Float = 1, targetSpace: TargetSpace = .absolute, seed: UInt64) {
         let k = PrepareODEStates.stateCount
-        network = Seq2SeqLSTM(.init(encoderInputs: pastFeatures + k, decoderInputs: futureFeatures + k,
+        network = Seq2SeqLSTM(.init(encoderInputs: targetSpace.encoderWidth(pastFeatures: pastFeatures) + k,
+                                    decoderInputs: futureFeatures + k,
                                     hidden: hidden, dropout: dropout), seed: seed)
         self.pastFeatures = pastFeatures
         self.futureFeatures = futureFeatures
         self.huberDelta = huberDelta
+        self.targetSpace = targetSpace
+        if targetSpace.isResidual { network.head.zeroInitialize(network.store) }
     }
 
     /// `(B, steps, features) ⊕ (B, steps, 10)` along the last axis, the states scaled.
@@ -47,10 +53,11 @@ public final class PhysioSeq2SeqForecaster: ForecastModel {
         return Tensor(shape: [count, steps, features + k], scalars: out)
     }
 
-    /// Encoder input (B, L, P + 10), eq. 9.
+    /// Encoder input (B, L, P + 10), eq. 9 (P + 1 + 10 with a residual head's relative-history column).
     public func encoderInput(_ batch: Batch) -> Tensor {
-        Self.append(batch.past, features: batch.pastFeatureCount, states: batch.extras[PrepareODEStates.history],
-                    name: PrepareODEStates.history, count: batch.count, steps: batch.history)
+        let base = targetSpace.encoderInput(batch)
+        return Self.append(base.scalars, features: base.shape[2], states: batch.extras[PrepareODEStates.history],
+                           name: PrepareODEStates.history, count: batch.count, steps: batch.history)
     }
 
     /// Decoder input (B, H, F + 10), eq. 10.
@@ -59,16 +66,16 @@ public final class PhysioSeq2SeqForecaster: ForecastModel {
                     name: PrepareODEStates.future, count: batch.count, steps: batch.horizon)
     }
 
-    private func scaledForecast(_ batch: Batch, _ g: Graph) -> Var {
+    /// The head's output (B, H) in `targetSpace`.
+    private func headOutput(_ batch: Batch, _ g: Graph) -> Var {
         network(encoderInput: g.constant(encoderInput(batch)), decoderInput: g.constant(decoderInput(batch)), store.bind(g))
     }
 
     public func loss(_ batch: Batch, _ g: Graph) -> Var {
-        g.huberLoss(scaledForecast(batch, g), g.constant(batch.scaledTarget), delta: huberDelta)   // eq. 15
+        g.huberLoss(headOutput(batch, g), g.constant(targetSpace.targets(batch)), delta: huberDelta)   // eq. 15
     }
 
     public func forecast(_ batch: Batch, _ g: Graph) -> Forecast {
-        let scaled = scaledForecast(batch, g).value
-        return Forecast(point: Tensor(shape: scaled.shape, scalars: scaled.scalars.map(FeatureCatalog.unscaleCGM)))  // eq. 14
+        Forecast(point: targetSpace.milligrams(headOutput(batch, g).value, batch))   // eq. 14
     }
 }

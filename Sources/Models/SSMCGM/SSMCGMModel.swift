@@ -34,9 +34,14 @@ public final class SSMCGMModel: ScaledQuantileForecaster {
     /// All parameters.
     public var store: ParameterStore { network.store }
 
-    /// Builds the network with parameters drawn from `seed`.
-    public init(_ config: SSMCGMConfig, seed: UInt64) {
+    /// What the quantile head predicts (eq. 11-scaled glucose or its standardized change).
+    public let targetSpace: TargetSpace
+
+    /// Builds the network with parameters drawn from `seed`; a residual head starts at zero (persistence).
+    public init(_ config: SSMCGMConfig, targetSpace: TargetSpace = .absolute, seed: UInt64) {
         network = SSMCGMNetwork(config, seed: seed)
+        self.targetSpace = targetSpace
+        if targetSpace.isResidual { network.outputLayer.zeroInitialize(network.store) }
     }
 
     /// The forward pass on a batch (prediction in eq. 11's scaled space).
@@ -49,7 +54,7 @@ public final class SSMCGMModel: ScaledQuantileForecaster {
     /// Predicted quantile levels (the loss and the mg/dL forecast: `ScaledQuantileForecaster`).
     public var quantiles: [Float] { config.quantiles }
 
-    /// The quantile head's output (B, H, Q) in eq. 11's scaled space.
+    /// The quantile head's output (B, H, Q) in `targetSpace`.
     public func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var { outputs(batch, g).prediction }
 
     /// Selection weights and hidden attention of a batch (inference mode; the maps cost O(B·heads·(L+H)²)

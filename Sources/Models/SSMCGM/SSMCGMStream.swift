@@ -51,7 +51,7 @@ extension SSMCGMModel: StreamingForecaster {
         var stackState = parts(state).stack, lightState = parts(state).light
         let (temporal, enriched, mixed) = advance(selected, c, &stackState, &lightState)
         let prediction = network.head(g.constant(mixed), enriched: enriched, temporal: temporal, p)
-        return Forecast(scaledQuantiles: prediction.value, levels: config.quantiles, medianIndex: config.medianIndex)
+        return forecast(headOutput: prediction.value, batch)
     }
 
     // MARK: - Parts

@@ -47,9 +47,14 @@ public final class TFTModel: ScaledQuantileForecaster {
     /// All parameters (pytorch-forecasting names).
     public var store: ParameterStore { network.store }
 
-    /// Builds the network with parameters drawn from `seed`.
-    public init(_ config: TFTConfig, seed: UInt64) {
+    /// What the quantile head predicts (eq. 11-scaled glucose or its standardized change).
+    public let targetSpace: TargetSpace
+
+    /// Builds the network with parameters drawn from `seed`; a residual head starts at zero (persistence).
+    public init(_ config: TFTConfig, targetSpace: TargetSpace = .absolute, seed: UInt64) {
         network = TFTNetwork(config, seed: seed)
+        self.targetSpace = targetSpace
+        if targetSpace.isResidual { network.outputLayer.zeroInitialize(network.store) }
     }
 
     /// The forward pass on a batch (prediction in eq. 11's scaled space).
@@ -62,7 +67,7 @@ public final class TFTModel: ScaledQuantileForecaster {
     /// Predicted quantile levels (the loss and the mg/dL forecast: `ScaledQuantileForecaster`).
     public var quantiles: [Float] { config.quantiles }
 
-    /// The quantile head's output (B, H, Q) in eq. 11's scaled space.
+    /// The quantile head's output (B, H, Q) in `targetSpace`.
     public func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var { outputs(batch, g).prediction }
 
     /// Variable selection weights and attention of a batch (run it on an inference graph).
