@@ -52,7 +52,15 @@ let engine: [Target] = [
 
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed"], swiftSettings: kernels),
+    /// The CSV reader, number and timestamp parsing and `DataError`: no MPI, no HDF5.
+    .target(name: "DelimitedText", swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed", "DelimitedText"], swiftSettings: kernels),
+]
+
+// MARK: - Import: device exports and research cohorts → the canonical CSV (a leaf: Foundation only)
+
+let importers: [Target] = [
+    .target(name: "CGMImport", dependencies: ["DelimitedText"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5
@@ -75,13 +83,13 @@ let training: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
+        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training", "CGMImport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Physiology",
+        "CGMTensor", "Layers", "Optim", "Models", "Physiology", "CGMImport", "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -101,6 +109,8 @@ let tests: [Target] = [
     .testTarget(name: "TrainingTests", dependencies: [
         "Training", "Models", "CGMData", "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
     ]),
+    .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMData", "DelimitedText", "_TestSupport"],
+                resources: [.copy("Fixtures")]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
@@ -116,5 +126,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + engine + data + systems + training + executables + tests
+    targets: systemLibraries + engine + data + importers + systems + training + executables + tests
 )
