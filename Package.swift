@@ -59,7 +59,16 @@ let engine: [Target] = [
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
     .target(name: "CGMSchema", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "Config", "HDF5IO", "Distributed"], swiftSettings: kernels),
+    /// The CSV reader, number and timestamp parsing and `DataError`: no MPI, no HDF5.
+    .target(name: "DelimitedText", swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "Config", "DelimitedText", "HDF5IO", "Distributed"],
+            swiftSettings: kernels),
+]
+
+// MARK: - Import: device exports and research cohorts → the canonical CSV (a leaf: Foundation only)
+
+let importers: [Target] = [
+    .target(name: "CGMImport", dependencies: ["DelimitedText"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5
@@ -96,12 +105,12 @@ let training: [Target] = [
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
         "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
-        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema",
+        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema", "CGMImport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology",
+        "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology", "CGMImport", "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -124,6 +133,8 @@ let tests: [Target] = [
         "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "Models", "CGMSchema", "CGMData",
         "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
     ], exclude: ["Fixtures"]),
+    .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMSchema", "CGMData", "DelimitedText", "_TestSupport"],
+                resources: [.copy("Fixtures")]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
@@ -139,5 +150,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + config + engine + data + systems + training + executables + tests
+    targets: systemLibraries + config + engine + data + importers + systems + training + executables + tests
 )

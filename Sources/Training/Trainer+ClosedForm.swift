@@ -19,7 +19,6 @@ extension Trainer {
     /// Collective: fits `linear` in closed form, validates once and writes best.h5 and last.h5.
     func fitClosedForm(_ linear: LinearARForecaster, _ state: inout TrainingState) throws -> TrainingOutcome {
         let start = Date()
-        let t = config.train
         let train = try normalEquations(linear, reader: trainReader)
         let val = try normalEquations(linear, reader: validator.reader)
         var best: (lambda: Double, mse: Double, w: [Double])?
@@ -41,22 +40,8 @@ extension Trainer {
         progress.line("train: linear_ar fitted in closed form on \(Int(train.rows)) training windows (\(linear.featureCount) "
                       + "features × \(linear.horizon) steps; \(comm.size) rank(s)); " + lines.joined(separator: "; ")
                       + "; kept l2 \(YAMLNode.formatDouble(best.lambda))")
-        let v = try validator.run(model)
-        state.lastValLoss = v.loss
-        if v.loss.isFinite { state.bestValLoss = v.loss }
-        state.bestStep = state.globalStep
-        state.finished = Self.finishedClosedForm
-        state.elapsedSeconds += Date().timeIntervalSince(start)
-        let record = MetricsRecord(
-            kind: .val, epoch: 0, epochProgress: 0, step: state.globalStep, trainLoss: .nan, valLoss: v.loss,
-            bestValLoss: state.bestValLoss, improved: nil, earlyStoppingWait: nil, learningRate: .nan,
-            samplesPerSecond: (train.rows + val.rows) / max(1e-9, Date().timeIntervalSince(start)),
-            elapsedSeconds: state.elapsedSeconds)
-        try persist(state, names: [CheckpointRetention.best, CheckpointRetention.last], topUpdate: nil, records: [record],
-                    valLoss: v.loss, curve: false)
-        progress.line("finished: val_loss \(Progress.fmt(v.loss)) on \(v.count) validation windows "
-                      + "(\(runDir.file(CheckpointRetention.best)); batch size \(t.batchSize) only sets the read size)")
-        return .completed(reason: Self.finishedClosedForm, state: state)
+        return try validateOnceAndFinish(&state, reason: Self.finishedClosedForm, since: start,
+                                         windowsSeen: train.rows + val.rows)
     }
 
     /// Collective: the normal equations of every window of `reader`'s split, summed over the ranks.

@@ -6,10 +6,11 @@
 //
 // The fit minimizes Σ ‖z − Wᵀx̄‖² + λ·n·Σ_{j<D} s_j² ‖W_j‖² with s_j² the variance of feature j (from A): ridge on
 // standardized features with an unpenalized intercept, written in the original units, so one λ suits features of
-// any scale. It solves (A + λ n diag(s², 0)) W = B by Cholesky. Sums from several ranks add (`merge`), so a data-
+// any scale. It solves (A + λ n diag(s², 0)) W = B by Cholesky (`solveSPD`). Sums from several ranks add (`merge`), so a data-
 // parallel fit accumulates locally and all-reduces A, B, c, n once. The same sums of another split give its mean
 // squared error of any W without another pass: (tr(WᵀA'W) − 2 tr(WᵀB') + c') / (n'·H).
 
+import CGMTensor
 import Foundation
 
 /// Accumulated normal equations of a multi-output ridge regression (see the file header).
@@ -87,7 +88,11 @@ public struct RidgeNormalEquations: Equatable, Sendable {
             let variance = max(a[j * e + j] / n - mean * mean, 0)
             a[j * e + j] += lambda * n * (variance > 1e-12 ? variance : 1)
         }
-        return try Self.choleskySolve(a, cross, size: e, columns: outputs)
+        guard let w = solveSPD(a, cross, n: e, columns: outputs) else {
+            throw RidgeError(message: "the penalized normal equations are not positive definite: the features are collinear "
+                             + "or constant; use a larger l2")
+        }
+        return w
     }
 
     /// Mean squared error per output element of `w` (from `solve`) on the rows these sums hold.
@@ -106,40 +111,6 @@ public struct RidgeNormalEquations: Equatable, Sendable {
             }
         }
         return (quadratic - 2 * linear + targetSquares) / (rows * Double(h))
-    }
-
-    /// Solves S X = R for symmetric positive definite S (size², row-major) and R (size × columns) by Cholesky.
-    static func choleskySolve(_ s: [Double], _ r: [Double], size e: Int, columns h: Int) throws -> [Double] {
-        var l = [Double](repeating: 0, count: e * e)
-        for i in 0 ..< e {
-            for j in 0 ... i {
-                var sum = s[i * e + j]
-                for k in 0 ..< j { sum -= l[i * e + k] * l[j * e + k] }
-                if i == j {
-                    guard sum > 0, sum.isFinite else {
-                        throw RidgeError(message: "the penalized normal equations are not positive definite (pivot \(i) is "
-                                         + "\(sum)): the features are collinear or constant; use a larger l2")
-                    }
-                    l[i * e + i] = sum.squareRoot()
-                } else {
-                    l[i * e + j] = sum / l[j * e + j]
-                }
-            }
-        }
-        var x = r
-        for c in 0 ..< h {
-            for i in 0 ..< e {            // L y = r
-                var sum = x[i * h + c]
-                for k in 0 ..< i { sum -= l[i * e + k] * x[k * h + c] }
-                x[i * h + c] = sum / l[i * e + i]
-            }
-            for i in stride(from: e - 1, through: 0, by: -1) {   // Lᵀ w = y
-                var sum = x[i * h + c]
-                for k in i + 1 ..< e { sum -= l[k * e + i] * x[k * h + c] }
-                x[i * h + c] = sum / l[i * e + i]
-            }
-        }
-        return x
     }
 }
 

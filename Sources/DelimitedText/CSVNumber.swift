@@ -3,15 +3,17 @@
 // exact fast path (an exactly representable mantissa times or divided by an exact power of ten is one
 // correctly rounded operation); anything else falls back to the standard library's parser.
 
-/// Number and missing-value parsing on raw field bytes.
+/// Number and missing-value parsing on raw field bytes (inlinable: called for every field by the readers
+/// in other modules).
 public enum CSVNumber {
-    private static let powersOfTen: [Double] = (0 ... 22).map { p in
+    @usableFromInline static let powersOfTen: [Double] = (0 ... 22).map { p in
         var v = 1.0
         for _ in 0 ..< p { v *= 10 }
         return v
     }
 
     /// `bytes` without leading and trailing spaces and tabs.
+    @inlinable
     public static func trim(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var lo = 0, hi = bytes.count
         while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
@@ -21,6 +23,7 @@ public enum CSVNumber {
 
     /// True for an empty field or one of the usual missing markers `NA`, `NaN`, `null`, `None`
     /// (case-insensitive), after trimming.
+    @inlinable
     public static func isMissing(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         let b = trim(raw)
         switch b.count {
@@ -35,6 +38,7 @@ public enum CSVNumber {
     }
 
     /// Parses a finite decimal number (`-12`, `3.5`, `.5`, `1e-3`, `+7.`) after trimming; nil otherwise.
+    @inlinable
     public static func parseDouble(_ raw: UnsafeBufferPointer<UInt8>) -> Double? {
         let b = trim(raw)
         let n = b.count
@@ -87,7 +91,8 @@ public enum CSVNumber {
         return v
     }
 
-    private static func accumulate(_ byte: UInt8, _ mantissa: inout UInt64, _ significant: inout Int,
+    @usableFromInline
+    static func accumulate(_ byte: UInt8, _ mantissa: inout UInt64, _ significant: inout Int,
                                    _ exponent: inout Int, _ exact: inout Bool, fraction: Bool) {
         let d = UInt64(byte &- 0x30)
         if significant == 0, d == 0 {
@@ -104,5 +109,6 @@ public enum CSVNumber {
         }
     }
 
-    @inline(__always) private static func lower(_ b: UInt8) -> UInt8 { b | 0x20 }
+    @usableFromInline @inline(__always)
+    static func lower(_ b: UInt8) -> UInt8 { b | 0x20 }
 }

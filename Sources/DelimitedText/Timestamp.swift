@@ -62,6 +62,20 @@ public enum TimestampParser {
         return era * 146_097 + doe - 719_468
     }
 
+    /// The proleptic Gregorian (year, month, day) of day `days` since 1970-01-01 (H. Hinnant's
+    /// `civil_from_days`, the inverse of `daysFromCivil`).
+    public static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), Int(m), Int(d))
+    }
+
     private static func parseUnix(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         let n = b.count
         var i = 0
