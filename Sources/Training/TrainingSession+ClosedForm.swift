@@ -12,7 +12,7 @@ import DataParallel
 import Foundation
 import Models
 
-extension Trainer {
+extension TrainingSession {
     /// The `TrainingState.finished` value of a closed-form fit.
     static let finishedClosedForm = "closed_form"
 

@@ -6,7 +6,7 @@
 
 import Foundation
 
-extension Trainer {
+extension TrainingSession {
     /// The `TrainingState.finished` value of a parameter-less run.
     static let finishedWithoutParameters = "no_parameters"
 
