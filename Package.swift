@@ -83,20 +83,20 @@ let systems: [Target] = [
 let training: [Target] = [
     .target(name: "Charts"),
     .target(name: "DataParallel", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed",
+        "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "CGMData", "Distributed",
     ], swiftSettings: kernels),
     .target(name: "Training", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Config", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel", "Charts",
-        .product(name: "Logging", package: "swift-log"),
+        "CGMTensor", "Layers", "Optim", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel",
+        "Charts",
     ], swiftSettings: kernels),
     .target(name: "Evaluation", dependencies: [
-        "CGMTensor", "Models", "CGMData", "Distributed", "Charts",
+        "CGMTensor", "CGMSchema", "Models", "CGMData", "Distributed", "Charts",
     ], swiftSettings: kernels),
     .target(name: "Inference", dependencies: [
-        "CGMTensor", "Layers", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
+        "CGMTensor", "Layers", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
     ], swiftSettings: kernels),
     .target(name: "Sweep", dependencies: [
-        "CGMTensor", "Config", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
+        "CGMTensor", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
     ], swiftSettings: kernels),
 ]
 
@@ -106,8 +106,8 @@ let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
         "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
         "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema", "CGMImport",
+        "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
         "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology", "CGMImport", "DelimitedText",
@@ -121,7 +121,7 @@ let tests: [Target] = [
     .target(name: "_TestSupport", dependencies: ["CGMTensor", "Layers"], path: "Sources/_TestSupport"),
     .testTarget(name: "CGMTensorTests", dependencies: ["CGMTensor", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
@@ -131,11 +131,11 @@ let tests: [Target] = [
     ]),
     .testTarget(name: "TrainingTests", dependencies: [
         "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "Models", "CGMSchema", "CGMData",
-        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
+        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "Physiology", "_TestSupport",
     ], exclude: ["Fixtures"]),
     .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMSchema", "CGMData", "DelimitedText", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
+    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "CHDF5", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
 let package = Package(
@@ -147,7 +147,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: systemLibraries + config + engine + data + importers + systems + training + executables + tests
