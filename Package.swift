@@ -10,6 +10,12 @@ let systemLibraries: [Target] = [
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 ]
 
+// MARK: - Config: the one strict YAML reader (the only target that imports Yams)
+
+let config: [Target] = [
+    .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+]
+
 // MARK: - Engine and layers
 
 /// Release builds are tuned for the CPU that builds them (`-target-cpu native`, like `-march=native`):
@@ -44,17 +50,19 @@ let engine: [Target] = [
     .target(name: "Layers", dependencies: ["CGMTensor"], swiftSettings: kernels),
     .target(name: "Optim", dependencies: ["CGMTensor", "Layers"], swiftSettings: kernels),
     .target(name: "Models", dependencies: [
-        "CGMTensor", "Layers", "Optim", "CGMData", .product(name: "Yams", package: "Yams"),
+        "CGMTensor", "Layers", "Optim", "CGMSchema", "Config",
     ], swiftSettings: kernels),
 ]
 
-// MARK: - Data: physiology simulator, ingest, features, shards
+// MARK: - Data: physiology simulator, the window schema models read (no MPI, no HDF5), ingest, features, shards
 
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
+    .target(name: "CGMSchema", swiftSettings: kernels),
     /// The CSV reader, number and timestamp parsing and `DataError`: no MPI, no HDF5.
     .target(name: "DelimitedText", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "HDF5IO", "Distributed", "DelimitedText"], swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "Config", "DelimitedText", "HDF5IO", "Distributed"],
+            swiftSettings: kernels),
 ]
 
 // MARK: - Import: device exports and research cohorts → the canonical CSV (a leaf: Foundation only)
@@ -70,12 +78,25 @@ let systems: [Target] = [
     .target(name: "HDF5IO", dependencies: ["CHDF5"]),
 ]
 
-// MARK: - Training: data-parallel trainer, checkpoints, evaluation
+// MARK: - Training: data parallelism, the trainer, evaluation, inference tools, sweeps
 
 let training: [Target] = [
+    .target(name: "Charts"),
+    .target(name: "DataParallel", dependencies: [
+        "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "CGMData", "Distributed",
+    ], swiftSettings: kernels),
     .target(name: "Training", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed", "HDF5IO",
-        .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+        "CGMTensor", "Layers", "Optim", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel",
+        "Charts",
+    ], swiftSettings: kernels),
+    .target(name: "Evaluation", dependencies: [
+        "CGMTensor", "CGMSchema", "Models", "CGMData", "Distributed", "Charts",
+    ], swiftSettings: kernels),
+    .target(name: "Inference", dependencies: [
+        "CGMTensor", "Layers", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
+    ], swiftSettings: kernels),
+    .target(name: "Sweep", dependencies: [
+        "CGMTensor", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
     ], swiftSettings: kernels),
 ]
 
@@ -83,13 +104,13 @@ let training: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training", "CGMImport",
+        "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
+        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema", "CGMImport",
+        "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "Yams", package: "Yams"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "Physiology", "CGMImport", "DelimitedText",
+        "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology", "CGMImport", "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -97,21 +118,24 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
-    .target(name: "_TestSupport", dependencies: ["CGMTensor"], path: "Sources/_TestSupport"),
+    .target(name: "_TestSupport", dependencies: ["CGMTensor", "Layers"], path: "Sources/_TestSupport"),
     .testTarget(name: "CGMTensorTests", dependencies: ["CGMTensor", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"]),
+    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "Models", "_TestSupport"]),
+    .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
     .testTarget(name: "PhysiologyTests", dependencies: ["Physiology"]),
-    .testTarget(name: "CGMDataTests", dependencies: ["CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport"]),
-    .testTarget(name: "TrainingTests", dependencies: [
-        "Training", "Models", "CGMData", "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
+    .testTarget(name: "CGMDataTests", dependencies: [
+        "Config", "CGMSchema", "CGMData", "Physiology", "HDF5IO", "Distributed", "_TestSupport",
     ]),
-    .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMData", "DelimitedText", "_TestSupport"],
+    .testTarget(name: "TrainingTests", dependencies: [
+        "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "Models", "CGMSchema", "CGMData",
+        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "Physiology", "_TestSupport",
+    ], exclude: ["Fixtures"]),
+    .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMSchema", "CGMData", "DelimitedText", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
+    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "CHDF5", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
 let package = Package(
@@ -123,8 +147,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + engine + data + importers + systems + training + executables + tests
+    targets: systemLibraries + config + engine + data + importers + systems + training + executables + tests
 )

@@ -12,6 +12,7 @@
 // up to its training cutoff. The subject split partitions the subjects that have at least one
 // accepted window.
 
+import CGMSchema
 import Foundation
 
 /// The result of preparing a cohort: windows per split, the fitted spec and every report.

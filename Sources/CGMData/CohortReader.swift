@@ -11,6 +11,7 @@
 // checked and counted, the reading kept as is. Every fix is counted in the `IngestReport`; every unreadable
 // value is a `DataError` naming file, line and column.
 
+import CGMSchema
 import Foundation
 
 /// One subject's rows after ingest: sorted by time, deduplicated, glucose in mg/dL.

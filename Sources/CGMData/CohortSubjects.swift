@@ -3,12 +3,13 @@
 // names below decide; any other column is real if every non-empty value parses as a number, else
 // categorical. Empty cells and NA/NaN/null are missing ("none" is a category, e.g. no diabetes).
 
+import CGMSchema
 import Foundation
 
 /// Static covariates per subject, as read from subjects.csv.
 public struct SubjectTable: Sendable {
-    /// Whether a static covariate is a category (embedded by index) or a real number (standardized).
-    public enum Kind: String, Codable, Sendable { case categorical, real }
+    /// Whether a static covariate is a category or a real number (`StaticKind`, CGMSchema).
+    public typealias Kind = StaticKind
 
     /// Columns always treated as categorical.
     public static let knownCategorical: Set<String> = ["diabetes_status", "clinical_site", "sex", "site", "device"]

@@ -1,6 +1,7 @@
-// DataConfig: the `data:` section of configs/X.yaml, parsed strictly from the dictionary the caller
-// loaded with Yams. A preset fills every key; keys given override it. Unknown keys, wrong types and
-// out-of-range values are errors naming the key path ("data.stride must be ≥ 1").
+// DataConfig: the `data:` section of configs/X.yaml, read strictly through Config's `ConfigMap` (one key
+// table: default, parse and resolved YAML of each key in one place). A preset fills every key; keys given
+// override it. Unknown keys, wrong types and out-of-range values are errors naming the key path
+// ("data.stride must be ≥ 1").
 //
 //   data:
 //     preset: physio_seq2seq     # physio_seq2seq | ssm_cgm (24 h) | ssm_cgm_12h | ssm_cgm_24h | ssm_cgm_48h
@@ -39,8 +40,12 @@
 //   no future or static features, meal_labels on, stratify diabetes_status, QC rules 1–5.
 //     diet_tokens: false         # preset gluformer: meal nutrients as diet tokens (extras diet (L+H, N); DietTokenizer)
 
+import CGMSchema
+import Config
+import Foundation
+
 /// The data section of a training config.
-public struct DataConfig: Equatable, Sendable {
+public struct DataConfig: ConfigSection, Equatable, Sendable {
     /// How windows are split.
     public enum SplitMethod: String, Sendable, CaseIterable {
         /// By subject, seeded (PhysioSeq2Seq).
@@ -51,11 +56,6 @@ public struct DataConfig: Equatable, Sendable {
         case temporalFraction = "temporal_fraction"
     }
 
-    /// The config keys, in canonical order.
-    public static let keys = ["preset", "history", "horizon", "stride", "split", "split_seed", "fractions",
-                              "past_features", "future_features", "static_features", "max_interpolation_gap_minutes",
-                              "future_iob", "qc", "ode_states", "twin", "meal_labels", "meal_plateau", "meal_ramp",
-                              "stratify", "diet_tokens"]
     /// Preset names accepted by `preset`.
     public static let presets = ["physio_seq2seq", "ssm_cgm", "ssm_cgm_12h", "ssm_cgm_24h", "ssm_cgm_48h", "gluformer",
                                  "meal_detection", "custom"]
@@ -132,129 +132,159 @@ public struct DataConfig: Equatable, Sendable {
         QualityControl(enabled: qc, twinMatchFails: twinMatchFails)
     }
 
-    /// Parses the `data:` dictionary; `keyPath` prefixes key names in errors.
-    /// - Throws: `DataError` with `.config(keyPath.key)` for unknown keys, wrong types, out-of-range values.
-    public static func parse(_ dict: [String: Any], keyPath: String = "data") throws -> DataConfig {
-        let reader = ConfigReader(dict: dict, path: keyPath)
-        try reader.rejectUnknown(keys)
-        let presetName = try reader.string("preset") ?? "physio_seq2seq"
-        var config: DataConfig
-        switch presetName {
-        case "physio_seq2seq": config = DataConfig(preset: .physioSeq2Seq)
-        case "ssm_cgm", "ssm_cgm_24h": config = DataConfig(preset: .ssmCGM(contextHours: 24))
-        case "ssm_cgm_12h": config = DataConfig(preset: .ssmCGM(contextHours: 12))
-        case "ssm_cgm_48h": config = DataConfig(preset: .ssmCGM(contextHours: 48))
-        case "gluformer": config = DataConfig(preset: .gluformer(sequenceLength: 276))   // 276 + 12 = 288 tokens (24 h)
+    /// The physio_seq2seq preset's defaults.
+    public static var defaults: DataConfig { DataConfig(preset: .physioSeq2Seq) }
+
+    /// Parses a `data:` dictionary; `keyPath` prefixes key names and `source` names the file in errors.
+    /// - Throws: `ConfigError` for unknown keys, wrong types, out-of-range values and inconsistent settings.
+    public static func parse(_ dict: [String: Any], keyPath: String = "data", source: String = "<config>") throws -> DataConfig {
+        try parse(ConfigMap(dict, path: keyPath, source: source))
+    }
+
+    /// The `data:` section of the YAML file at `path` (what `cgmtrain prepare --config` reads).
+    public static func load(path: String) throws -> DataConfig {
+        let top = try YAMLDocument.load(path: path, expected: "a mapping with a top-level `data:` section")
+        guard let section = top.dict["data"] else {
+            throw ConfigError(source: path, key: "", "no top-level `data:` section (keys: "
+                              + top.dict.keys.sorted().joined(separator: ", ") + ")")
+        }
+        guard section is [String: Any] else { throw ConfigError(source: path, key: "", "`data:` must be a mapping of keys") }
+        return try parse(try top.sub("data"))
+    }
+
+    // MARK: Keys
+
+    /// The preset fills every key (see the file header); keys given override it.
+    public mutating func readVariant(_ m: ConfigMap) throws {
+        guard let name = try m.choice("preset", Self.presets) else { return }
+        switch name {
+        case "physio_seq2seq": self = DataConfig(preset: .physioSeq2Seq)
+        case "ssm_cgm", "ssm_cgm_24h": self = DataConfig(preset: .ssmCGM(contextHours: 24))
+        case "ssm_cgm_12h": self = DataConfig(preset: .ssmCGM(contextHours: 12))
+        case "ssm_cgm_48h": self = DataConfig(preset: .ssmCGM(contextHours: 48))
+        case "gluformer": self = DataConfig(preset: .gluformer(sequenceLength: 276))   // 276 + 12 = 288 tokens (24 h)
         case "meal_detection":
-            config = DataConfig(preset: .mealDetection)
-            config.qc.remove(.twinMatching)
-            config.mealLabels = true
-            config.stratify = "diabetes_status"
-        case "custom":
-            for key in ["history", "horizon", "past_features"] where dict[key] == nil {
-                throw DataError(key: .config("\(keyPath).\(key)"), "is required with preset 'custom'")
+            self = DataConfig(preset: .mealDetection)
+            qc.remove(.twinMatching)
+            mealLabels = true
+            stratify = "diabetes_status"
+        default:   // custom
+            for key in ["history", "horizon", "past_features"] where !m.has(key) {
+                throw m.error(key, "is required with preset 'custom'")
             }
-            config = DataConfig(preset: WindowPreset(name: "custom", history: 1, horizon: 1, pastFeatures: [], futureFeatures: []))
-        default:
-            throw DataError(key: .config("\(keyPath).preset"),
-                            "must be one of \(presets.joined(separator: ", ")) (got '\(presetName)')")
+            self = DataConfig(preset: WindowPreset(name: "custom", history: 1, horizon: 1, pastFeatures: [], futureFeatures: []))
         }
-        if let v = try reader.int("history", in: 1 ... 100_000) { config.history = v }
-        if let v = try reader.int("horizon", in: 1 ... 10_000) { config.horizon = v }
-        if let v = try reader.int("stride", in: 1 ... 100_000) { config.stride = v }
-        if let v = try reader.string("split") {
-            guard let method = SplitMethod(rawValue: v) else {
-                throw DataError(key: .config("\(keyPath).split"),
-                                "must be subject, temporal or temporal_fraction (got '\(v)')")
-            }
-            config.split = method
-        }
-        if let v = try reader.int("split_seed", in: 0 ... Int.max) { config.splitSeed = UInt64(v) }
-        if let v = try reader.doubles("fractions") {
-            let path = "\(keyPath).fractions"
-            guard v.count == 3 else { throw DataError(key: .config(path), "must list 3 numbers (train, validation, test), got \(v.count)") }
-            guard v.allSatisfy({ (0 ... 1).contains($0) }) else { throw DataError(key: .config(path), "must be numbers in [0, 1]") }
-            guard abs(v.reduce(0, +) - 1) < 1e-6 else { throw DataError(key: .config(path), "must sum to 1 (they sum to \(v.reduce(0, +)))") }
-            guard v[0] > 0 else { throw DataError(key: .config(path), "must give training a non-zero fraction") }
-            config.fractions = v
-        }
-        for (key, assign) in [("past_features", 0), ("future_features", 1)] {
-            guard let list = try reader.strings(key) else { continue }
+    }
+
+    /// The keys in canonical order. Keys after `qc` are written only when set (so configs written before
+    /// they existed keep their hashes); the meal_detection preset lists its meal keys explicitly.
+    public var keys: [ConfigKey<DataConfig>] { Self.keyTable }
+
+    private static let keyTable: [ConfigKey<DataConfig>] = {
+        let mealKeys: (DataConfig) -> Bool = { $0.mealLabels || $0.preset == "meal_detection" }
+        return [
+            ConfigKey("preset", read: { _, _ in }, write: { .string($0.preset) }),   // read by readVariant
+            .int("history", \.history, 1 ... 100_000),
+            .int("horizon", \.horizon, 1 ... 10_000),
+            .int("stride", \.stride, 1 ... 100_000),
+            .choice("split", \.split),
+            .seed("split_seed", \.splitSeed),
+            ConfigKey("fractions", read: { m, c in
+                guard let v = try m.doubles("fractions") else { return }
+                guard v.count == 3 else { throw m.error("fractions", "must list 3 numbers (train, validation, test), got \(v.count)") }
+                guard v.allSatisfy({ (0 ... 1).contains($0) }) else { throw m.error("fractions", "must be numbers in [0, 1]") }
+                guard abs(v.reduce(0, +) - 1) < 1e-6 else { throw m.error("fractions", "must sum to 1 (they sum to \(v.reduce(0, +)))") }
+                guard v[0] > 0 else { throw m.error("fractions", "must give training a non-zero fraction") }
+                c.fractions = v
+            }, write: { .doubles($0.fractions) }),
+            features("past_features", \.pastFeatures),
+            features("future_features", \.futureFeatures),
+            ConfigKey("static_features", read: { m, c in if let v = try m.strings("static_features") { c.staticFeatures = v } },
+                      write: { .strings($0.staticFeatures) }),
+            .int("max_interpolation_gap_minutes", \.maxInterpolationGapMinutes, 0 ... 60),
+            .choice("future_iob", \.futureIOB),
+            ConfigKey("qc", read: { m, c in if m.has("qc") { c.qc = try qcRules(m) } },
+                      write: { c in .map(QCRule.allCases.map { ($0.key, .scalar(c.qc.contains($0) ? "on" : "off")) }) }),
+            .onOff("ode_states", \.odeStates, writeIf: { $0.odeStates }),
+            .onOff("diet_tokens", \.dietTokens, writeIf: { $0.dietTokens }),
+            ConfigKey("twin", read: { m, c in
+                guard m.has("twin") else { return }
+                let twin = try m.sub("twin")
+                try twin.rejectUnknown(["future_inputs"])
+                if let v = try twin.choice("future_inputs", TwinFutureInputs.allCases.map(\.rawValue)) {
+                    c.twinFutureInputs = TwinFutureInputs(rawValue: v)!
+                }
+            }, write: { c in
+                c.twinFutureInputs == .basalOnly ? nil : .map([("future_inputs", .string(c.twinFutureInputs.rawValue))])
+            }),
+            .onOff("meal_labels", \.mealLabels, writeIf: mealKeys),
+            .int("meal_plateau", \.mealPlateau, 0 ... 288, writeIf: mealKeys),
+            .int("meal_ramp", \.mealRamp, 0 ... 288, writeIf: mealKeys),
+            .string("stratify", \.stratify, writeIf: { !$0.stratify.isEmpty || $0.preset == "meal_detection" }),
+        ]
+    }()
+
+    /// A time-varying feature list: distinct entries, each a known feature, `?feature` or `@group`.
+    private static func features(_ key: String, _ keyPath: WritableKeyPath<DataConfig, [String]>) -> ConfigKey<DataConfig> {
+        ConfigKey(key, read: { m, c in
+            guard let list = try m.strings(key) else { return }
             for (i, entry) in list.enumerated() where !FeatureCatalog.isKnownEntry(entry) {
-                throw DataError(key: .config("\(keyPath).\(key)[\(i)]"), "'\(entry)' is not a known feature or group (known: "
+                throw m.error("\(key)[\(i)]", "'\(entry)' is not a known feature or group (known: "
                     + FeatureCatalog.allTimeVarying.joined(separator: ", ") + ", "
                     + FeatureCatalog.groups.map { "@" + $0 }.joined(separator: ", ") + ")")
             }
-            if assign == 0 { config.pastFeatures = list } else { config.futureFeatures = list }
+            c[keyPath: keyPath] = list
+        }, write: { .strings($0[keyPath: keyPath]) })
+    }
+
+    /// `qc: on|off` (all rules except residual_nan) or a map rule-key → on/off over all rules.
+    private static func qcRules(_ m: ConfigMap) throws -> Set<QCRule> {
+        let value = m.dict["qc"]!
+        if let all = try? m.onOff("qc") { return all ? Set(QCRule.allCases) : [.residualNaN] }
+        guard let map = value as? [String: Any] else {
+            throw m.error("qc", "must be on/off or a map of rule: on/off (got \(ConfigMap.describe(value)))")
         }
-        if let list = try reader.strings("static_features") { config.staticFeatures = list }
-        if let v = try reader.int("max_interpolation_gap_minutes", in: 0 ... 60) { config.maxInterpolationGapMinutes = v }
-        if let v = try reader.string("future_iob") {
-            guard let policy = FutureIOBPolicy(rawValue: v) else {
-                throw DataError(key: .config("\(keyPath).future_iob"), "must be basal_only or observed (got '\(v)')")
+        let rules = ConfigMap(map, path: m.keyPath("qc"), source: m.source)
+        var enabled = Set(QCRule.allCases)
+        for name in map.keys.sorted() {
+            guard let rule = QCRule.allCases.first(where: { $0.key == name }) else {
+                throw rules.error(name, "is not a QC rule (rules: \(QCRule.allCases.map(\.key).joined(separator: ", ")))")
             }
-            config.futureIOB = policy
+            let on = try rules.onOff(name)!
+            if rule == .residualNaN, !on {
+                throw rules.error(name, "cannot be turned off: windows need complete CGM history and targets")
+            }
+            if on { enabled.insert(rule) } else { enabled.remove(rule) }
         }
-        if dict["qc"] != nil { config.qc = try reader.qc("qc") }
-        if let v = try reader.bool("ode_states") { config.odeStates = v }
-        if let value = dict["twin"] {
-            guard let twin = value as? [String: Any] else {
-                throw DataError(key: .config("\(keyPath).twin"), "must be a map (e.g. twin: {future_inputs: announced}), got \(value)")
-            }
-            let sub = ConfigReader(dict: twin, path: "\(keyPath).twin")
-            try sub.rejectUnknown(["future_inputs"])
-            if let v = try sub.string("future_inputs") {
-                guard let policy = TwinFutureInputs(rawValue: v) else {
-                    throw DataError(key: .config("\(keyPath).twin.future_inputs"),
-                                    "must be basal_only or announced (got '\(v)')")
-                }
-                config.twinFutureInputs = policy
-            }
-        }
-        if let v = try reader.bool("meal_labels") { config.mealLabels = v }
-        if let v = try reader.int("meal_plateau", in: 0 ... 288) { config.mealPlateau = v }
-        if let v = try reader.int("meal_ramp", in: 0 ... 288) { config.mealRamp = v }
-        if let v = try reader.string("stratify") { config.stratify = v }
-        if let v = try reader.bool("diet_tokens") { config.dietTokens = v }
-        try config.validate(keyPath: keyPath)
-        return config
+        return enabled
     }
 
     /// Cross-key checks.
-    func validate(keyPath: String) throws {
+    public func validate(_ m: ConfigMap) throws {
         if twinFutureInputs == .announced, !odeStates {
-            throw DataError(key: .config("\(keyPath).twin.future_inputs"),
-                            "announced needs ode_states: true (it changes the stored twin forecast and ode_fut)")
+            throw m.error("twin.future_inputs", "announced needs ode_states: true (it changes the stored twin forecast and ode_fut)")
         }
-        if pastFeatures.isEmpty {
-            throw DataError(key: .config("\(keyPath).past_features"), "must list at least one feature")
-        }
+        if pastFeatures.isEmpty { throw m.error("past_features", "must list at least one feature") }
         if split == .temporal, horizon * 5 > 60 {
-            throw DataError(key: .config("\(keyPath).horizon"),
-                            "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour (got \(horizon)); "
-                            + "split: temporal_fraction cuts each subject's span by data.fractions instead")
+            throw m.error("horizon", "must be ≤ 12 steps (1 hour) with split: temporal, whose test period is the last hour "
+                          + "(got \(horizon)); split: temporal_fraction cuts each subject's span by data.fractions instead")
         }
         if tokens, qc != [.residualNaN] {
-            throw DataError(key: .config("\(keyPath).qc"), "must be off with preset gluformer: token windows are cut at "
-                            + "gaps longer than max_interpolation_gap_minutes instead of QC rules 1–3, 5, 6")
+            throw m.error("qc", "must be off with preset gluformer: token windows are cut at "
+                          + "gaps longer than max_interpolation_gap_minutes instead of QC rules 1–3, 5, 6")
         }
-        if dietTokens, !tokens {
-            throw DataError(key: .config("\(keyPath).diet_tokens"), "needs preset gluformer (diet tokens join glucose tokens)")
-        }
-        if tokens, odeStates {
-            throw DataError(key: .config("\(keyPath).ode_states"), "is not available with preset gluformer")
-        }
+        if dietTokens, !tokens { throw m.error("diet_tokens", "needs preset gluformer (diet tokens join glucose tokens)") }
+        if tokens, odeStates { throw m.error("ode_states", "is not available with preset gluformer") }
         if !stratify.isEmpty, split != .subject {
-            throw DataError(key: .config("\(keyPath).stratify"), "needs split: subject (got split: \(split.rawValue))")
+            throw m.error("stratify", "needs split: subject (got split: \(split.rawValue))")
         }
         if odeStates {
             if !qc.contains(.twinMatching) {
-                throw DataError(key: .config("\(keyPath).ode_states"),
-                                "needs qc.twin_matching on: the ODE states come from the matched twin (Algorithm 1)")
+                throw m.error("ode_states", "needs qc.twin_matching on: the ODE states come from the matched twin (Algorithm 1)")
             }
             if history > PrepareODEStates.maxHistory {
-                throw DataError(key: .config("\(keyPath).ode_states"), "needs history ≤ \(PrepareODEStates.maxHistory) "
-                                + "(the twin's 3-hour window, section 3.4), got history: \(history)")
+                throw m.error("ode_states", "needs history ≤ \(PrepareODEStates.maxHistory) "
+                              + "(the twin's 3-hour window, section 3.4), got history: \(history)")
             }
         }
     }

@@ -5,6 +5,7 @@
 // timeline, since insulin delivered during a CGM gap is still on board after it. Scaling is applied
 // later from a fitted `FeatureSpec`, so the same raw features serve fitting, training and inference.
 
+import CGMSchema
 import Foundation
 
 /// One subject's unscaled features on its grid.

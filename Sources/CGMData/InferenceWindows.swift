@@ -28,6 +28,7 @@
 // A `subject_id` outside the recorded vocabulary encodes as unknown (0), as do categorical subjects.csv
 // values never seen in training; missing reals standardize to 0. Each fallback is reported in `notes`.
 
+import CGMSchema
 import Foundation
 
 /// The recorded preprocessing inference repeats: the fitted spec and the window geometry.

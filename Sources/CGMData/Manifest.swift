@@ -3,6 +3,7 @@
 // version and that every listed shard exists; shard contents are checked when a reader opens them
 // (or all at once by `ShardDataset.verifyShards()`).
 
+import CGMSchema
 import Foundation
 
 /// One shard as listed in the manifest.

@@ -13,6 +13,7 @@
 // The objects `produce` uses (the ShardReader) belong to the producer thread until the prefetcher finished
 // or was cancelled.
 
+import CGMSchema
 import Foundation
 
 /// Runs `produce(step)` for steps 0..<count on a background thread, at most `depth` items ahead.

@@ -5,6 +5,7 @@
 // plan reads them back from `PrecomputedMealFlags`. The collectives start only after the agreement, so a rank
 // that fails early cannot leave the others waiting; a detector failure is agreed on the same way.
 
+import CGMSchema
 import Distributed
 import Foundation
 

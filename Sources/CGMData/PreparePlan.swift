@@ -9,6 +9,7 @@
 //   CohortPlan.shardJobs / PrepareMaterializer.output(for:)                                   (per job)
 //   CohortPlan.preparedCohort(): all three WindowSets in memory (single process, tests)
 
+import CGMSchema
 import Foundation
 
 /// The planned, not yet materialized, result of preparing a cohort.

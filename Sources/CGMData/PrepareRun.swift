@@ -209,23 +209,3 @@ public enum DatasetPreparer {
         return d
     }
 }
-
-extension FeatureSpec {
-    /// Compact JSON with sorted keys (identical bytes on every rank); NaN and infinities as "nan"/"inf"/"-inf"
-    /// strings (a subject without glucose has a NaN centre). Stored as the manifest's `feature_spec_json`.
-    public func jsonString() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf",
-                                                                      nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
-
-    /// Decodes `jsonString()` output (e.g. a manifest's `feature_spec_json`).
-    public init(jsonString: String) throws {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf",
-                                                                        nan: "nan")
-        self = try decoder.decode(FeatureSpec.self, from: Data(jsonString.utf8))
-    }
-}

@@ -1,3 +1,5 @@
+import CGMSchema
+
 // Resampling a subject's raw rows onto the 5-minute grid (Ts = 5 min, PhysioSeq2Seq §3.1; Algorithm 1
 // line 2). The grid is aligned to multiples of 300 s since the Unix epoch and runs from the first to
 // the last row of the subject (rounded up to the grid).

@@ -13,6 +13,7 @@
 // Thread safety: not thread-safe; use one reader from one thread at a time (a Prefetcher's thread while
 // it runs). Every HDF5 call is made under HDF5Lock.
 
+import CGMSchema
 import Foundation
 import HDF5IO
 

@@ -2,6 +2,7 @@
 // ShardSchema.swift). Files are written through H5File.create (temporary sibling, renamed on commit), so
 // a failed write leaves nothing at the shard path. All HDF5 work runs under HDF5Lock.
 
+import CGMSchema
 import Foundation
 import HDF5IO
 

@@ -1,3 +1,5 @@
+import CGMSchema
+
 // GluFormer token windows (data.preset: gluformer). Each subject's resampled glucose grid is cut at the gaps
 // the resampler left (longer than data.max_interpolation_gap_minutes) into gap-free segments
 // (`GlucoseTokenizer.segments`); every segment [a, b) of at least H + `minimumTokenContext` steps gives

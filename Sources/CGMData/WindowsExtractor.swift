@@ -1,3 +1,5 @@
+import CGMSchema
+
 // WindowExtractor: subjects' features → forecasting windows (a `WindowSet`).
 //
 // Candidates: per subject, decision indices t = L−1, L−1+stride, … (grid indices from the subject's
@@ -38,9 +40,6 @@ public struct WindowExtractor {
     /// Whether to add the history's smoothed meal targets (`extras["meal_labels"]`, shape [L]) from
     /// `SubjectFeatures.mealLabels` (SSM-CGM A.2 meal detection).
     public var mealLabels: Bool
-
-    /// Name of the per-step meal-target extra.
-    public static let mealLabelsExtra = "meal_labels"
 
     /// An extractor for windows of `history` + `horizon` steps every `stride` steps.
     public init(history: Int, horizon: Int, stride: Int, tokens: Bool = false, mealLabels: Bool = false) {
@@ -178,7 +177,7 @@ public struct WindowExtractor {
                 precondition(f.mealLabels.count == f.count, "WindowExtractor: no meal labels built for subject \(f.id)")
                 for l in 0 ..< L { labels[w * L + l] = f.mealLabels[ref.decision - L + 1 + l] }
             }
-            set.extras[Self.mealLabelsExtra] = (shape: [L], values: labels)
+            set.extras[WindowExtras.mealLabels] = (shape: [L], values: labels)
         }
         if tokens, let bins = spec.dietBins { set.extras["diet"] = dietExtra(refs, features: features, bins: bins) }
         return set

@@ -1,3 +1,5 @@
+import CGMSchema
+
 // Window presets for the three papers. Feature lists may use groups and optional entries
 // (`FeatureCatalog.expand`), so one preset fits data with or without wearables or meals.
 //

@@ -1,4 +1,4 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

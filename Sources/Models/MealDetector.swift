@@ -11,23 +11,34 @@
 // receptive field; ReLU after each convolution; no dropout between the two BiLSTM layers (PyTorch's
 // nn.LSTM default dropout = 0). Targets ỹ are the `meal_labels` extra (trapezoid-smoothed, A.2).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 
 /// SSM-CGM A.2's dilated-CNN + BiLSTM meal detector as a model the trainer can train.
 public final class MealDetector: ForecastModel {
-    public struct Config: Equatable {
+    /// The network: its hyperparameters (`model:` keys, MealDetectorSpec.swift), its input width and the
+    /// fixed convolution geometry of A.2.
+    @dynamicMemberLookup
+    public struct Config: ModelSpecHolder, Equatable {
+        /// Channels, hidden units, layers, dropout, pos_weight.
+        public var spec: MealDetectorSpec
+        /// Past features P.
         public var inputs: Int
-        public var channels = 16
+        /// Kernel sizes and dilations of the three convolutions (A.2: 15/3/3, 1/2/4).
         public var kernels = [15, 3, 3]
         public var dilations = [1, 2, 4]
-        public var hidden = 64
-        public var layers = 2
-        public var dropout: Float = 0.4
-        public var posWeight: Float = 5
 
-        public init(inputs: Int) { self.inputs = inputs }
+        /// The detector over `inputs` past features with `spec`'s hyperparameters.
+        public init(inputs: Int, spec: MealDetectorSpec = .defaults) {
+            self.inputs = inputs
+            self.spec = spec
+        }
+
+        /// Dropout probability as the graph takes it.
+        public var dropout: Float { Float(spec.dropout) }
+        /// α of the loss as the graph takes it.
+        public var posWeight: Float { Float(spec.posWeight) }
     }
 
     public let name = "meal_detector"
@@ -72,7 +83,7 @@ public final class MealDetector: ForecastModel {
 
     /// The batch's smoothed targets ỹ (B, L) from its `meal_labels` extra.
     public static func targets(_ batch: Batch) -> Tensor {
-        let name = WindowExtractor.mealLabelsExtra
+        let name = WindowExtras.mealLabels
         guard let e = batch.extras[name], e.shape == [batch.history], e.values.count == batch.count * batch.history else {
             preconditionFailure("meal_detector: batch extras[\(name)] must have per-window shape [\(batch.history)] (got "
                                 + (batch.extras[name].map { "\($0.shape)" } ?? "none")

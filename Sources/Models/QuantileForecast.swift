@@ -1,7 +1,7 @@
 // Quantile forecasts of eq. 11-scaled glucose mapped back to mg/dL (eq. 14, monotone, so the quantiles
 // keep their order), with the median as the point forecast: shared by the TFT and SSM-CGM heads.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 
 extension Forecast {

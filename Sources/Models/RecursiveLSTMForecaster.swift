@@ -33,7 +33,7 @@
 // with (g̃_{k+1} − g̃_k)/σ₁ and the zero-initialized head starts at persistence; the recursion feeds back
 // g̃_k + σ₁·head(h_k).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 
@@ -57,14 +57,14 @@ public final class RecursiveLSTMForecaster: ForecastModel {
     /// A model over `inputs` features per step, scaled CGM at `cgmIndex` (the others come, in the same
     /// order, from the dataset's future features over the horizon). A residual `targetSpace` (anchored at
     /// `cgmIndex`) makes the head predict one-step changes divided by its first scale σ₁.
-    public init(inputs: Int, cgmIndex: Int, hidden: Int = 300, dropout: Float = 0, huberDelta: Float = 1,
-                targetSpace: TargetSpace = .absolute, seed: UInt64) {
+    public init(inputs: Int, cgmIndex: Int, spec: RecursiveLSTMSpec = .defaults, targetSpace: TargetSpace = .absolute,
+                seed: UInt64) {
         precondition(inputs >= 1 && (0 ..< inputs).contains(cgmIndex),
                      "recursive_lstm: cgmIndex \(cgmIndex) outside the \(inputs) inputs")
         self.inputs = inputs
         self.cgmIndex = cgmIndex
-        self.dropout = dropout
-        self.huberDelta = huberDelta
+        dropout = Float(spec.dropout)
+        huberDelta = Float(spec.huberDelta)
         if case let .residual(anchor, scale) = targetSpace {
             precondition(anchor == cgmIndex && !scale.isEmpty, "recursive_lstm: a residual head is anchored at cgm_scaled")
             stepScale = scale[0]
@@ -72,8 +72,8 @@ public final class RecursiveLSTMForecaster: ForecastModel {
             stepScale = nil
         }
         var rng = PhiloxGenerator(seed: seed, stream: 1)
-        lstm = LSTM(store, "lstm", inputSize: inputs, hiddenSize: hidden, rng: &rng)
-        head = Linear(store, "head", inFeatures: hidden, outFeatures: 1, rng: &rng)
+        lstm = LSTM(store, "lstm", inputSize: inputs, hiddenSize: spec.hidden, rng: &rng)
+        head = Linear(store, "head", inFeatures: spec.hidden, outFeatures: 1, rng: &rng)
         if stepScale != nil { head.zeroInitialize(store) }
     }
 

@@ -1,4 +1,4 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 
@@ -16,12 +16,14 @@ public final class Seq2SeqForecaster: ForecastModel {
     public let targetSpace: TargetSpace
     public var store: ParameterStore { network.store }
 
-    public init(pastFeatures: Int, futureFeatures: Int, hidden: Int = 64, dropout: Float = 0.2,
-                huberDelta: Float = 1, targetSpace: TargetSpace = .absolute, seed: UInt64) {
+    /// A model for `pastFeatures` encoder and `futureFeatures` decoder features with `spec`'s hyperparameters,
+    /// its head predicting in `targetSpace`.
+    public init(pastFeatures: Int, futureFeatures: Int, spec: Seq2SeqSpec = .defaults, targetSpace: TargetSpace = .absolute,
+                seed: UInt64) {
         network = Seq2SeqLSTM(.init(encoderInputs: targetSpace.encoderWidth(pastFeatures: pastFeatures),
                                     decoderInputs: max(futureFeatures, 1),
-                                    hidden: hidden, dropout: dropout), seed: seed)
-        self.huberDelta = huberDelta
+                                    hidden: spec.hidden, dropout: Float(spec.dropout)), seed: seed)
+        huberDelta = Float(spec.huberDelta)
         self.targetSpace = targetSpace
         if targetSpace.isResidual { network.head.zeroInitialize(network.store) }
     }

@@ -5,8 +5,9 @@
 // rows ending at the newest reading (to float rounding): the stream is the forward over everything it
 // has consumed, not over a sliding window of L (a state-space model cannot drop its oldest input).
 
-import CGMData
+import CGMSchema
 import CGMTensor
+import Layers
 
 /// The state of a stream: the recurrent state of each of the model's Mamba stacks, by name.
 public struct ForecastStreamState: Equatable, Sendable {

@@ -14,7 +14,7 @@
 //   targets(batch) (B, H)         head-space targets for the loss
 //   scaled(head, batch)           head output (B, H) or (B, H, Q) → eq. 11 space (then eq. 14 to mg/dL)
 
-import CGMData
+import CGMSchema
 import CGMTensor
 
 /// The space a forecaster's head predicts in (see the file header).
@@ -99,5 +99,25 @@ public enum TargetSpace: Equatable, Sendable {
     public func milligrams(_ head: Tensor, _ batch: Batch) -> Tensor {
         let s = scaled(head, batch)
         return Tensor(shape: s.shape, scalars: s.scalars.map(FeatureCatalog.unscaleCGM))
+    }
+}
+
+extension DatasetShape {
+    /// The head's target space for `model.residual` (`TargetSpace`): residual targets need the last observed glucose
+    /// (`cgm_scaled` among the past features) and the dataset's fitted change scale.
+    /// - Throws: `ModelBuildError` naming what the dataset lacks.
+    public func targetSpace(residual: Bool, model: String) throws -> TargetSpace {
+        guard residual else { return .absolute }
+        guard let anchor = pastFeatures.firstIndex(of: FeatureCatalog.cgmScaled) else {
+            throw ModelBuildError("model \(model) with residual: true forecasts the change from the last observed glucose, "
+                                  + "which it reads from the past feature '\(FeatureCatalog.cgmScaled)'; the dataset's past "
+                                  + "features are \(pastFeatures) (add cgm_scaled, or set model.residual: false)")
+        }
+        guard let scale = glucoseChangeScale, scale.count == horizon else {
+            throw ModelBuildError("model \(model) with residual: true needs the dataset's glucose change scale "
+                                  + "(feature_spec glucoseChangeScale), which datasets prepared before it existed lack: run "
+                                  + "prepare again, or set model.residual: false")
+        }
+        return .residual(anchorIndex: anchor, scale: scale)
     }
 }

@@ -24,6 +24,7 @@
 
 import CGMData
 import CGMTensor
+import DataParallel
 import Foundation
 import HDF5IO
 import Layers

@@ -11,6 +11,7 @@
 // `preprocessing == nil` (training and `--resume` do not need it; `forecast` refuses them by name).
 
 import CGMData
+import CGMSchema
 import Foundation
 import HDF5IO
 

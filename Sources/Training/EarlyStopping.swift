@@ -9,6 +9,7 @@
 // epochs. The trainer feeds it the all-reduced validation loss, identical on every rank, so every rank
 // takes the same decision.
 
+import Config
 import Foundation
 
 /// Validation-loss early stopping (Lightning semantics, see the file comment).

@@ -11,6 +11,7 @@
 // On resume, records after the resume point (step > the checkpoint's global step) are dropped, so the
 // file describes one consistent history.
 
+import Charts
 import Foundation
 
 /// One line of metrics.jsonl.

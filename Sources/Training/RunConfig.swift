@@ -12,8 +12,9 @@
 // FNV-1a 64 hash identifies the configuration.
 
 import CGMData
+import Config
 import Foundation
-import Yams
+import Models
 
 /// A validated training configuration.
 public struct RunConfig: Equatable {
@@ -26,39 +27,23 @@ public struct RunConfig: Equatable {
 
     /// Reads and validates `path`, applying `overrides` first.
     public static func load(path: String, overrides: [ConfigOverride] = []) throws -> RunConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw RunConfigError(source: path, key: "", "cannot read the config file")
-        }
-        return try parse(yaml: text, source: path, overrides: overrides)
+        try parse(yaml: try YAMLDocument.text(path: path), source: path, overrides: overrides)
     }
 
     /// Parses YAML text (`source` names it in errors), applying `overrides` first.
     public static func parse(yaml: String, source: String = "<config>", overrides: [ConfigOverride] = []) throws -> RunConfig {
-        let node: Any?
-        do {
-            node = try Yams.load(yaml: yaml)
-        } catch {
-            throw RunConfigError(source: source, key: "", "invalid YAML: \(error)")
-        }
-        var root: [String: Any]
-        if node == nil || node is NSNull { root = [:] } else {
-            guard let map = node as? [String: Any] else {
-                throw RunConfigError(source: source, key: "", "expected a mapping with data:, model: and train: sections")
-            }
-            root = map
-        }
+        var root = try YAMLDocument.mapping(yaml, source: source, expected: "a mapping with data:, model: and train: sections",
+                                            emptyIsMapping: true)
         for o in overrides { try o.apply(to: &root) }
         do {
-            return try parse(root, source: source)
-        } catch var e as RunConfigError {
+            return try parse(ConfigMap(root, path: "", source: source))
+        } catch var e as ConfigError {
             // Name the --set argument when the offending value came from one.
             func involves(_ o: ConfigOverride) -> Bool {
                 let path = o.path.joined(separator: ".")
                 return e.key == path || e.key.hasPrefix(path + ".") || (!e.key.isEmpty && path.hasPrefix(e.key + "."))
             }
-            if let o = overrides.last(where: involves) {
-                e.source = "--set \(o.path.joined(separator: "."))=\(o.text)"
-            }
+            if let o = overrides.last(where: involves) { e.source = o.argument }
             throw e
         }
     }
@@ -67,29 +52,19 @@ public struct RunConfig: Equatable {
     /// heads in absolute space, so a stored `model:` section without that key (of a model that has it) reads as
     /// `residual: false` rather than taking today's default.
     public static func parseStored(yaml: String, source: String) throws -> RunConfig {
-        let root = (try? Yams.load(yaml: yaml)) as? [String: Any]
-        let model = root?["model"] as? [String: Any]
+        let model = (try? YAMLDocument.mapping(yaml, source: source, expected: "a mapping"))?["model"] as? [String: Any]
         var overrides: [ConfigOverride] = []
-        if let model, model["residual"] == nil, let name = model["name"] as? String, ModelRegistry.residualModels.contains(name) {
+        if let model, model["residual"] == nil, let name = model["name"] as? String, ModelRegistry.model(name, hasKey: "residual") {
             overrides.append(try ConfigOverride("model.residual=false"))
         }
         return try parse(yaml: yaml, source: source, overrides: overrides)
     }
 
-    static func parse(_ root: [String: Any], source: String) throws -> RunConfig {
-        let top = RunConfigMap(root, path: "", source: source)
+    static func parse(_ top: ConfigMap) throws -> RunConfig {
         try top.rejectUnknown(["data", "model", "train"])
-        var data: DataConfig?
-        if let d = try top.map("data") {
-            do {
-                data = try DataConfig.parse(d, keyPath: "data")
-            } catch let e as DataError {
-                if case .config(let key)? = e.key { throw RunConfigError(source: source, key: key, e.message) }
-                throw RunConfigError(source: source, key: "data", e.description)
-            }
-        }
+        let data = try top.map("data").map { _ in try DataConfig.parse(try top.sub("data")) }
         guard top.has("model") else {
-            throw RunConfigError(source: source, key: "model", "section is required (e.g. model: {name: seq2seq})")
+            throw top.error("model", "section is required (e.g. model: {name: seq2seq})")
         }
         let model = try ModelRegistry.parse(try top.sub("model"))
         let train = try TrainConfig.parse(try top.sub("train"))
@@ -101,7 +76,7 @@ public struct RunConfig: Equatable {
         var e: [(String, YAMLNode)] = []
         if let data { e.append(("data", data.yamlNode)) }
         e.append(("model", model.node))
-        e.append(("train", train.node))
+        e.append(("train", train.yamlNode))
         return .map(e)
     }
 
@@ -118,6 +93,6 @@ public struct RunConfig: Equatable {
         if !train.scheduler.dependsOnMaxEpochs && !checkpoint.train.scheduler.dependsOnMaxEpochs {
             ignoring.insert("train.max_epochs")
         }
-        return configDifferences(checkpoint.node.flattened, node.flattened, ignoring: ignoring)
+        return YAMLNode.differences(checkpoint.node.flattened, node.flattened, ignoring: ignoring)
     }
 }

@@ -10,6 +10,7 @@
 // A new run refuses a directory that already holds a run (a checkpoint or metrics), so nothing is
 // silently overwritten; `--resume` requires last.h5. Files are written atomically (temporary + rename).
 
+import Charts
 import Foundation
 
 /// Paths and lifecycle of a run directory.

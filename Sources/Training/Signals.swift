@@ -18,6 +18,7 @@
 //     (launch/mpirun.sh sets that to the same grace) and tears the job down within about twice that when a
 //     rank dies; the watchdog covers launchers that would not.
 
+import Config
 import Foundation
 
 /// Signal number recorded by the handler (0: none). Written only by the signal handler.

@@ -2,6 +2,7 @@
 // optimizer steps, validation interval) that the scheduler lengths and the validation cadence derive from.
 
 import CGMData
+import Config
 import Foundation
 import Layers
 import Optim
@@ -17,10 +18,9 @@ public struct EpochGeometry: Equatable {
     /// Optimizer steps between validation checks.
     public var valInterval: Int
 
-    /// The geometry of a split of `count` windows over `ranks` ranks.
-    public init(count: Int, ranks: Int, train: TrainConfig) {
-        let perRank = (count + ranks - 1) / ranks
-        batches = (perRank + train.batchSize - 1) / train.batchSize
+    /// The geometry of the epochs `sampler` cuts into batches of `train.batch_size` (every epoch has the same).
+    public init(sampler: DistributedSampler, train: TrainConfig) {
+        batches = sampler.batchCount(batchSize: train.batchSize)
         accumulate = train.accumulateGradBatches
         valInterval = 1
         valInterval = train.valCheckInterval.interval(stepsPerEpoch: steps)
@@ -63,12 +63,12 @@ enum TrainerComponents {
         case .reduceOnPlateau:
             return SchedulerSetup(scheduler: ReduceLROnPlateau(opt, mode: .min, factor: s.factor, patience: s.patience,
                                                                threshold: s.threshold,
-                                                               thresholdMode: s.thresholdMode == "abs" ? .abs : .rel,
+                                                               thresholdMode: s.thresholdMode == .abs ? .abs : .rel,
                                                                cooldown: s.cooldown, minLR: s.minLR),
                                   perStep: false, needsMetric: true)
         case .oneCycle:
             return SchedulerSetup(scheduler: OneCycleLR(opt, maxLR: s.maxLR ?? c.optimizer.lr, totalSteps: total,
-                                                        pctStart: s.pctStart, anneal: s.anneal == "linear" ? .linear : .cos,
+                                                        pctStart: s.pctStart, anneal: s.anneal == .linear ? .linear : .cos,
                                                         divFactor: s.divFactor, finalDivFactor: s.finalDivFactor,
                                                         threePhase: s.threePhase, cycleMomentum: s.cycleMomentum,
                                                         baseMomentum: s.baseMomentum, maxMomentum: s.maxMomentum),
@@ -77,7 +77,7 @@ enum TrainerComponents {
             return SchedulerSetup(scheduler: StepLR(opt, stepSize: s.stepSize, gamma: s.gamma), perStep: false, needsMetric: false)
         case .cosineWarmup:
             guard s.warmupSteps <= total else {
-                throw RunConfigError(source: source, key: "train.scheduler.warmup_steps",
+                throw ConfigError(source: source, key: "train.scheduler.warmup_steps",
                                      "must be ≤ the run's \(total) optimizer steps (max_epochs × \(stepsPerEpoch) steps per epoch)")
             }
             return SchedulerSetup(scheduler: CosineWithWarmup(opt, warmupSteps: s.warmupSteps, totalSteps: total,

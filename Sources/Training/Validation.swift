@@ -8,6 +8,7 @@
 
 import CGMData
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
 import Models

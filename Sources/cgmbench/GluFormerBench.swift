@@ -11,8 +11,12 @@ import Optim
 /// With `torchPython`, `launch/bench/gluformer_torch.py` measures the same configuration in PyTorch.
 struct GluFormerBench {
     static let batch = 16, length = 288, context = 276, samples = 3, steps = 288
-    static let config = GluFormerConfig(dModel: 64, heads: 4, layers: 2, feedForward: 128, dropout: 0.1,
-                                        norm: .post, activation: .relu, maxLength: length)
+    static let config: GluFormerConfig = {
+        var spec = GluFormerSpec.defaults
+        (spec.dModel, spec.heads, spec.layers, spec.feedForward, spec.dropout) = (64, 4, 2, 128, 0.1)
+        (spec.norm, spec.activation) = (.post, .relu)
+        return GluFormerConfig(spec: spec, maxLength: length)
+    }()
 
     static func randomWalk(_ n: Int, seed: UInt64) -> [Int] {
         var rng = PhiloxGenerator(seed: seed, stream: 3)

@@ -8,7 +8,7 @@
 // PyTorch anchors (../shared/anchors.md, one thread, L = 288): pytorch-forecasting TFT (10 covariates)
 // 22.6 samples/s; pure-PyTorch Mamba-2 stack 3.9 samples/s (the stack alone, not SSM-CGM).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
@@ -18,7 +18,7 @@ import Optim
 struct SSMCGMBench {
     static let batch = 32, horizon = 12
     static let past = (0..<20).map { "past_\($0)" }, future = (0..<11).map { "future_\($0)" }
-    static let statics: [TFTConfig.StaticInput] = [.real("age"), .categorical("diabetes_status", cardinality: 5),
+    static let statics: [StaticInput] = [.real("age"), .categorical("diabetes_status", cardinality: 5),
                                                    .categorical("clinical_site", cardinality: 4),
                                                    .categorical("subject_id", cardinality: 41),
                                                    .real("glucose_centre"), .real("glucose_scale")]

@@ -16,9 +16,12 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
+import Evaluation
 import Foundation
+import Models
 import Training
 
 struct CompareCommand: ParsableCommand {

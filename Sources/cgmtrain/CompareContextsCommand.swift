@@ -12,8 +12,10 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
+import Evaluation
 import Foundation
 import Training
 

@@ -13,9 +13,11 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation
+import Inference
 import Training
 
 struct CounterfactualCommand: ParsableCommand {

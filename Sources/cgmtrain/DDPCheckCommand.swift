@@ -9,6 +9,7 @@
 
 import ArgumentParser
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
 import Training

@@ -4,7 +4,6 @@ import Foundation
 import Layers
 import Models
 import Optim
-import Yams
 
 /// Trains the toy sequence task end to end (the foundation issue's main job).
 struct DemoCommand: ParsableCommand {

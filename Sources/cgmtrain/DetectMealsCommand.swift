@@ -18,6 +18,7 @@ import ArgumentParser
 import CGMData
 import CGMTensor
 import Foundation
+import Inference
 import Training
 
 struct DetectMealsCommand: ParsableCommand {

@@ -15,7 +15,9 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
+import Evaluation
 import Foundation
 import Models
 import Training

@@ -11,8 +11,10 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
+import Evaluation
 import Foundation
 import Training
 

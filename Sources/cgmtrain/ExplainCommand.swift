@@ -10,8 +10,11 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
+import Evaluation
 import Foundation
+import Inference
 import Training
 
 struct ExplainCommand: ParsableCommand {

@@ -15,6 +15,8 @@ import ArgumentParser
 import CGMData
 import CGMTensor
 import Foundation
+import Inference
+import Models
 import Training
 
 struct ForecastCommand: ParsableCommand {

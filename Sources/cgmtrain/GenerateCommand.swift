@@ -24,7 +24,9 @@
 
 import ArgumentParser
 import CGMData
+import CGMSchema
 import CGMTensor
+import Evaluation
 import Foundation
 import Models
 import Training

@@ -4,9 +4,9 @@
 
 import ArgumentParser
 import CGMImport
+import Config
 import DelimitedText
 import Foundation
-import Yams
 
 /// Imports device exports or cohort folders into the canonical CSV files.
 struct ImportCommand: ParsableCommand {
@@ -99,10 +99,13 @@ struct ImportCommand: ParsableCommand {
     /// The key: value pairs of a flat YAML mapping file.
     static func mapPairs(yamlFile path: String) throws -> [(String, String)] {
         let name = (path as NSString).lastPathComponent
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw DataError(file: name, "cannot read the mapping file") }
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch { throw DataError(file: name, "invalid YAML: \(error)") }
-        guard let mapping = node as? [String: Any] else { throw DataError(file: name, "expected a mapping of keys to column names") }
+        let mapping: [String: Any]
+        do {
+            mapping = try YAMLDocument.mapping(try YAMLDocument.text(path: path, what: "the mapping file"), source: name,
+                                               expected: "a mapping of keys to column names")
+        } catch let e as ConfigError {
+            throw DataError(file: name, e.message)
+        }
         return try mapping.keys.sorted().map { key in
             switch mapping[key] {
             case let s as String: return (key, s)

@@ -6,10 +6,11 @@
 
 import ArgumentParser
 import CGMData
+import Config
 import Distributed
 import Foundation
+import Inference
 import Training
-import Yams
 
 /// Builds a prepared (sharded) dataset from the canonical CSV files.
 struct PrepareCommand: ParsableCommand {
@@ -107,29 +108,10 @@ struct PrepareCommand: ParsableCommand {
 
     /// Reads the `data:` section of the YAML file at `path`; errors name the file (and the key).
     static func loadDataConfig(path: String) throws -> DataConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw PrepareError(message: "\(path): cannot read the config file")
-        }
-        let node: Any?
         do {
-            node = try Yams.load(yaml: text)
-        } catch {
-            throw PrepareError(message: "\(path): invalid YAML: \(error)")
-        }
-        guard let top = node as? [String: Any] else {
-            throw PrepareError(message: "\(path): expected a mapping with a top-level `data:` section")
-        }
-        guard let section = top["data"] else {
-            throw PrepareError(message: "\(path): no top-level `data:` section (keys: "
-                + top.keys.sorted().joined(separator: ", ") + ")")
-        }
-        guard let data = section as? [String: Any] else {
-            throw PrepareError(message: "\(path): `data:` must be a mapping of keys")
-        }
-        do {
-            return try DataConfig.parse(data, keyPath: "data")
-        } catch let error as DataError {
-            throw PrepareError(message: "\(path): \(error)")
+            return try DataConfig.load(path: path)
+        } catch let error as ConfigError {
+            throw PrepareError(message: "\(error)")
         }
     }
 

@@ -18,6 +18,7 @@
 import ArgumentParser
 import CGMData
 import Foundation
+import Inference
 import Training
 
 struct ProbeCommand: ParsableCommand {

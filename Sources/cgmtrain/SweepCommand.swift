@@ -12,8 +12,11 @@
 
 import ArgumentParser
 import CGMTensor
+import Config
+import DataParallel
 import Distributed
 import Foundation
+import Sweep
 import Training
 
 struct SweepCommand: ParsableCommand {
@@ -181,11 +184,11 @@ struct SweepLaunchCommand: ParsableCommand {
         do {
             let config = try SweepConfig.load(path: sweep)
             guard let baseText = try? String(contentsOfFile: config.base, encoding: .utf8) else {
-                throw RunConfigError(source: sweep, key: "base", "cannot read the base config \(config.base)")
+                throw ConfigError(source: sweep, key: "base", "cannot read the base config \(config.base)")
             }
             let plan = try SweepPlan(config: config, baseText: baseText)
             guard let dataDir = data ?? config.data else {
-                throw RunConfigError(source: sweep, key: "data", "no prepared dataset: pass --data DIR or set data: in the sweep file")
+                throw ConfigError(source: sweep, key: "data", "no prepared dataset: pass --data DIR or set data: in the sweep file")
             }
             let me = SweepLaunch.absolute(CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0]
                                           : (Bundle.main.executablePath ?? CommandLine.arguments[0]))
@@ -217,7 +220,7 @@ struct SweepLaunchCommand: ParsableCommand {
             print("\(plan.trials.count) trials (\(invalid) with an invalid configuration, recorded as failed when run); "
                   + (scheduler == "slurm" ? "submit with: sbatch \(dir)/sweep-array.sbatch" : "run: bash \(dir)/run-trials.sh")
                   + "; then: cgmtrain sweep report \(launch.outDirectory)")
-        } catch let e as RunConfigError {
+        } catch let e as ConfigError {
             FileHandle.standardError.write(Data("cgmtrain sweep launch: error: \(e)\n".utf8))
             throw ExitCode(1)
         } catch let e as RunDirectoryError {

@@ -10,8 +10,11 @@
 
 import ArgumentParser
 import CGMTensor
+import Config
+import DataParallel
 import Distributed
 import Foundation
+import Models
 import Training
 
 /// Trains a model (see the file comment).
@@ -22,7 +25,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Writes RUN/config.yaml (resolved config), RUN/metrics.jsonl, checkpoints (last.h5, best.h5, \
         epoch-NNN.h5, top-k) and a learning curve. SIGTERM/SIGINT finish the current step, write last.h5 \
-        and exit 0; continue with --resume. Models: \(ModelRegistry.all.map(\.name).joined(separator: ", ")).
+        and exit 0; continue with --resume. Models: \(ModelRegistry.names.joined(separator: ", ")).
         """)
 
     @Option(help: "YAML config (e.g. configs/seq2seq.yaml). With --resume, defaults to RUN/config.yaml.")

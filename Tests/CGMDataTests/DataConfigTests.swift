@@ -1,5 +1,6 @@
 // DataConfig: presets and overrides, strict errors naming the key path, and the stable hash.
 
+import Config
 import XCTest
 @testable import CGMData
 
@@ -35,8 +36,12 @@ final class DataConfigTests: XCTestCase {
 
     func testErrorsNameTheKeyPath() {
         func expect(_ dict: [String: Any], _ key: String, _ text: String, line: UInt = #line) {
-            assertDataError({ _ = try DataConfig.parse(dict) }, file: nil, line: nil, key: .config(key), contains: text,
-                            line: line)
+            XCTAssertThrowsError(try DataConfig.parse(dict, source: "test.yaml"), line: line) { error in
+                guard let e = error as? ConfigError else { return XCTFail("expected a ConfigError, got \(error)", line: line) }
+                XCTAssertEqual(e.source, "test.yaml", line: line)
+                XCTAssertEqual(e.key, key, "\(e)", line: line)
+                XCTAssertTrue(e.description.contains(text), "'\(e)' should contain '\(text)'", line: line)
+            }
         }
         expect(["strde": 2], "data.strde", "data.strde is not a known key")
         expect(["stride": 0], "data.stride", "data.stride must be ≥ 1 (got 0)")
@@ -45,7 +50,7 @@ final class DataConfigTests: XCTestCase {
         expect(["history": true], "data.history", "must be an integer")
         expect(["preset": "lstm"], "data.preset", "must be one of")
         expect(["preset": "custom", "history": 10], "data.horizon", "is required with preset 'custom'")
-        expect(["split": "random"], "data.split", "must be subject, temporal or temporal_fraction")
+        expect(["split": "random"], "data.split", "must be one of subject, temporal, temporal_fraction")
         expect(["split_seed": -1], "data.split_seed", "must be ≥ 0")
         expect(["fractions": [0.7, 0.3]], "data.fractions", "must list 3 numbers")
         expect(["fractions": [0.7, 0.2, 0.2]], "data.fractions", "must sum to 1")

@@ -2,6 +2,7 @@
 // of day on the local clock, SSM-CGM CGM-history covariates, carried-forward wearables, meal flags,
 // and fitting/applying the FeatureSpec.
 
+import CGMSchema
 import Foundation
 import XCTest
 @testable import CGMData

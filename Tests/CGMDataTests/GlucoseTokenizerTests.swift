@@ -2,6 +2,7 @@
 // padding token, gap splitting, coverage of segment tails and padding of short segments, config rules.
 
 @testable import CGMData
+import CGMSchema
 import XCTest
 
 final class GlucoseTokenizerTests: XCTestCase {

@@ -1,6 +1,7 @@
 // Meal detection data (SSM-CGM A.2): trapezoid labels, ratio voting and event-level metrics against
 // hand-worked examples; the diabetes-stratified subject split; the meal_detection preset's windows.
 
+import CGMSchema
 import Foundation
 import XCTest
 @testable import CGMData
@@ -127,7 +128,7 @@ final class MealEventsTests: XCTestCase {
             let set = prepared.windows(name)
             XCTAssertNil(set.validate())
             guard set.count > 0 else { continue }
-            let labels = try XCTUnwrap(set.extras[WindowExtractor.mealLabelsExtra])
+            let labels = try XCTUnwrap(set.extras[WindowExtras.mealLabels])
             XCTAssertEqual(labels.shape, [72])
             for w in 0 ..< set.count {
                 let id = set.subjects[Int(set.subject[w])]

@@ -4,6 +4,7 @@
 // including the extras runs under real mpirun in PrepareTests.
 
 import CGMData
+import CGMSchema
 import Distributed
 import Foundation
 import Physiology
@@ -96,6 +97,12 @@ final class ODEStatesTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(compared, 4)
+    }
+
+    /// CGMSchema states the count without depending on the simulator; it must be the Hovorka model's.
+    func testSchemaStateCountIsTheHovorkaModels() {
+        XCTAssertEqual(ODEStateExtras.stateCount, HovorkaState.count)
+        XCTAssertEqual(ODEStateScaling.scales.count, HovorkaState.count)
     }
 
     func testStateScalingIsAFixedSymmetricLog() {

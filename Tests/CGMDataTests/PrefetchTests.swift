@@ -1,6 +1,7 @@
 // Prefetcher: same items as direct production, in order, with bounded read-ahead; errors surface on the
 // consumer thread; cancel joins the producer. Also the HDF5Lock contract with a live shard prefetcher.
 
+import CGMSchema
 import Distributed
 import Foundation
 import HDF5IO

@@ -7,11 +7,12 @@
 // subprocess has a timeout.
 
 import CGMData
+import CGMSchema
 import Distributed
 import Foundation
 import Physiology
-import XCTest
 import _TestSupport
+import XCTest
 
 final class PrepareTests: XCTestCase {
     static let timeout: TimeInterval = 90
@@ -198,14 +199,14 @@ final class PrepareTests: XCTestCase {
         let (alone, out1) = try prepare(configPath, out: "np1")
         XCTAssertEqual(alone.status, 0, alone.log)
         let (m1, b1) = try snapshot(out1)
-        XCTAssertEqual(m1.extras, [PrepareODEStates.history: [37, 10], PrepareODEStates.future: [48, 10],
-                                   PrepareODEStates.twinForecast: [48]])
+        XCTAssertEqual(m1.extras, [ODEStateExtras.history: [37, 10], ODEStateExtras.future: [48, 10],
+                                   ODEStateExtras.twinForecast: [48]])
         let train = try XCTUnwrap(b1[.train])
         XCTAssertGreaterThan(train.count, 0)
-        let hist = try XCTUnwrap(train.extras[PrepareODEStates.history]).values
+        let hist = try XCTUnwrap(train.extras[ODEStateExtras.history]).values
         XCTAssertEqual(hist.count, train.count * 370)
         XCTAssertTrue(hist.allSatisfy { $0.isFinite }, "matched twins have finite states")
-        XCTAssertTrue(try XCTUnwrap(train.extras[PrepareODEStates.twinForecast]).values.allSatisfy { $0 > 0 && $0.isFinite })
+        XCTAssertTrue(try XCTUnwrap(train.extras[ODEStateExtras.twinForecast]).values.allSatisfy { $0 > 0 && $0.isFinite })
 
         let (r, out2) = try prepare(configPath, out: "np2", np: 2)
         XCTAssertFalse(r.timedOut, r.log)

@@ -3,6 +3,7 @@
 // fitted before the first boundary), and optional features left out of glucose-only data and reported.
 
 import CGMData
+import CGMSchema
 import Foundation
 import XCTest
 

@@ -2,6 +2,7 @@
 // in a temporary directory. Also holds the fixtures the other CGMData shard tests share: deterministic
 // WindowSets and an in-process multi-rank communicator (threads meeting at a rendezvous).
 
+import CGMSchema
 import Distributed
 import Foundation
 import HDF5IO

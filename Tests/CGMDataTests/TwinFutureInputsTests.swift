@@ -6,6 +6,7 @@
 // (PhysioFindingsTests.testMealAwareTwin…).
 
 import CGMData
+import CGMSchema
 import Distributed
 import Foundation
 import Physiology

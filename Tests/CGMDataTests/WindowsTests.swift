@@ -1,6 +1,7 @@
 // Windows: counts and contents for a short series, gaps, presets, GluFormer tokens, decoder IOB under
 // both policies, and the whole pipeline from CSV to split WindowSets.
 
+import CGMSchema
 import Foundation
 import XCTest
 @testable import CGMData

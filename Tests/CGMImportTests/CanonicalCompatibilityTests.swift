@@ -3,6 +3,7 @@
 // every reading kept); a glucose_censored value other than 0/1 is an ingest error naming file and line.
 
 import CGMData
+import CGMSchema
 import CGMImport
 import DelimitedText
 import XCTest

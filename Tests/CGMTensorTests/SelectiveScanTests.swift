@@ -5,26 +5,6 @@ import _TestSupport
 
 /// The chunked SSD scan against its sequential twin, finite differences, streaming, clamp and hidden attention.
 final class SelectiveScanTests: XCTestCase {
-    /// Random operands of one scan: x, Δ > 0, A < 0, B, C, D and an optional initial state.
-    struct Operands {
-        var x, dt, a, b, c, d: Tensor
-        var h0: Tensor?
-
-        init(batch: Int, length: Int, heads: Int, headdim: Int, groups: Int, dstate: Int, seed: UInt64,
-             initialState: Bool = false, dtRange: (Float, Float) = (0.05, 0.9), aRange: (Float, Float) = (-1.5, -0.2)) {
-            x = randomTensor([batch, length, heads, headdim], seed: seed)
-            dt = randomTensor([batch, length, heads], seed: seed + 1, low: dtRange.0, high: dtRange.1)
-            a = randomTensor([heads], seed: seed + 2, low: aRange.0, high: aRange.1)
-            b = randomTensor([batch, length, groups, dstate], seed: seed + 3)
-            c = randomTensor([batch, length, groups, dstate], seed: seed + 4)
-            d = randomTensor([heads], seed: seed + 5)
-            h0 = initialState ? randomTensor([batch, heads, headdim, dstate], seed: seed + 6) : nil
-        }
-
-        /// [x, dt, A, B, C, D, h0?] in the order the ops take them.
-        var list: [Tensor] { [x, dt, a, b, c, d] + (h0.map { [$0] } ?? []) }
-    }
-
     /// Runs the chunked (chunk > 0) or sequential (chunk == nil) scan on `v` = [x, dt, A, B, C, D?, h0?].
     private func scan(_ g: Graph, _ v: [Var], useD: Bool, hasH0: Bool, chunk: Int?, final: Bool) -> [Var] {
         let d = useD ? v[5] : nil, h0 = hasH0 ? v[6] : nil
@@ -76,7 +56,7 @@ final class SelectiveScanTests: XCTestCase {
 
     func testChunkedMatchesSequentialForward() {
         for (i, (l, chunk, groups, useD, hasH0)) in configurations.enumerated() {
-            let ops = Operands(batch: 2, length: l, heads: 4, headdim: 3, groups: groups, dstate: 5,
+            let ops = SelectiveScanOperands(batch: 2, length: l, heads: 4, headdim: 3, groups: groups, dstate: 5,
                                seed: UInt64(10 * i), initialState: hasH0)
             let g = Graph(training: false, recording: false)
             let v = ops.list.map { g.constant($0) }
@@ -93,7 +73,7 @@ final class SelectiveScanTests: XCTestCase {
 
     func testChunkedMatchesSequentialGradients() {
         for (i, (l, chunk, groups, useD, hasH0)) in configurations.enumerated() {
-            let ops = Operands(batch: 2, length: l, heads: 4, headdim: 3, groups: groups, dstate: 5,
+            let ops = SelectiveScanOperands(batch: 2, length: l, heads: 4, headdim: 3, groups: groups, dstate: 5,
                                seed: UInt64(10 * i + 3), initialState: hasH0)
             let name = "L \(l) chunk \(chunk) G \(groups) D \(useD) h0 \(hasH0)"
             for final in [false, true] {
@@ -119,7 +99,7 @@ final class SelectiveScanTests: XCTestCase {
 
     /// Gradient reaching only the final state (y unused), as when a streaming caller keeps just h_L.
     func testGradientsFromFinalStateOnly() {
-        let ops = Operands(batch: 2, length: 9, heads: 4, headdim: 3, groups: 2, dstate: 5, seed: 33, initialState: true)
+        let ops = SelectiveScanOperands(batch: 2, length: 9, heads: 4, headdim: 3, groups: 2, dstate: 5, seed: 33, initialState: true)
         func gradients(_ chunk: Int?) -> [Tensor?] {
             let g = Graph()
             let v = ops.list.map { g.variable($0) }
@@ -137,7 +117,7 @@ final class SelectiveScanTests: XCTestCase {
 
     /// Large Δ·|A| (decay e^{-160} per step) must neither overflow nor lose the recent inputs.
     func testStiffDecayIsStable() {
-        let ops = Operands(batch: 1, length: 9, heads: 2, headdim: 2, groups: 1, dstate: 3, seed: 5,
+        let ops = SelectiveScanOperands(batch: 1, length: 9, heads: 2, headdim: 2, groups: 1, dstate: 3, seed: 5,
                            dtRange: (5, 10), aRange: (-16, -8))
         let g = Graph()
         let v = ops.list.map { g.variable($0) }
@@ -154,7 +134,7 @@ final class SelectiveScanTests: XCTestCase {
 
     func testSequentialGradientCheck() {
         for (groups, hasH0) in [(1, true), (2, false)] {
-            let ops = Operands(batch: 2, length: 4, heads: 2, headdim: 2, groups: groups, dstate: 3, seed: 40,
+            let ops = SelectiveScanOperands(batch: 2, length: 4, heads: 2, headdim: 2, groups: groups, dstate: 3, seed: 40,
                                initialState: hasH0)
             assertGradientsMatch(ops.list, "sequential G \(groups) h0 \(hasH0)") { g, v in
                 flat(g, scan(g, v, useD: true, hasH0: hasH0, chunk: nil, final: true))
@@ -164,7 +144,7 @@ final class SelectiveScanTests: XCTestCase {
 
     func testChunkedGradientCheck() {
         for (groups, hasH0, chunk) in [(1, true, 2), (2, false, 3)] {
-            let ops = Operands(batch: 1, length: 5, heads: 2, headdim: 2, groups: groups, dstate: 3, seed: 50,
+            let ops = SelectiveScanOperands(batch: 1, length: 5, heads: 2, headdim: 2, groups: groups, dstate: 3, seed: 50,
                                initialState: hasH0)
             assertGradientsMatch(ops.list, "chunked G \(groups) h0 \(hasH0) chunk \(chunk)") { g, v in
                 flat(g, scan(g, v, useD: true, hasH0: hasH0, chunk: chunk, final: true))
@@ -174,28 +154,10 @@ final class SelectiveScanTests: XCTestCase {
 
     // MARK: Packed operands and fused mixer kernels
 
-    /// Compares values and gradients of two graph functions of the same inputs.
-    private func assertSameFunction(_ inputs: [Tensor], _ message: String, file: StaticString = #filePath, line: UInt = #line,
-                                    _ f: (Graph, [Var]) -> Var, _ reference: (Graph, [Var]) -> Var) {
-        func run(_ h: (Graph, [Var]) -> Var) -> (Tensor, [Tensor?]) {
-            let g = Graph()
-            let v = inputs.map { g.variable($0) }
-            let out = h(g, v)
-            g.backward(out, seed: randomTensor(out.shape, seed: 31))
-            return (out.value, v.map { g.gradient(of: $0) })
-        }
-        let (a, ga) = run(f), (b, gb) = run(reference)
-        assertClose(a, b, atol: 1e-5, rtol: 1e-4, message + " value", file: file, line: line)
-        for k in inputs.indices {
-            guard let x = ga[k], let y = gb[k] else { XCTFail("\(message): missing gradient \(k)", file: file, line: line); continue }
-            assertClose(x, y, atol: 2e-5, rtol: 2e-4, message + " gradient \(k)", file: file, line: line)
-        }
-    }
-
-    func testPackedScanMatchesSeparateOperands() {
+    func testPackedScanMatchesSeparateSelectiveScanOperands() {
         for (groups, chunk) in [(1, 4), (2, 3)] {
             let (b, l, h, p, n) = (2, 7, 4, 3, 5), width = h * p + 2 * groups * n
-            let ops = Operands(batch: b, length: l, heads: h, headdim: p, groups: groups, dstate: n, seed: 90)
+            let ops = SelectiveScanOperands(batch: b, length: l, heads: h, headdim: p, groups: groups, dstate: n, seed: 90)
             let xBC = randomTensor([b, l, width], seed: 91)
             assertSameFunction([xBC, ops.dt, ops.a, ops.d], "packed G \(groups)") { g, v in
                 g.selectiveScanPacked(v[0], heads: h, headdim: p, groups: groups, dstate: n, dt: v[1], A: v[2], D: v[3],
@@ -212,7 +174,7 @@ final class SelectiveScanTests: XCTestCase {
     func testSharedValueScanMatchesRepeatedValue() {
         for (groups, chunk, hasH0) in [(1, 4, false), (2, 3, true)] {
             let (b, l, h, p, n) = (2, 7, 4, 3, 5)
-            let ops = Operands(batch: b, length: l, heads: h, headdim: p, groups: groups, dstate: n, seed: 98,
+            let ops = SelectiveScanOperands(batch: b, length: l, heads: h, headdim: p, groups: groups, dstate: n, seed: 98,
                                initialState: hasH0)
             let v = randomTensor([b, l, p], seed: 99)
             let inputs = [v, ops.dt, ops.a, ops.b, ops.c, ops.d] + (ops.h0.map { [$0] } ?? [])
@@ -227,63 +189,13 @@ final class SelectiveScanTests: XCTestCase {
         }
     }
 
-    func testHeadMeanAndMESCombineMatchUnfused() {
-        let x = randomTensor([2, 3, 14], seed: 100)
-        assertSameFunction([x], "headMean") { g, v in
-            g.headMean(v[0], columns: 1..<13, heads: 4)
-        } _: { g, v in
-            g.mean(g.reshape(g.slice(v[0], axis: 2, range: 1..<13), to: [2, 3, 4, 3]), axes: [2])
-        }
-        assertGradientsMatch([x], "headMean") { g, v in g.headMean(v[0], columns: 1..<13, heads: 4) }
-        let yHat = randomTensor([2, 3, 4, 3], seed: 101), v = randomTensor([2, 3, 3], seed: 102)
-        let s = randomTensor([4], seed: 103), d = randomTensor([4], seed: 104)
-        assertSameFunction([yHat, v, s, d], "mesCombine") { g, a in
-            g.mesCombine(a[0], value: a[1], scale: a[2], skip: a[3])
-        } _: { g, a in
-            let v4 = g.reshape(a[1], to: [2, 3, 1, 3])
-            return g.add(g.mul(a[0], g.reshape(a[2], to: [4, 1])), g.mul(v4, g.reshape(a[3], to: [4, 1])))
-        }
-        assertGradientsMatch([yHat, v, s, d], "mesCombine") { g, a in
-            g.mesCombine(a[0], value: a[1], scale: a[2], skip: a[3])
-        }
-    }
-
-    func testFusedConvSiLUMatchesUnfused() {
-        for (l, k) in [(6, 3), (2, 4), (5, 1)] {
-            let x = randomTensor([2, l, 9], seed: 92), w = randomTensor([5, 1, k], seed: 93), b = randomTensor([5], seed: 94)
-            assertSameFunction([x, w, b], "conv L \(l) K \(k)") { g, v in
-                g.depthwiseCausalConvSiLU(v[0], columns: 3..<8, weight: v[1], bias: v[2])
-            } _: { g, v in
-                g.silu(g.conv1d(g.slice(v[0], axis: 2, range: 3..<8), weight: v[1], bias: v[2], groups: 5, causal: true))
-            }
-            assertGradientsMatch([x, w, b], "fused conv L \(l) K \(k)") { g, v in
-                g.depthwiseCausalConvSiLU(v[0], columns: 3..<8, weight: v[1], bias: v[2])
-            }
-        }
-    }
-
-    func testFusedGatedNormMatchesUnfused() {
-        let y = randomNormalTensor([2, 3, 8], seed: 95), src = randomNormalTensor([2, 3, 13], seed: 96, scale: 2)
-        let w = randomTensor([8], seed: 97, low: 0.5, high: 1.5)
-        for gs in [8, 4, 2] {
-            assertSameFunction([y, src, w], "gated norm group \(gs)") { g, v in
-                g.gatedRMSNorm(v[0], gateSource: v[1], gateColumns: 2..<10, weight: v[2], groupSize: gs)
-            } _: { g, v in
-                g.rmsNormGated(v[0], gate: g.slice(v[1], axis: 2, range: 2..<10), weight: v[2], normBeforeGate: false,
-                               groupSize: gs)
-            }
-            assertGradientsMatch([y, src, w], "fused gated norm group \(gs)") { g, v in
-                g.gatedRMSNorm(v[0], gateSource: v[1], gateColumns: 2..<10, weight: v[2], groupSize: gs)
-            }
-        }
-    }
 
     // MARK: Streaming
 
     /// Scanning x[0..<L₁] and continuing from the returned state over x[L₁..<L] equals one scan of x.
     func testStreamingContinuesFromFinalState() {
         let (l, l1) = (11, 5)
-        let ops = Operands(batch: 2, length: l, heads: 4, headdim: 3, groups: 2, dstate: 4, seed: 60)
+        let ops = SelectiveScanOperands(batch: 2, length: l, heads: 4, headdim: 3, groups: 2, dstate: 4, seed: 60)
         let g = Graph(training: false, recording: false)
         let v = ops.list.map { g.constant($0) }
         func part(_ r: Range<Int>) -> [Var] {
@@ -314,71 +226,5 @@ final class SelectiveScanTests: XCTestCase {
         XCTAssertEqual(g.gradient(of: x)?.scalars, [0, 3, 3, 3, 0, 0])
         let away = randomTensor([3, 4], seed: 8, low: -3, high: 3)
         assertGradientsMatch([away.copy()]) { g, v in g.clamp(v[0], min: -1.25, max: 1.75) }
-    }
-
-    // MARK: Hidden attention
-
-    /// z = Σ_j K_ℓj x_j reproduces the scan without its D term (eqs. 2, 17, 22–23).
-    func testHiddenAttentionReproducesScan() {
-        for (groups, useScale) in [(1, false), (2, true)] {
-            let ops = Operands(batch: 2, length: 9, heads: 4, headdim: 3, groups: groups, dstate: 5, seed: 70)
-            let scale = randomTensor([4], seed: 71, low: 0.5, high: 2)
-            let g = Graph(training: false, recording: false)
-            // With a B scale s_h, K includes s_h; the scan sees it as s_h x.
-            var xs = ops.x.copy()
-            if useScale {
-                xs.withUnsafeMutableBufferPointer { p in
-                    for i in 0..<p.count { p[i] *= scale[flat: (i / 3) % 4] }
-                }
-            }
-            let y = g.selectiveScan(g.constant(xs), dt: g.constant(ops.dt), A: g.constant(ops.a), B: g.constant(ops.b),
-                                    C: g.constant(ops.c), D: nil, chunk: 4).value
-            let att = SelectiveScanAnalysis.hiddenAttention(dt: ops.dt, A: ops.a, B: ops.b, C: ops.c, headdim: 3,
-                                                            bScale: useScale ? scale : nil)
-            let (l, hs, p) = (9, 4, 3)
-            let z = Tensor(zeros: y.shape)
-            let zp = z.sharedMutablePointer
-            for b in 0..<2 {
-                for h in 0..<hs {
-                    for ell in 0..<l {
-                        for j in 0..<l {
-                            let k = att.kernel[b, h, ell, j]
-                            if j > ell { XCTAssertEqual(k, 0); XCTAssertEqual(att.alpha[b, h, ell, j], 0); continue }
-                            for c in 0..<p { zp[((b * l + ell) * hs + h) * p + c] += k * ops.x[b, j, h, c] }
-                        }
-                    }
-                }
-            }
-            assertClose(z, y, atol: 1e-5, rtol: 1e-4, "z = Σ K x, G \(groups) scale \(useScale)")
-            // α rows are distributions over j ≤ ℓ; ψ = P|K|; ᾱ follows eq. 25.
-            for b in 0..<2 {
-                for ell in 0..<l {
-                    var meanRow: Float = 0
-                    for h in 0..<hs {
-                        var s: Float = 0
-                        for j in 0...ell {
-                            s += att.alpha[b, h, ell, j]
-                            XCTAssertEqual(att.psi[b, h, ell, j], 3 * abs(att.kernel[b, h, ell, j]), accuracy: 1e-5)
-                        }
-                        XCTAssertEqual(s, 1, accuracy: 1e-5)
-                    }
-                    for j in 0...ell { meanRow += att.alphaMean[b, ell, j] }
-                    XCTAssertEqual(meanRow, 1, accuracy: 1e-5)
-                }
-            }
-            // ᾱ with τ = 1 is proportional to the head-mean ψ (+ ε).
-            let ell = 6
-            let m = (0...ell).map { j in (0..<hs).map { Double(att.psi[1, $0, ell, j]) }.reduce(0, +) / Double(hs) + 1e-9 }
-            let total = m.reduce(0, +)
-            for j in 0...ell { XCTAssertEqual(Double(att.alphaMean[1, ell, j]), m[j] / total, accuracy: 1e-5) }
-        }
-    }
-
-    func testHiddenAttentionTemperatureSharpens() {
-        let ops = Operands(batch: 1, length: 6, heads: 2, headdim: 2, groups: 1, dstate: 3, seed: 80)
-        let soft = SelectiveScanAnalysis.hiddenAttention(dt: ops.dt, A: ops.a, B: ops.b, C: ops.c, headdim: 2, tau: 4)
-        let sharp = SelectiveScanAnalysis.hiddenAttention(dt: ops.dt, A: ops.a, B: ops.b, C: ops.c, headdim: 2, tau: 0.25)
-        let row = (0...5).map { soft.alpha[0, 0, 5, $0] }, rowSharp = (0...5).map { sharp.alpha[0, 0, 5, $0] }
-        XCTAssertGreaterThan(rowSharp.max()!, row.max()!)
     }
 }

@@ -3,12 +3,12 @@
 // next-token loss gradient reaches the diet rows, and diet-aware generation with the KV cache equals recomputation,
 // is seeded, and changes with the meal.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
-@testable import Models
-import XCTest
 import _TestSupport
+import XCTest
+@testable import Models
 
 final class GluFormerDietTests: XCTestCase {
     func testGatherSumValuesAndGradients() {
@@ -40,7 +40,8 @@ final class GluFormerDietTests: XCTestCase {
     }
 
     func net(slots: Int) -> GluFormerNetwork {
-        var c = GluFormerConfig(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0, maxLength: 12)
+        var c = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0,
+                                                    residual: false), maxLength: 12)
         c.dietSlots = slots
         c.dietVocabulary = slots * DietBins.binsPerNutrient
         let network = GluFormerNetwork(c, seed: 9)
@@ -53,7 +54,8 @@ final class GluFormerDietTests: XCTestCase {
     }
 
     func testDietModelStartsAsTheGlucoseOnlyModel() {
-        var c = GluFormerConfig(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0, maxLength: 12)
+        var c = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0,
+                                                    residual: false), maxLength: 12)
         let plain = GluFormerNetwork(c, seed: 9)
         c.dietSlots = 2
         c.dietVocabulary = 16

@@ -2,13 +2,13 @@
 // differences (logits and bias; padding rows get nothing); an untrained residual model decodes persistence (the
 // median of the symmetric prior around the current token), on the full and the KV-cache path alike.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
-import Models
-import XCTest
+@testable import Models
 import _TestSupport
+import XCTest
 
 final class GluFormerResidualTests: XCTestCase {
     func testRelativeBiasForwardAndGradients() {
@@ -30,7 +30,8 @@ final class GluFormerResidualTests: XCTestCase {
     }
 
     func testUntrainedResidualModelContinuesTheLastValue() {
-        var config = GluFormerConfig(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0, maxLength: 40)
+        var config = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0),
+                                     maxLength: 40)
         config.residual = true
         let net = GluFormerNetwork(config, seed: 3)
         let contexts = [[100, 104, 109, 112], [60, 58, 57]]

@@ -2,18 +2,19 @@
 // leaks nothing from later tokens, left padding is invisible, finite-difference gradients of the next-token loss
 // for every kind of parameter (post- and pre-LN, ReLU and GELU), deterministic top-k sampling, imputation.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
-@testable import Models
-import XCTest
 import _TestSupport
+import XCTest
+@testable import Models
 
 final class GluFormerTests: XCTestCase {
     func tiny(_ norm: GluFormerConfig.Norm = .post, _ activation: GluFormerConfig.Activation = .relu, dropout: Float = 0,
               maxLength: Int = 40, layers: Int = 2) -> GluFormerNetwork {
-        GluFormerNetwork(GluFormerConfig(dModel: 16, heads: 2, layers: layers, feedForward: 24, dropout: dropout,
-                                         norm: norm, activation: activation, maxLength: maxLength), seed: 3)
+        let spec = GluFormerSpec(dModel: 16, heads: 2, layers: layers, feedForward: 24, dropout: Double(dropout), norm: norm,
+                                 activation: activation, residual: false)
+        return GluFormerNetwork(GluFormerConfig(spec: spec, maxLength: maxLength), seed: 3)
     }
 
     func randomTokens(_ n: Int, seed: UInt64) -> [Int] {

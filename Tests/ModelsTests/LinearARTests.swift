@@ -4,12 +4,12 @@
 // equals the MSE computed from forecasts; the design matrix has the documented layout; the zero model is
 // persistence; and on a noiseless AR process the fit recovers it.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Models
-import XCTest
 import _TestSupport
+import XCTest
 
 final class LinearARTests: XCTestCase {
     /// Rows x (n, d) and targets z (n, h) from a seeded linear model plus noise.

@@ -1,10 +1,10 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 import Models
 import Optim
-import XCTest
 import _TestSupport
+import XCTest
 
 final class MealDetectorTests: XCTestCase {
     /// The bidirectional layer equals its naive twin: the forward LSTM over x, and per sample the reverse
@@ -39,7 +39,7 @@ final class MealDetectorTests: XCTestCase {
         var c = MealDetector.Config(inputs: 1)
         c.channels = 3
         c.hidden = 3
-        c.dropout = 0.4
+        c.spec.dropout = 0.4
         return MealDetector(c, seed: seed)
     }
 
@@ -66,15 +66,16 @@ final class MealDetectorTests: XCTestCase {
     func testLossReadsMealLabelsAndLearns() {
         let model = tinyDetector()
         var batch = Batch(count: 4, history: 24, horizon: 1, pastFeatureCount: 1, futureFeatureCount: 0,
-                          staticFeatureCount: 0, extras: [WindowExtractor.mealLabelsExtra: [24]])
+                          staticFeatureCount: 0, extras: [WindowExtras.mealLabels: [24]])
         batch.indices = [0, 1, 2, 3]
-        // A step in the input marks the meal: the label is the trapezoid around it.
+        // A step in the input marks the meal: the label is the trapezoid around it (A.2, P = R = 2).
+        func trapezoid(_ d: Int) -> Float { d <= 2 ? 1 : d >= 4 ? 0 : 1 - Float(d - 2) / 2 }
         for b in 0..<4 {
             let tau = 6 + 3 * b
             for l in 0..<24 {
                 batch.past[b * 24 + l] = l >= tau ? 0.5 : -0.5
-                batch.extras[WindowExtractor.mealLabelsExtra]!.values[b * 24 + l] =
-                    MealEvents.trapezoid(distance: abs(l - tau), plateau: 2, ramp: 2)
+                batch.extras[WindowExtras.mealLabels]!.values[b * 24 + l] =
+                    trapezoid(abs(l - tau))
             }
         }
         let eval = Graph(training: false, recording: false)

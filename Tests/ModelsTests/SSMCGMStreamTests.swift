@@ -3,18 +3,19 @@
 // for both Mamba variants, with and without statics / future inputs; the forecast does not change the
 // state; and the k readings matter (the forecast from the L-row state differs).
 
-import CGMData
+import CGMSchema
 import CGMTensor
-import Models
-import XCTest
+import Layers
 import _TestSupport
+import XCTest
+@testable import Models
 
 final class SSMCGMStreamTests: XCTestCase {
     private func config(_ variant: Mamba2Variant, inputs: Bool) -> SSMCGMConfig {
         SSMCGMConfig(pastNames: ["cgm", "tod", "hr"], futureNames: inputs ? ["tod", "meal"] : [],
                      statics: inputs ? [.categorical("site", cardinality: 3), .real("age")] : [],
-                     dModel: 8, depth: 2, dState: 4, dConv: 3, expand: 2, headdim: 4, ngroups: 1, chunk: 3,
-                     lightExpand: 1, variant: variant, dropout: 0.1, hiddenContinuous: 3)
+                     spec: SSMCGMSpec(dModel: 8, depth: 2, dState: 4, dConv: 3, expand: 2, headdim: 4, ngroups: 1,
+                                      chunk: 3, lightExpand: 1, variant: variant, dropout: 0.1, hiddenContinuous: 3))
     }
 
     /// Rows lo..<hi of every sequence of `past` (B, total, P), flattened (B, hi − lo, P).

@@ -1,35 +1,18 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
-import Models
+@testable import Models
 import Optim
-import XCTest
 import _TestSupport
+import XCTest
 
 /// A tiny config with every input kind: two past reals, two future reals ("tod" in both, so its
 /// prescaler is shared), a static categorical and a static real.
 private func tinyConfig(dropout: Float = 0.1) -> TFTConfig {
     TFTConfig(pastNames: ["cgm", "tod"], futureNames: ["tod", "meal"],
               statics: [.categorical("site", cardinality: 3), .real("age")],
-              hidden: 4, heads: 2, lstmLayers: 2, dropout: dropout, hiddenContinuous: 3)
-}
-
-/// A batch for `config` with seeded covariates, categorical indices row mod cardinality, and glucose
-/// targets in 70–250 mg/dL.
-private func tinyBatch(_ config: TFTConfig, count b: Int = 3, history l: Int = 5, horizon h: Int = 3, seed: UInt64 = 1) -> Batch {
-    let (p, f, s) = (config.pastNames.count, config.futureNames.count, config.statics.count)
-    var batch = Batch(count: b, history: l, horizon: h, pastFeatureCount: p, futureFeatureCount: f, staticFeatureCount: s)
-    batch.indices = (0..<b).map { 40 + $0 }
-    batch.past = randomTensor([b, l, p], seed: seed).scalars
-    batch.future = f > 0 ? randomTensor([b, h, f], seed: seed + 1).scalars : []
-    batch.target = randomTensor([b, h], seed: seed + 2, low: 70, high: 250).scalars
-    let reals = randomTensor([b, max(s, 1)], seed: seed + 3).scalars
-    batch.statics = (0..<(b * s)).map { k in
-        let (row, column) = (k / s, k % s)
-        return config.statics[column].cardinality.map { Float(row % $0) } ?? reals[k]
-    }
-    return batch
+              spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 2, dropout: Double(dropout), hiddenContinuous: 3))
 }
 
 final class TFTTests: XCTestCase {
@@ -85,12 +68,12 @@ final class TFTTests: XCTestCase {
     }
 
     func testEmbeddingSizeRule() {
-        XCTAssertEqual(TFTConfig.embeddingSize(cardinality: 2, hidden: 128), 1)
-        XCTAssertEqual(TFTConfig.embeddingSize(cardinality: 3, hidden: 128), 3)
-        XCTAssertEqual(TFTConfig.embeddingSize(cardinality: 4, hidden: 128), 3)
-        XCTAssertEqual(TFTConfig.embeddingSize(cardinality: 742, hidden: 128), 65)   // AI-READI participants + unknown
-        XCTAssertEqual(TFTConfig.embeddingSize(cardinality: 100_000, hidden: 128), 100)
-        XCTAssertEqual(TFTConfig.embeddingSize(cardinality: 742, hidden: 16), 16)
+        XCTAssertEqual(StaticInput.embeddingSize(cardinality: 2, width: 128), 1)
+        XCTAssertEqual(StaticInput.embeddingSize(cardinality: 3, width: 128), 3)
+        XCTAssertEqual(StaticInput.embeddingSize(cardinality: 4, width: 128), 3)
+        XCTAssertEqual(StaticInput.embeddingSize(cardinality: 742, width: 128), 65)   // AI-READI participants + unknown
+        XCTAssertEqual(StaticInput.embeddingSize(cardinality: 100_000, width: 128), 100)
+        XCTAssertEqual(StaticInput.embeddingSize(cardinality: 742, width: 16), 16)
     }
 
     func testConfigValidation() {
@@ -99,7 +82,7 @@ final class TFTTests: XCTestCase {
         bad.heads = 9
         bad.pastNames = ["a", "a.b", "a"]
         bad.statics = [.categorical("s", cardinality: 0)]
-        bad.quantiles = []
+        bad.spec.quantiles = []
         let errors = bad.validationErrors().joined(separator: "\n")
         for fragment in ["heads = 9", "past feature names repeat", "'a.b'", "cardinality 0", "quantiles []"] {
             XCTAssertTrue(errors.contains(fragment), "no error mentioning \(fragment) in:\n\(errors)")
@@ -165,30 +148,6 @@ final class TFTTests: XCTestCase {
         XCTAssertEqual(Double(loss), 2 * sum / Double(batch.target.count * 3), accuracy: 1e-5)
     }
 
-    /// One Adam step lowers the loss of a fixed batch (without dropout, so the step's objective is the
-    /// one measured), and a few dozen steps with dropout fit it.
-    func testTrainingStepLowersLoss() {
-        for dropout: Float in [0, 0.1] {
-            let config = tinyConfig(dropout: dropout)
-            let model = TFTModel(config, seed: 5)
-            let batch = tinyBatch(config, count: 4)
-            let adam = Adam(model.store, lr: 1e-3)
-            func evalLoss() -> Float { model.loss(batch, Graph(training: false, recording: false)).value.scalar }
-            func step(_ s: Int) {
-                let g = Graph(training: true, random: RandomContext(seed: 9, step: UInt64(s), sampleIndices: batch.indices))
-                let loss = model.loss(batch, g)
-                model.store.zeroGradients()
-                g.backward(loss)
-                adam.step()
-            }
-            let before = evalLoss()
-            step(1)
-            if dropout == 0 { XCTAssertLessThan(evalLoss(), before, "one step") }
-            for s in 2...60 { step(s) }
-            XCTAssertLessThan(evalLoss(), 0.7 * before, "dropout \(dropout), 60 steps: \(before) → \(evalLoss())")
-        }
-    }
-
     /// Finite differences through the whole network (dropout on) for a few elements of parameters in
     /// every stage and of the inputs, with gradients from the prediction and the interpretation outputs.
     func testWholeModelGradientCheck() {
@@ -196,7 +155,7 @@ final class TFTTests: XCTestCase {
         // values, which is ±1 almost everywhere, so nothing before it gets a usable gradient.
         let config = TFTConfig(pastNames: ["cgm", "tod", "hr"], futureNames: ["tod", "meal", "steps"],
                                statics: [.categorical("site", cardinality: 3), .real("age"), .real("bmi")],
-                               hidden: 4, heads: 2, lstmLayers: 2, dropout: 0.2, hiddenContinuous: 3)
+                               spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 2, dropout: 0.2, hiddenContinuous: 3))
         let network = TFTNetwork(config, seed: 6)
         let statics = Tensor(shape: [2, 3], scalars: [1, 0.3, -0.2, 2, -0.8, 0.9])
         let checked = ["input_embeddings.embeddings.site.weight", "prescalers.tod.weight", "prescalers.bmi.bias",
@@ -225,9 +184,10 @@ final class TFTTests: XCTestCase {
     /// No statics (zero static embedding) and no known-future features (zero decoder input) still train;
     /// a single static real takes the VSN's one-variable path.
     func testWithoutStaticsOrFutureFeatures() {
-        for config in [TFTConfig(pastReals: 2, futureReals: 0, hidden: 4, heads: 1, lstmLayers: 1, hiddenContinuous: 2),
-                       TFTConfig(pastReals: 1, futureReals: 1, staticReals: 1, hidden: 4, heads: 2, lstmLayers: 1,
-                                 hiddenContinuous: 2)] {
+        for config in [TFTConfig(pastReals: 2, futureReals: 0,
+                                 spec: TFTSpec(hidden: 4, heads: 1, lstmLayers: 1, hiddenContinuous: 2)),
+                       TFTConfig(pastReals: 1, futureReals: 1, staticReals: 1,
+                                 spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 1, hiddenContinuous: 2))] {
             let model = TFTModel(config, seed: 7)
             let batch = tinyBatch(config, count: 2, history: 3, horizon: 2)
             let g = Graph(training: true, random: RandomContext(seed: 1, sampleIndices: batch.indices))
@@ -244,13 +204,29 @@ final class TFTTests: XCTestCase {
         }
     }
 
-    /// Same seed → same parameters and predictions; another seed differs.
-    func testDeterministicInitialization() {
-        let config = tinyConfig()
-        let (a, b, c) = (TFTModel(config, seed: 11), TFTModel(config, seed: 11), TFTModel(config, seed: 12))
-        let batch = tinyBatch(config)
-        let ya = a.outputs(batch, Graph(training: false, recording: false)).prediction.value
-        XCTAssertEqual(ya, b.outputs(batch, Graph(training: false, recording: false)).prediction.value)
-        XCTAssertNotEqual(ya, c.outputs(batch, Graph(training: false, recording: false)).prediction.value)
+    /// Layer ℓ > 0 reads layer ℓ − 1's output; final states per layer; gradients through the stack.
+    func testLSTMStack() {
+        let store = ParameterStore()
+        var rng = PhiloxGenerator(seed: 15, stream: 1)
+        let stack = TFTLSTMStack(store, "lstm", inputSize: 3, hiddenSize: 2, layers: 2, dropout: 0.3, rng: &rng)
+        XCTAssertEqual(parameterNames(store), ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
+                                               "lstm.weight_ih_l1", "lstm.weight_hh_l1", "lstm.bias_ih_l1", "lstm.bias_hh_l1"])
+        XCTAssertEqual(store.entry(store.id(named: "lstm.weight_ih_l1")!).shape, [8, 2])
+        let x = randomTensor([2, 4, 3], seed: 1)
+        let g = Graph(training: false, recording: false)
+        let p = store.bind(g)
+        let r = stack(g.constant(x), p)
+        let w = stack.layers
+        let first = g.lstm(g.constant(x), h0: nil, c0: nil, weightIH: p[w[0].weightIH], weightHH: p[w[0].weightHH],
+                           biasIH: p[w[0].biasIH], biasHH: p[w[0].biasHH])
+        let second = g.lstm(first.output, h0: nil, c0: nil, weightIH: p[w[1].weightIH], weightHH: p[w[1].weightHH],
+                            biasIH: p[w[1].biasIH], biasHH: p[w[1].biasHH])
+        XCTAssertEqual(r.output.value, second.output.value)
+        XCTAssertEqual(r.h[0].value, first.hT.value)
+        XCTAssertEqual(r.c[1].value, second.cT.value)
+        assertModuleGradientsMatch(store, inputs: [x, randomTensor([2, 2], seed: 2), randomTensor([2, 2], seed: 3)]) { g, v, p in
+            let out = stack(v[0], h0: [v[1], v[1]], c0: [v[2], v[2]], p)
+            return g.concat([g.reshape(out.output, to: [-1]), out.h[0], out.c[1]].map { g.reshape($0, to: [-1]) }, axis: 0)
+        }
     }
 }

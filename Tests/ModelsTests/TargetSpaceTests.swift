@@ -3,14 +3,14 @@
 // baseline's values), the relative-history encoder column is (s(g_k) − s(g_t))/σ₁, and training on residual
 // targets moves a seq2seq off persistence toward the truth on a learnable task.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers
-import Models
 import Optim
-import XCTest
 import _TestSupport
+import XCTest
+@testable import Models
 
 final class TargetSpaceTests: XCTestCase {
     /// A batch with cgm_scaled in past column `c` (values of 70–250 mg/dL) and another past column.
@@ -75,32 +75,34 @@ final class TargetSpaceTests: XCTestCase {
         let naive = persistence(b, anchor: 0)
         let space = TargetSpace.residual(anchorIndex: 0, scale: [0.02, 0.04, 0.06])
 
-        let seq2seq = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 8, targetSpace: space, seed: 1)
+        let seq2seq = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 8),
+                                        targetSpace: space, seed: 1)
         XCTAssertEqual(seq2seq.forecast(b, g).point.scalars, naive)
         let glucoseOnly = batch(pastFeatures: 1, futureFeatures: 0)
-        let noDecoderInputs = Seq2SeqForecaster(pastFeatures: 1, futureFeatures: 0, hidden: 8, targetSpace: space, seed: 1)
+        let noDecoderInputs = Seq2SeqForecaster(pastFeatures: 1, futureFeatures: 0, spec: Seq2SeqSpec(hidden: 8),
+                                                targetSpace: space, seed: 1)
         XCTAssertEqual(noDecoderInputs.forecast(glucoseOnly, g).point.scalars, persistence(glucoseOnly, anchor: 0),
                        "no known-future features: the decoder runs on a zero input")
 
-        let recursive = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, hidden: 8, targetSpace: space, seed: 1)
+        let recursive = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, spec: RecursiveLSTMSpec(hidden: 8),
+                                                targetSpace: space, seed: 1)
         var rb = b
         rb.future = (0 ..< 4 * 3).map { Float($0) / 12 }   // F = P − 1 = 1
         XCTAssertEqual(recursive.forecast(rb, g).point.scalars, naive)
 
-        let tftConfig = TFTConfig(pastNames: ["cgm_scaled", "x"], futureNames: ["x"], statics: [], hidden: 4, heads: 2,
-                                  lstmLayers: 1, dropout: 0, hiddenContinuous: 2)
+        let tftConfig = TFTConfig(pastNames: ["cgm_scaled", "x"], futureNames: ["x"], statics: [],
+                                  spec: TFTSpec(hidden: 4, heads: 2, lstmLayers: 1, dropout: 0, hiddenContinuous: 2))
         let tft = TFTModel(tftConfig, targetSpace: space, seed: 2)
         let tftForecast = tft.forecast(b, g)
         XCTAssertEqual(tftForecast.point.scalars, naive)
         XCTAssertEqual(tftForecast.quantiles?.scalars, naive.flatMap { [$0, $0, $0] }, "every quantile starts at persistence")
 
-        let ssmConfig = SSMCGMConfig(pastNames: ["cgm_scaled", "x"], futureNames: ["x"], statics: [], dModel: 8, depth: 1,
-                                     dState: 4, dConv: 3, expand: 2, headdim: 4, ngroups: 1, chunk: 3, lightExpand: 1,
-                                     variant: .mes, dropout: 0, hiddenContinuous: 2)
+        let ssmConfig = SSMCGMConfig(pastNames: ["cgm_scaled", "x"], futureNames: ["x"], statics: [],
+                                     spec: SSMCGMSpec(dModel: 8, depth: 1, dState: 4, dConv: 3, expand: 2, headdim: 4, ngroups: 1, chunk: 3, lightExpand: 1, variant: .mes, dropout: 0, hiddenContinuous: 2))
         XCTAssertEqual(SSMCGMModel(ssmConfig, targetSpace: space, seed: 3).forecast(b, g).point.scalars, naive)
 
         // The paper's absolute heads do not start at persistence.
-        XCTAssertNotEqual(Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 8, seed: 1).forecast(b, g).point.scalars, naive)
+        XCTAssertNotEqual(Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 8), seed: 1).forecast(b, g).point.scalars, naive)
     }
 
     /// The recursive model's residual teacher-forcing targets are one-step changes over σ₁.
@@ -108,9 +110,10 @@ final class TargetSpaceTests: XCTestCase {
         var b = batch(pastFeatures: 2, anchor: 0)
         b.future = (0 ..< 4 * 3).map { Float($0) / 12 }
         let sigma: Float = 0.02
-        let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, hidden: 4,
-                                            targetSpace: .residual(anchorIndex: 0, scale: [sigma, 0.03, 0.04]), seed: 1)
-        let absolute = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, hidden: 4, seed: 1)
+        let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, spec: RecursiveLSTMSpec(hidden: 4),
+                                            targetSpace: .residual(anchorIndex: 0, scale: [sigma, 0.03, 0.04]),
+                                            seed: 1)
+        let absolute = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, spec: RecursiveLSTMSpec(hidden: 4), seed: 1)
         let (x, y) = model.teacherForcing(b)
         let (_, next) = absolute.teacherForcing(b)
         let steps = 6 + 3 - 1
@@ -127,7 +130,7 @@ final class TargetSpaceTests: XCTestCase {
     /// sampled elements of every parameter, after one Adam step moves the head off zero.
     func testResidualSeq2SeqLossGradient() {
         let b = batch(count: 3, history: 5, horizon: 3)
-        let model = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 4, dropout: 0,
+        let model = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 4, dropout: 0),
                                       targetSpace: .residual(anchorIndex: 0, scale: [0.02, 0.04, 0.06]), seed: 4)
         let store = model.store
         func loss() -> Double { Double(model.loss(b, Graph(training: false, recording: false)).value.scalar) }

@@ -4,10 +4,11 @@
 
 import CGMData
 import CGMTensor
+@testable import DataParallel
 import Foundation
 import HDF5IO
 import Layers
-import Models
+@testable import Models
 import Optim
 import XCTest
 @testable import Training
@@ -19,7 +20,7 @@ final class CheckpointTests: XCTestCase {
 
     /// A small seq2seq model after two Adam steps (non-trivial moments), and a state with every field set.
     func sample(hidden: Int = 4) -> (Seq2SeqForecaster, Adam, CheckpointContents) {
-        let model = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: hidden, seed: 5)
+        let model = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: hidden), seed: 5)
         let adam = Adam(model.store, lr: 0.01)
         for step in 1...2 {
             let g = model.store.gradients.pointer
@@ -66,7 +67,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(back.optimizerName, "adam")
         for (k, t) in adam.exportState() { XCTAssertEqual(bits(back.optimizerState[k]!.scalars), bits(t.scalars), k) }
         // Restoring into a fresh model of the same shape gives the same bits.
-        let fresh = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 4, seed: 99)
+        let fresh = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 4), seed: 99)
         try back.validate(modelName: "seq2seq", store: fresh.store, file: path)
         back.applyParameters(to: fresh.store)
         XCTAssertEqual(bits(Array(UnsafeBufferPointer(start: fresh.store.values.pointer, count: fresh.store.count))),
@@ -160,12 +161,12 @@ final class CheckpointTests: XCTestCase {
 
     func testAnotherModelOrLayoutIsRefusedNamingTheMismatch() throws {
         let (_, _, c) = sample(hidden: 8)
-        let smaller = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 4, seed: 5)
+        let smaller = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 4), seed: 5)
         XCTAssertThrowsError(try c.validate(modelName: "seq2seq", store: smaller.store, file: "f.h5")) { error in
             XCTAssertEqual("\(error)", "checkpoint f.h5: parameter 'encoder.weight_ih' has shape [32, 2] in the checkpoint but "
                            + "[16, 2] in the model (different model configuration?)")
         }
-        let moreInputs = Seq2SeqForecaster(pastFeatures: 3, futureFeatures: 1, hidden: 8, seed: 5)
+        let moreInputs = Seq2SeqForecaster(pastFeatures: 3, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 8), seed: 5)
         XCTAssertThrowsError(try c.validate(modelName: "seq2seq", store: moreInputs.store, file: "f.h5")) { error in
             XCTAssertTrue("\(error)".contains("parameter 'encoder.weight_ih' has shape [32, 2] in the checkpoint but [32, 3]"), "\(error)")
         }
@@ -173,7 +174,7 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual("\(error)", "checkpoint f.h5: was written by model 'seq2seq', this run trains 'gluformer'")
         }
         let extra = ParameterStore()
-        for e in Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 8, seed: 5).store.entries {
+        for e in Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 8), seed: 5).store.entries {
             extra.add(e.name, Tensor(zeros: e.shape))
         }
         extra.add("head2.weight", Tensor(zeros: [1]))

@@ -4,6 +4,7 @@
 // a forecast that runs k steps behind = k) and hypo/hyper event detection on constructed records; the skill column
 // and its subject-bootstrap CI; and the Clarke grid SVG.
 
+@testable import Evaluation
 import Foundation
 import XCTest
 @testable import Training

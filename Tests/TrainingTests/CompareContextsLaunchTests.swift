@@ -7,6 +7,7 @@
 //     (0 otherwise), after writing the table;
 //   • a missing checkpoint is an error naming it, with a non-zero exit and no table written.
 
+@testable import Evaluation
 import Foundation
 import XCTest
 @testable import Training

@@ -5,9 +5,10 @@
 // folded into the built-in baseline row, and byte-identical CSVs for np = 1 and np = 2. `forecast` accepts the
 // seq2seq and naive checkpoints trained on the ODE dataset and refuses the twin (raw data has no twin forecast).
 
+@testable import Evaluation
 import Foundation
-import XCTest
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class CompareLaunchTests: XCTestCase {

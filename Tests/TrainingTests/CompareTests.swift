@@ -5,9 +5,11 @@
 // the naive-checkpoint check, and the parameter-less baselines as registered models.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Models
 import XCTest
+@testable import Evaluation
 @testable import Training
 
 final class CompareTests: XCTestCase {

@@ -3,7 +3,9 @@
 // wrong types and out-of-range values are errors naming the key path (and the --set argument).
 
 import CGMData
+import Config
 import Foundation
+import Models
 import XCTest
 @testable import Training
 
@@ -31,9 +33,10 @@ final class ConfigTests: XCTestCase {
     func testSeq2SeqConfigHasThePaperProtocol() throws {
         let c = try RunConfig.load(path: Self.packageRoot.appendingPathComponent("configs/seq2seq.yaml").path)
         XCTAssertEqual(c.model.name, "seq2seq")
-        XCTAssertEqual(c.model.values["hidden"], 64)
-        XCTAssertEqual(c.model.values["dropout"], 0.2)
-        XCTAssertEqual(c.model.values["huber_delta"], 1)
+        let spec = try XCTUnwrap(c.model.spec(as: Seq2SeqSpec.self))
+        XCTAssertEqual(spec.hidden, 64)
+        XCTAssertEqual(spec.dropout, 0.2)
+        XCTAssertEqual(spec.huberDelta, 1)
         let t = c.train
         XCTAssertEqual(t.optimizer.name, .adam)
         XCTAssertEqual(t.optimizer.lr, 1e-3)
@@ -89,12 +92,12 @@ final class ConfigTests: XCTestCase {
         var t = TrainConfig()
         t.batchSize = 10
         t.valCheckInterval = .fraction(0.3)
-        let g = EpochGeometry(count: 101, ranks: 2, train: t)      // 51 per rank → 6 batches → interval 1
+        let g = EpochGeometry(sampler: DistributedSampler(count: 101, numReplicas: 2), train: t)      // 51 per rank → 6 batches → interval 1
         XCTAssertEqual(g.batches, 6)
         XCTAssertEqual(g.valInterval, 1)
         t.valCheckInterval = .fraction(0.5)
         t.accumulateGradBatches = 4
-        let h = EpochGeometry(count: 1000, ranks: 4, train: t)     // 25 batches → 7 steps → every 3, and at the end
+        let h = EpochGeometry(sampler: DistributedSampler(count: 1000, numReplicas: 4), train: t)     // 25 batches → 7 steps → every 3, and at the end
         XCTAssertEqual(h.steps, 7)
         XCTAssertEqual((0..<h.steps).filter(h.validatesAfter), [2, 5, 6])
         XCTAssertTrue(error(minimal + "train: {val_check_interval: 1.5}").contains("train.val_check_interval must be a fraction of an epoch in (0, 1]"))
@@ -109,7 +112,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.train.batchSize, 64)
         XCTAssertEqual(c.train.optimizer.betas, [0.8, 0.99])
         XCTAssertEqual(c.train.earlyStopping.patience, 4)
-        XCTAssertEqual(c.model.values["hidden"], 16)
+        XCTAssertEqual(c.model.spec(as: Seq2SeqSpec.self)?.hidden, 16)
         XCTAssertEqual(c.train.scheduler.name, .oneCycle)
         XCTAssertEqual(try parse(minimal, ["train.early_stopping=off"]).train.earlyStopping.patience, nil)
 

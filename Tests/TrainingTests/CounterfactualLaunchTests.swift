@@ -9,6 +9,7 @@
 //   • an unknown covariate is an error naming it and listing the model's future features; nothing written.
 
 import CGMData
+import CGMSchema
 import Foundation
 import XCTest
 @testable import Training

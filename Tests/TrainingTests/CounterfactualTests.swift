@@ -4,8 +4,10 @@
 // per-window effect measures (Δ mean, end, trapezoid area, ΔTIR).
 
 import CGMData
+import CGMSchema
 import Foundation
 import XCTest
+@testable import Inference
 @testable import Training
 
 final class CounterfactualTests: XCTestCase {

@@ -6,14 +6,15 @@
 
 import CGMData
 import CGMTensor
+import DataParallel
 import Distributed
 import Foundation
 import Layers
 import Models
 import Optim
+import _TestSupport
 import Training
 import XCTest
-import _TestSupport
 
 final class DataParallelTests: XCTestCase {
     // MARK: Bucket plan

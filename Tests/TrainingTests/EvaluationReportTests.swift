@@ -1,8 +1,9 @@
+@testable import Evaluation
 import Foundation
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
 import XCTest
+#if canImport(FoundationXML)
+#endif
 @testable import Training
 
 final class EvaluationReportTests: XCTestCase {

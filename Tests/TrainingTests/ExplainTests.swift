@@ -4,16 +4,18 @@
 // diagonal), the maps average the per-window maps of `interpret`, and the CSV/SVG files are written.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
-import Models
-import XCTest
+@testable import Models
 import _TestSupport
+import XCTest
+@testable import Inference
 @testable import Training
 
 final class ExplainTests: XCTestCase {
     static let past = ["cgm", "tod", "hr"], future = ["tod", "meal"]
-    static let statics: [TFTConfig.StaticInput] = [.categorical("subject_id", cardinality: 4), .real("age")]
+    static let statics: [StaticInput] = [.categorical("subject_id", cardinality: 4), .real("age")]
 
     /// Windows of subjects 0, 0, 0, 1 (unequal counts, so subject means ≠ window means), L = 6, H = 2.
     func batches() -> [Batch] {
@@ -48,8 +50,9 @@ final class ExplainTests: XCTestCase {
     }
 
     func testSSMCGMExplanation() throws {
-        let model = SSMCGMModel(SSMCGMConfig(pastNames: Self.past, futureNames: Self.future, statics: Self.statics, dModel: 8,
-                                             depth: 2, dState: 4, dConv: 3, expand: 2, headdim: 4, chunk: 4), seed: 2)
+        let model = SSMCGMModel(SSMCGMConfig(pastNames: Self.past, futureNames: Self.future, statics: Self.statics,
+                                             spec: SSMCGMSpec(dModel: 8, depth: 2, dState: 4, dConv: 3, expand: 2,
+                                                              headdim: 4, chunk: 4)), seed: 2)
         let e = try ModelExplanation.compute(model: model, batches: batches())
         XCTAssertEqual([e.windows, e.subjects], [4, 2])
         assertDistributions(e)
@@ -83,14 +86,15 @@ final class ExplainTests: XCTestCase {
     }
 
     func testTFTExplanationAndOtherModelsRefused() throws {
-        let model = TFTModel(TFTConfig(pastNames: Self.past, futureNames: Self.future, statics: Self.statics, hidden: 8, heads: 2,
-                                       lstmLayers: 1, hiddenContinuous: 3), seed: 2)
+        let model = TFTModel(TFTConfig(pastNames: Self.past, futureNames: Self.future, statics: Self.statics,
+                                       spec: TFTSpec(hidden: 8, heads: 2, lstmLayers: 1, hiddenContinuous: 3)), seed: 2)
         let e = try ModelExplanation.compute(model: model, batches: batches())
         assertDistributions(e)
         XCTAssertEqual(e.attention.map(\.name), ["tft_attention"])
         XCTAssertEqual(e.attention[0].rowSteps, [1, 2])
         XCTAssertEqual(e.attention[0].columnSteps, Array(-5...2))
-        let seq2seq = Seq2SeqForecaster(pastFeatures: 3, futureFeatures: 2, hidden: 4, dropout: 0, huberDelta: 1, seed: 1)
+        let seq2seq = Seq2SeqForecaster(pastFeatures: 3, futureFeatures: 2,
+                                        spec: Seq2SeqSpec(hidden: 4, dropout: 0, huberDelta: 1), seed: 1)
         XCTAssertThrowsError(try ModelExplanation.compute(model: seq2seq, batches: batches())) {
             XCTAssertTrue("\($0)".contains("explain supports models tft and ssm_cgm"), "\($0)")
         }

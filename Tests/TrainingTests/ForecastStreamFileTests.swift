@@ -4,10 +4,11 @@
 
 import CGMTensor
 import Foundation
+@testable import Inference
 import Layers
 import Models
-import XCTest
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class ForecastStreamFileTests: XCTestCase {

@@ -8,6 +8,7 @@
 import CGMData
 import CGMTensor
 import Foundation
+@testable import Inference
 import Models
 import XCTest
 @testable import Training

@@ -12,13 +12,17 @@
 // Plus the /preprocessing checkpoint group in-process: round trip, absence, corruption.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import HDF5IO
 import Layers
-import Models
+@testable import Models
 import Optim
 import XCTest
+@testable import DataParallel
+@testable import Evaluation
+@testable import Inference
 @testable import Training
 
 extension TrainLaunchTests {
@@ -269,7 +273,7 @@ extension TrainLaunchTests {
 /// The /preprocessing group of checkpoint files, in-process.
 final class CheckpointPreprocessingTests: XCTestCase {
     func contents(_ preprocessing: CheckpointPreprocessing?) -> CheckpointContents {
-        let model = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 4, seed: 1)
+        let model = Seq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: Seq2SeqSpec(hidden: 4), seed: 1)
         var c = CheckpointContents(
             modelName: model.name, layoutHash: hex16(ParameterFingerprint.hash(model.store)), configYAML: "model:\n  name: seq2seq\n",
             configHash: "0123456789abcdef", manifestHash: "fedcba9876543210", dataConfigHash: "cfg", seed: 1,

@@ -7,8 +7,10 @@
 //     rounding), and its run is finished (resume has nothing to do)
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
+import Models
 import XCTest
 @testable import Training
 

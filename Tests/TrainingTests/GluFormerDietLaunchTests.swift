@@ -7,11 +7,12 @@
 // --filter GluFormerDietLaunchTests.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
-import Models
-import XCTest
+@testable import Models
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class GluFormerDietLaunchTests: XCTestCase {

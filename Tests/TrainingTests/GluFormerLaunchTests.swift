@@ -11,11 +11,12 @@
 //   • `generate --plausibility`: generated 24-h days vs the held-out real ones (mean, CV, TIR, daily profile).
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Models
-import XCTest
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class GluFormerLaunchTests: XCTestCase {

@@ -3,9 +3,11 @@
 // bit-identical, while the A.2 smoothed (ratio-voted) flags at or before t change for some θ.
 
 @testable import CGMData
+import CGMSchema
 import CGMTensor
-import Models
+@testable import Models
 import XCTest
+@testable import Inference
 @testable import Training
 
 final class MealCausalFlagsTests: XCTestCase {

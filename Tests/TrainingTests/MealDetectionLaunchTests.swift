@@ -5,9 +5,10 @@
 // `prepare --meal-detector` fills meal_flag from the detector and records it in the manifest.
 
 import CGMData
+import CGMSchema
 import Foundation
-import XCTest
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class MealDetectionLaunchTests: XCTestCase {
@@ -44,7 +45,7 @@ final class MealDetectionLaunchTests: XCTestCase {
         _ = try run(["prepare", "--cgm", cohort + "/cgm.csv", "--subjects", cohort + "/subjects.csv", "--config", config,
                      "--out", prepared])
         let manifest = try Manifest.load(prepared)
-        XCTAssertEqual(manifest.extras[WindowExtractor.mealLabelsExtra], [72])
+        XCTAssertEqual(manifest.extras[WindowExtras.mealLabels], [72])
         XCTAssertEqual(manifest.history, 72)
         _ = try run(["train", "--config", config, "--data", prepared, "--run", runDir], np: 2)
         let checkpoint = runDir + "/best.h5"

@@ -1,4 +1,5 @@
 import CGMData
+@testable import Inference
 import XCTest
 @testable import Training
 

@@ -1,8 +1,10 @@
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Models
 import XCTest
+@testable import Evaluation
 @testable import Training
 
 /// 3 segments × 2 horizon steps, quantile levels 0.1/0.5/0.9; the golden values below are worked out by hand

@@ -26,6 +26,7 @@
 // twin on windows with a logged meal in the first 2 h of the horizon.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation
@@ -33,6 +34,7 @@ import Models
 import Physiology
 import Testing
 import XCTest
+@testable import Evaluation
 @testable import Training
 
 /// The findings cohort, its preparation, training and scoring (shared by the Swift Testing suites below).

@@ -5,10 +5,11 @@
 // a few Adam steps on a tiny set); digital_twin forecasts exactly the stored twin glucose.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation
-import Models
+@testable import Models
 import Optim
 import XCTest
 @testable import Training
@@ -80,14 +81,15 @@ final class PhysioSeq2SeqTests: XCTestCase {
         XCTAssertThrowsError(try ModelRegistry.build(c.model, shape: plain, seed: 1)) {
             XCTAssertTrue("\($0)".contains("extras/ode_hist") && "\($0)".contains("ode_states: true"), "\($0)")
         }
-        XCTAssertThrowsError(try ModelRegistry.digitalTwin(shape: plain)) {
+        XCTAssertThrowsError(try DigitalTwinSpec.defaults.forecaster(for: plain)) {
             XCTAssertTrue("\($0)".contains("extras/twin_forecast"), "\($0)")
         }
     }
 
     func testEncoderAndDecoderInputsAppendScaledStates() throws {
         let batch = try trainBatch()
-        let model = PhysioSeq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 8, seed: 1)
+        let model = PhysioSeq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, spec: PhysioSeq2SeqSpec(hidden: 8),
+                                            seed: 1)
         let enc = model.encoderInput(batch).scalars, dec = model.decoderInput(batch).scalars
         XCTAssertEqual(enc.count, batch.count * 37 * 12)
         XCTAssertEqual(dec.count, batch.count * 12 * 11)
@@ -105,7 +107,8 @@ final class PhysioSeq2SeqTests: XCTestCase {
     func testPhysioSeq2SeqTrainsOnATinySet() throws {
         let batch = try trainBatch()
         XCTAssertGreaterThan(batch.count, 8)
-        let model = PhysioSeq2SeqForecaster(pastFeatures: 2, futureFeatures: 1, hidden: 16, dropout: 0, seed: 3)
+        let model = PhysioSeq2SeqForecaster(pastFeatures: 2, futureFeatures: 1,
+                                            spec: PhysioSeq2SeqSpec(hidden: 16, dropout: 0), seed: 3)
         let adam = Adam(model.store, lr: 1e-2)
         var losses: [Float] = []
         for step in 0 ..< 80 {
@@ -126,7 +129,7 @@ final class PhysioSeq2SeqTests: XCTestCase {
     func testDigitalTwinForecastsTheStoredTwinGlucose() throws {
         let (_, m) = try dataset()
         let batch = try trainBatch()
-        let twin = try ModelRegistry.digitalTwin(shape: DatasetShape(m))
+        let twin = try DigitalTwinSpec.defaults.forecaster(for: DatasetShape(m))
         XCTAssertEqual(twin.name, "digital_twin")
         XCTAssertEqual(twin.store.count, 0, "nothing to train")
         let g = Graph(training: false, recording: false)

@@ -2,6 +2,7 @@
 // the CSV and the SVG overlay.
 
 @testable import Training
+@testable import Evaluation
 import XCTest
 
 final class PlausibilityTests: XCTestCase {

@@ -3,9 +3,11 @@
 // penalized gradient, cross-validation on separable data is perfect, bootstrap is seeded, CGM summaries by hand.
 
 import CGMTensor
+@testable import Evaluation
 import Foundation
-@testable import Training
+@testable import Inference
 import XCTest
+@testable import Training
 
 final class ProbeTests: XCTestCase {
     func testAUCEqualsMannWhitneyPairCount() {

@@ -4,13 +4,14 @@
 // own predictions, registry/config checks, and a Trainer run whose checkpoint restores the same forecasts.
 
 import CGMData
+import CGMSchema
 import CGMTensor
 import Distributed
 import Foundation
 import Layers
-import Models
-import XCTest
+@testable import Models
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class RecursiveLSTMTests: XCTestCase {
@@ -72,7 +73,7 @@ final class RecursiveLSTMTests: XCTestCase {
     func testGradientsOfLossAndFreeRunningForecastMatchFiniteDifferences() {
         for c in [0, 1] {
             let batch = Self.batch(cgmIndex: c)
-            let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: c, hidden: 3, seed: 7)
+            let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: c, spec: RecursiveLSTMSpec(hidden: 3), seed: 7)
             assertParameterGradients(model, "teacher-forced Huber loss, cgm at \(c)") { g in model.loss(batch, g) }
             // Σ forecast ⊙ R: every path through the feedback loop (prediction → next input) counts.
             let r = randomTensor([batch.count, batch.horizon], seed: 3)
@@ -86,7 +87,7 @@ final class RecursiveLSTMTests: XCTestCase {
         let (l, h) = (4, 3)
         for c in [0, 1] {
             let batch = Self.batch(count: 2, history: l, horizon: h, cgmIndex: c)
-            let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: c, hidden: 3, seed: 1)
+            let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: c, spec: RecursiveLSTMSpec(hidden: 3), seed: 1)
             let (x, y) = model.teacherForcing(batch)
             let steps = l + h - 1
             XCTAssertEqual(x.shape, [2, steps, 2])
@@ -111,7 +112,7 @@ final class RecursiveLSTMTests: XCTestCase {
         let (l, h) = (5, 6)
         for c in [0, 1] {
             let batch = Self.batch(count: 3, history: l, horizon: h, cgmIndex: c)
-            let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: c, hidden: 4, seed: 11)
+            let model = RecursiveLSTMForecaster(inputs: 2, cgmIndex: c, spec: RecursiveLSTMSpec(hidden: 4), seed: 11)
             let forecast = model.scaledForecast(batch, Graph(training: false, recording: false)).value
             XCTAssertEqual(forecast.shape, [3, h])
 
@@ -219,7 +220,7 @@ final class RecursiveLSTMTests: XCTestCase {
         let model = try XCTUnwrap(restored.model as? RecursiveLSTMForecaster)
         XCTAssertEqual(model.lstm.hiddenSize, 12)
         let saved = try checkpointParameters(run + "/last.h5")
-        let fresh = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, hidden: 12, seed: 3)
+        let fresh = RecursiveLSTMForecaster(inputs: 2, cgmIndex: 0, spec: RecursiveLSTMSpec(hidden: 12), seed: 3)
         XCTAssertEqual(Set(saved.keys), Set(model.store.entries.map(\.name)))
         for e in model.store.entries {
             let id = model.store.id(named: e.name)!

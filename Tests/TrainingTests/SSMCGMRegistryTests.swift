@@ -6,9 +6,11 @@
 // the value and do not depend on record order.
 
 import CGMData
+import CGMSchema
 import Foundation
-import Models
+@testable import Models
 import XCTest
+@testable import Evaluation
 @testable import Training
 
 final class SSMCGMRegistryTests: XCTestCase {
@@ -40,17 +42,20 @@ final class SSMCGMRegistryTests: XCTestCase {
                 XCTAssertEqual(t.valCheckInterval, .fraction(0.2))
                 XCTAssertEqual(t.gradientClip, 1.0)
                 XCTAssertEqual(t.scheduler.name, .reduceOnPlateau)
-                let v = c.model.values
-                XCTAssertEqual(ModelRegistry.quantiles(v), [0.1, 0.5, 0.9])
-                XCTAssertEqual(v["dropout"], 0.2)
                 if model == "tft" {
+                    let spec = try XCTUnwrap(c.model.spec(as: TFTSpec.self))
                     XCTAssertEqual(c.model.name, "tft")
-                    XCTAssertEqual([v["hidden"], v["heads"], v["lstm_layers"]], [128, 8, 4])
+                    XCTAssertEqual(spec.quantiles, [0.1, 0.5, 0.9])
+                    XCTAssertEqual(spec.dropout, 0.2)
+                    XCTAssertEqual([spec.hidden, spec.heads, spec.lstmLayers], [128, 8, 4])
                 } else {
+                    let spec = try XCTUnwrap(c.model.spec(as: SSMCGMSpec.self))
                     XCTAssertEqual(c.model.name, "ssm_cgm")
-                    XCTAssertEqual(["d_model", "depth", "d_state", "d_conv", "expand", "headdim", "ngroups", "chunk"].map { v[$0] },
+                    XCTAssertEqual(spec.quantiles, [0.1, 0.5, 0.9])
+                    XCTAssertEqual(spec.dropout, 0.2)
+                    XCTAssertEqual([spec.dModel, spec.depth, spec.dState, spec.dConv, spec.expand, spec.headdim, spec.ngroups, spec.chunk],
                                    [128, 4, 128, 8, 4, 64, 1, 128])
-                    XCTAssertEqual(v["variant_mes"], 1)
+                    XCTAssertEqual(spec.variant, .mes)
                 }
                 // The same data section, so one prepared dataset serves both models.
                 let other = try RunConfig.load(path: path.replacingOccurrences(of: "/\(model)-", with: model == "tft" ? "/ssm-cgm-" : "/tft-"))
@@ -58,9 +63,6 @@ final class SSMCGMRegistryTests: XCTestCase {
                 XCTAssertEqual(try parse(c.yaml), c, "resolved YAML round-trips")
             }
         }
-        // configs/ssm-cgm.yaml (the sweep's base) is the 24 h configuration.
-        let base = try RunConfig.load(path: ConfigTests.packageRoot.appendingPathComponent("configs/ssm-cgm.yaml").path)
-        XCTAssertEqual(base, try RunConfig.load(path: ConfigTests.packageRoot.appendingPathComponent("configs/ssm-cgm-24h.yaml").path))
         // Defaults alone are Table 4 too.
         XCTAssertEqual(try parse("model: {name: ssm_cgm}").model, try RunConfig.load(
             path: ConfigTests.packageRoot.appendingPathComponent("configs/ssm-cgm-24h.yaml").path).model)
@@ -70,7 +72,7 @@ final class SSMCGMRegistryTests: XCTestCase {
         XCTAssertTrue(error("model: {name: ssm_cgm, lstm_layers: 2}").contains("model.lstm_layers is not a known key for model ssm_cgm"))
         XCTAssertTrue(error("model: {name: tft, depth: 2}").contains("model.depth is not a known key for model tft"))
         XCTAssertTrue(error("model: {name: ssm_cgm, d_model: 16, headdim: 6}").contains("model.headdim must divide expand · d_model = 64"))
-        XCTAssertTrue(error("model: {name: ssm_cgm, variant: fast}").contains("model.variant must be one of standard, mes"))
+        XCTAssertTrue(error("model: {name: ssm_cgm, variant: fast}").contains("model.variant must be standard or mes"))
         XCTAssertTrue(error("model: {name: ssm_cgm, ngroups: 2}").contains("model.ngroups must be 1 for variant mes"))
         XCTAssertTrue(error("model: {name: tft, quantiles: [0.5, 0.1]}").contains("model.quantiles must be strictly ascending"))
         XCTAssertTrue(error("model: {name: tft, quantiles: [0.1, 1.5]}").contains("model.quantiles item 1 must be a number in (0, 1)"))
@@ -84,8 +86,9 @@ final class SSMCGMRegistryTests: XCTestCase {
     func testHeadsKey() throws {
         for (dModel, heads, headdim) in [(128, 8, 64), (64, 2, 128), (64, 8, 32)] {
             let c = try parse("model: {name: ssm_cgm, d_model: \(dModel), heads: \(heads)}")
-            XCTAssertEqual(c.model.values["headdim"], Double(headdim))
-            XCTAssertEqual(c.model.values["heads"], Double(heads))
+            let spec = try XCTUnwrap(c.model.spec(as: SSMCGMSpec.self))
+            XCTAssertEqual(spec.headdim, headdim)
+            XCTAssertEqual(spec.heads, heads)
             XCTAssertEqual(try parse(c.yaml), c)
         }
         let shape = DatasetShape(history: 4, horizon: 2, pastFeatures: ["a"], futureFeatures: [], staticFeatures: [])

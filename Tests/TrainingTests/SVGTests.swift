@@ -1,8 +1,10 @@
+@testable import Charts
+@testable import Evaluation
 import Foundation
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
 import XCTest
+#if canImport(FoundationXML)
+#endif
 @testable import Training
 
 /// Parses SVG text with Foundation's XMLParser and counts elements (by name, and by name + class).

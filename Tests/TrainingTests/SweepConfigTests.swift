@@ -9,6 +9,7 @@
 //   • the SLURM array script made from launch/sweep-array.sbatch is valid bash
 
 import Foundation
+@testable import Sweep
 import XCTest
 @testable import Training
 

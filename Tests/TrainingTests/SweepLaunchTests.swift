@@ -12,8 +12,9 @@
 // Every launch has a hard timeout.
 
 import Foundation
-import XCTest
+@testable import Sweep
 import _TestSupport
+import XCTest
 @testable import Training
 
 final class SweepLaunchTests: XCTestCase {

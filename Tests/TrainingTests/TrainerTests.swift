@@ -5,7 +5,9 @@
 // bit-identical parameters.
 
 import CGMData
+import CGMSchema
 import CGMTensor
+import Config
 import Distributed
 import Foundation
 import HDF5IO

@@ -25,7 +25,7 @@ extension Graph {
     /// of the forward pass, or nil where dropout is the identity (not training, or `p == 0`). Takes a
     /// call-site number exactly as `dropout` does, so fused ops that drop an intermediate tensor
     /// (`narrowGRN`) draw the same bits as the unfused composition.
-    func dropoutMask(shape sx: [Int], p: Float) -> (mask: DropoutMask, scale: Float)? {
+    public func dropoutMask(shape sx: [Int], p: Float) -> (mask: DropoutMask, scale: Float)? {
         precondition(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(sx)")
         guard isTraining else { return nil }
         let call = random.callCounter
@@ -70,8 +70,9 @@ extension Graph {
 }
 
 /// The keep mask of one dropout call (one byte per element), freed with the tape.
-final class DropoutMask {
-    let bytes: UnsafeMutableBufferPointer<UInt8>
+public final class DropoutMask {
+    /// 1 = keep, 0 = drop, one byte per element.
+    public let bytes: UnsafeMutableBufferPointer<UInt8>
     init(count: Int) {
         bytes = .allocate(capacity: count)
         bytes.initialize(repeating: 0)

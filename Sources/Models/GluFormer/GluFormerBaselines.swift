@@ -5,7 +5,7 @@
 //   bigram   P(y | x) = (c(x, y) + 1) / (c(x) + 461)
 // `nll` is the mean −log P over the counted pairs of other data, comparable with the model's cross-entropy.
 
-import CGMData
+import CGMSchema
 import Foundation
 
 /// Unigram and bigram next-token models with add-one smoothing.

@@ -11,7 +11,7 @@
 // token, so a padded row equals its unpadded run) and the forward runs without dropout: the result is
 // deterministic and does not depend on the batch size.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

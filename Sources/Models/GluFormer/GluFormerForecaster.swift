@@ -12,7 +12,7 @@
 //                    Windows without a tokens extra (`cgmtrain forecast` builds them from raw CSV) are tokenized from
 //                    their scaled-CGM past column (eq. 14 back to mg/dL).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

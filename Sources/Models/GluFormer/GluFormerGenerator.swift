@@ -11,7 +11,7 @@
 // Diet tokens (`GluFormerDiet`) ride along with their positions: the context's, and for each generated step the meal
 // logged at that step's time, added to the embedding of the step's token when it is fed back.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers

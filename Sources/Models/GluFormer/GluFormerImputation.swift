@@ -4,7 +4,7 @@
 // GluFormerForecaster). A gap at the very start, with no context, stays NaN. The linear interpolation it is
 // compared with (`linearFill`) also uses the value after the gap, which generation does not.
 
-import CGMData
+import CGMSchema
 
 extension GluFormerGenerator {
     /// `glucose` (mg/dL, NaN = missing) with every gap that has preceding data filled by generation.

@@ -5,7 +5,7 @@
 // also sees the context's and the horizon's logged meals, a glucose-only model none), the error the mean absolute
 // difference to the window's target over all H steps (mg/dL).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 
 /// Forecast MAE on post-meal windows and on all windows.

@@ -13,7 +13,7 @@
 // Parameter names follow nn.TransformerEncoderLayer: blocks.<i>.self_attn.in_proj / out_proj, linear1, linear2,
 // norm1, norm2; plus embedding, final_norm (pre-LN only), head.
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Foundation
 import Layers

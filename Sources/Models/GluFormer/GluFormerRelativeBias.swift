@@ -11,7 +11,7 @@
 //
 //   logits (B, S, 461), tokens (B·S), r (921) → (B, S, 461)
 
-import CGMData
+import CGMSchema
 import CGMTensor
 
 /// The relative token bias of a residual GluFormer head (see the file header).

@@ -3,7 +3,7 @@
 //   input  = tokens[0 ..< S−1],  target = tokens[1 ..< S],
 //   a target is ignored (CE ignore index) when it is padding or when its input token is padding.
 
-import CGMData
+import CGMSchema
 
 /// B rows of S tokens ready for `GluFormerNetwork`.
 public struct GluFormerTokenBatch: Equatable {

@@ -12,7 +12,7 @@
 // `forecast` treat it as a trained model; `train` fits it by one pass over the training split (data-parallel:
 // normal equations all-reduced once) instead of optimizer steps (Trainer+ClosedForm.swift).
 
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 

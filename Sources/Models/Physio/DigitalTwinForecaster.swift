@@ -1,4 +1,4 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 
@@ -19,7 +19,7 @@ public final class DigitalTwinForecaster: ForecastModel {
 
     /// The stored twin forecast (B, H), mg/dL.
     public func twinForecast(_ batch: Batch) -> Tensor {
-        let name = PrepareODEStates.twinForecast
+        let name = ODEStateExtras.twinForecast
         guard let e = batch.extras[name], e.shape == [batch.horizon], e.values.count == batch.count * batch.horizon else {
             preconditionFailure("digital_twin: batch extras[\(name)] must have per-window shape [\(batch.horizon)] (got "
                                 + "\(batch.extras[name].map { "\($0.shape)" } ?? "none")); prepare the data with data.ode_states: true")

@@ -1,4 +1,4 @@
-import CGMData
+import CGMSchema
 import CGMTensor
 import Layers
 
@@ -22,15 +22,15 @@ public final class PhysioSeq2SeqForecaster: ForecastModel {
     public var store: ParameterStore { network.store }
 
     /// A model for `pastFeatures` encoder and `futureFeatures` decoder dataset features (ODE states are added).
-    public init(pastFeatures: Int, futureFeatures: Int, hidden: Int = 64, dropout: Float = 0.2,
-                huberDelta: Float = 1, targetSpace: TargetSpace = .absolute, seed: UInt64) {
-        let k = PrepareODEStates.stateCount
+    public init(pastFeatures: Int, futureFeatures: Int, spec: PhysioSeq2SeqSpec = .defaults,
+                targetSpace: TargetSpace = .absolute, seed: UInt64) {
+        let k = ODEStateExtras.stateCount
         network = Seq2SeqLSTM(.init(encoderInputs: targetSpace.encoderWidth(pastFeatures: pastFeatures) + k,
                                     decoderInputs: futureFeatures + k,
-                                    hidden: hidden, dropout: dropout), seed: seed)
+                                    hidden: spec.hidden, dropout: Float(spec.dropout)), seed: seed)
         self.pastFeatures = pastFeatures
         self.futureFeatures = futureFeatures
-        self.huberDelta = huberDelta
+        huberDelta = Float(spec.huberDelta)
         self.targetSpace = targetSpace
         if targetSpace.isResidual { network.head.zeroInitialize(network.store) }
     }
@@ -38,7 +38,7 @@ public final class PhysioSeq2SeqForecaster: ForecastModel {
     /// `(B, steps, features) ⊕ (B, steps, 10)` along the last axis, the states scaled.
     static func append(_ base: [Float], features: Int, states extra: BatchExtra?, name: String,
                        count: Int, steps: Int) -> Tensor {
-        let k = PrepareODEStates.stateCount
+        let k = ODEStateExtras.stateCount
         guard let extra, extra.shape == [steps, k], extra.values.count == count * steps * k else {
             preconditionFailure("physio_seq2seq: batch extras[\(name)] must have per-window shape [\(steps), \(k)] "
                                 + "(got \(extra.map { "\($0.shape)" } ?? "none")); prepare the data with data.ode_states: true")
@@ -56,14 +56,14 @@ public final class PhysioSeq2SeqForecaster: ForecastModel {
     /// Encoder input (B, L, P + 10), eq. 9 (P + 1 + 10 with a residual head's relative-history column).
     public func encoderInput(_ batch: Batch) -> Tensor {
         let base = targetSpace.encoderInput(batch)
-        return Self.append(base.scalars, features: base.shape[2], states: batch.extras[PrepareODEStates.history],
-                           name: PrepareODEStates.history, count: batch.count, steps: batch.history)
+        return Self.append(base.scalars, features: base.shape[2], states: batch.extras[ODEStateExtras.history],
+                           name: ODEStateExtras.history, count: batch.count, steps: batch.history)
     }
 
     /// Decoder input (B, H, F + 10), eq. 10.
     public func decoderInput(_ batch: Batch) -> Tensor {
-        Self.append(batch.future, features: batch.futureFeatureCount, states: batch.extras[PrepareODEStates.future],
-                    name: PrepareODEStates.future, count: batch.count, steps: batch.horizon)
+        Self.append(batch.future, features: batch.futureFeatureCount, states: batch.extras[ODEStateExtras.future],
+                    name: ODEStateExtras.future, count: batch.count, steps: batch.horizon)
     }
 
     /// The head's output (B, H) in `targetSpace`.
