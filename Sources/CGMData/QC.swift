@@ -222,7 +222,7 @@ public struct QualityControl {
         return idx
     }
 
-    /// The first index of the NaN-free run of CGM ending at `t`, not before `lo` (t itself if CGM at t is missing).
+    /// The first index of the NaN-free run of CGM ending at `t`, not before `lo` (t + 1 if CGM at t is missing).
     static func runStart(_ idx: SubjectIndex, lo: Int, decision t: Int) -> Int {
         var a = lo, b = t + 1   // smallest k in [a, b] with no NaN in k…t (missing[t+1] − missing[k] falls with k)
         while a < b {
