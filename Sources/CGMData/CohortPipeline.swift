@@ -110,10 +110,10 @@ public enum CohortPipeline {
                             "announced feeds the twin the recorded meals, but the file has no \(Channel.carbs.rawValue) column")
         }
 
-        let (resampled, resampleReport) = try Resampler(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
-            .resample(cohort)
+        let (resampled, resampleReport) = try Resampler(config: config).resample(cohort)
         var spec = FeatureSpec(pastFeatures: past, futureFeatures: future, staticFeatures: statics,
                                futureIOB: config.futureIOB, maxInterpolationGapMinutes: config.maxInterpolationGapMinutes)
+        if config.gapFill != .interpolate { spec.gapFill = config.gapFill }   // absent at the default (earlier specs' bytes)
         let dropped = droppedPast + droppedFuture + droppedStatics
         if !dropped.isEmpty { spec.droppedFeatures = dropped }
         let builder = FeatureBuilder(iob: spec.iob)
@@ -139,8 +139,7 @@ public enum CohortPipeline {
             }
         }
 
-        let extractor = WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride,
-                                        tokens: config.tokens, mealLabels: config.mealLabels)
+        let extractor = config.extractor
         let (refs, qcReport) = extractor.candidates(features, qc: config.qualityControl(twinMatchFails: twinMatchFails))
         guard !refs.isEmpty else {
             throw DataError(file: cohort.file, "empty cohort after quality control: no window of \(config.history) + \(config.horizon)"

@@ -17,10 +17,18 @@
 //     past_features: [cgm_scaled, iob_scaled]     # names, ?optional names, @time @cgm_history @wearables
 //     future_features: [iob_scaled]
 //     static_features: []        # subject_id, glucose_centre, glucose_scale, subjects.csv columns (?optional)
-//     max_interpolation_gap_minutes: 15
+//     max_interpolation_gap_minutes: 15   # longest glucose gap filled (either method); longer gaps split the series
+//     gap_fill: interpolate      # interpolate (linear, default) | locf (last observation carried forward, SSM-CGM §2);
+//                                # written to the resolved config only when locf (GapFill.swift)
 //     future_iob: basal_only     # basal_only | observed (see FutureIOBPolicy)
 //     qc: {min_history_points: on, rate_of_change: on, stale_decision: on, future_jump: on, twin_matching: on}
 //                                # residual_nan cannot be turned off; `qc: off` turns off all the others
+//     residual_nan_scope: window # QC rule 4 over: window (history and targets, default) | history_tail (the
+//                                # history only, App. C's "CGM tail"; windows with missing targets are then
+//                                # counted and not written); written to the resolved config only when history_tail
+//     short_history: reject      # reject (rule 4 rejects a history with missing CGM, default) | zero_pad (keep the
+//                                # NaN-free tail ending at t, zero-pad earlier steps in every past feature, no mask;
+//                                # PhysioSeq2Seq §3.1); written only when zero_pad
 //     ode_states: false          # true: store the matched twin's ODE states and basal-only forecast per window
 //                                # (extras ode_hist (L,10), ode_fut (H,10), twin_forecast (H); see PrepareODEStates);
 //                                # needs qc.twin_matching on and history ≤ 37
@@ -82,10 +90,16 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
     public var staticFeatures: [String]
     /// Longest glucose gap interpolated across (minutes).
     public var maxInterpolationGapMinutes: Int
+    /// How glucose gaps up to that limit are filled (`gap_fill`).
+    public var gapFill: GapFill = .interpolate
     /// Decoder IOB policy.
     public var futureIOB: FutureIOBPolicy
     /// QC rules applied.
     public var qc: Set<QCRule>
+    /// Where QC rule 4 looks for residual NaN (`residual_nan_scope`).
+    public var residualNaNScope: ResidualNaNScope = .window
+    /// Whether histories are cut to their NaN-free tail and zero-padded (`short_history`).
+    public var shortHistory: ShortHistory = .reject
     /// Whether windows carry GluFormer tokens.
     public var tokens: Bool
     /// Whether `prepare` stores the matched twin's ODE states and basal-only forecast per window
@@ -121,6 +135,13 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
         qc = tokens ? [.residualNaN] : Set(QCRule.allCases)   // token windows are cut at gaps instead (TokenWindows)
     }
 
+    /// The window extractor of this config (its L, H, stride, tokens, meal labels and history padding).
+    public var extractor: WindowExtractor {
+        var extractor = WindowExtractor(history: history, horizon: horizon, stride: stride, tokens: tokens, mealLabels: mealLabels)
+        extractor.zeroPadHistory = shortHistory == .zeroPad
+        return extractor
+    }
+
     /// The windowing described by this config.
     public var windowPreset: WindowPreset {
         WindowPreset(name: preset, history: history, horizon: horizon, stride: stride, pastFeatures: pastFeatures,
@@ -129,7 +150,10 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
 
     /// The QC rules of this config (rule 6 uses `twinMatchFails` if given).
     public func qualityControl(twinMatchFails: ((QCWindow) -> Bool)? = nil) -> QualityControl {
-        QualityControl(enabled: qc, twinMatchFails: twinMatchFails)
+        var control = QualityControl(enabled: qc, twinMatchFails: twinMatchFails)
+        control.residualNaNScope = residualNaNScope
+        control.shortHistory = shortHistory
+        return control
     }
 
     /// The physio_seq2seq preset's defaults.
@@ -202,9 +226,12 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
             ConfigKey("static_features", read: { m, c in if let v = try m.strings("static_features") { c.staticFeatures = v } },
                       write: { .strings($0.staticFeatures) }),
             .int("max_interpolation_gap_minutes", \.maxInterpolationGapMinutes, 0 ... 60),
+            .choice("gap_fill", \.gapFill, writeIf: { $0.gapFill != .interpolate }),
             .choice("future_iob", \.futureIOB),
             ConfigKey("qc", read: { m, c in if m.has("qc") { c.qc = try qcRules(m) } },
                       write: { c in .map(QCRule.allCases.map { ($0.key, .scalar(c.qc.contains($0) ? "on" : "off")) }) }),
+            .choice("residual_nan_scope", \.residualNaNScope, writeIf: { $0.residualNaNScope != .window }),
+            .choice("short_history", \.shortHistory, writeIf: { $0.shortHistory != .reject }),
             .onOff("ode_states", \.odeStates, writeIf: { $0.odeStates }),
             .onOff("diet_tokens", \.dietTokens, writeIf: { $0.dietTokens }),
             ConfigKey("twin", read: { m, c in
@@ -273,6 +300,12 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
             throw m.error("qc", "must be off with preset gluformer: token windows are cut at "
                           + "gaps longer than max_interpolation_gap_minutes instead of QC rules 1–3, 5, 6")
         }
+        if tokens, shortHistory != .reject {
+            throw m.error("short_history", "must be reject with preset gluformer (token windows pad before gaps already)")
+        }
+        if tokens, residualNaNScope != .window {
+            throw m.error("residual_nan_scope", "must be window with preset gluformer (token windows are cut at gaps, not QC'd)")
+        }
         if dietTokens, !tokens { throw m.error("diet_tokens", "needs preset gluformer (diet tokens join glucose tokens)") }
         if tokens, odeStates { throw m.error("ode_states", "is not available with preset gluformer") }
         if !stratify.isEmpty, split != .subject {
@@ -304,6 +337,9 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
         fields += twin   // absent when basal_only (the default): earlier hashes stay valid
         var more: [(String, String)] = []   // likewise absent at their defaults
         if dietTokens { more.append(("diet_tokens", "true")) }
+        if gapFill != .interpolate { more.append(("gap_fill", gapFill.rawValue)) }
+        if residualNaNScope != .window { more.append(("residual_nan_scope", residualNaNScope.rawValue)) }
+        if shortHistory != .reject { more.append(("short_history", shortHistory.rawValue)) }
         if mealLabels { more.append(("meal_labels", "P\(mealPlateau)R\(mealRamp)")) }
         if !stratify.isEmpty { more.append(("stratify", stratify)) }
         return (fields + more).map { "\($0.0)=\($0.1)" }.joined(separator: ";")

@@ -113,7 +113,7 @@ public struct InferencePipeline {
         }
         guard !chosen.isEmpty else { throw DataError(file: cohort.file, "holds no subjects") }
 
-        let resampler = Resampler(maxInterpolationGapMinutes: spec.maxInterpolationGapMinutes)
+        let resampler = Resampler(spec: spec)
         let builder = FeatureBuilder(iob: spec.iob)
         var features: [SubjectFeatures] = [], refs: [WindowRef] = [], notes: [String] = []
         for series in chosen {
@@ -148,7 +148,7 @@ public struct InferencePipeline {
         let L = recipe.history
         let minutes = (L - 1) * Int(ResampledSubject.gridSeconds / 60)
         let need = "a window needs \(L) consecutive 5-minute points with glucose (\(minutes) min of history; gaps up to "
-            + "\(recipe.spec.maxInterpolationGapMinutes) min are interpolated)"
+            + "\(recipe.spec.maxInterpolationGapMinutes) min are filled by \(recipe.spec.gapFillMethod.rawValue))"
         guard let lastSegment = s.segments.last else {
             throw DataError(key: .subject(s.id), "has no glucose readings: cannot form a forecast window")
         }

@@ -46,7 +46,7 @@ enum PrepareMealFlags {
             needed = try (FeatureCatalog.expand(config.pastFeatures, channels: channels, keyPath: "data.past_features")
                 + FeatureCatalog.expand(config.futureFeatures, channels: channels, keyPath: "data.future_features"))
                 .contains(FeatureCatalog.mealFlag)
-            resampled = try Resampler(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes).resample(read).0
+            resampled = try Resampler(config: config).resample(read).0
         } catch {
             failure = "\(error)"
         }

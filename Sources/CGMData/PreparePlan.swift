@@ -40,10 +40,7 @@ public struct CohortPlan {
     public var warnings: [String]
 
     /// The window extractor of this config.
-    public var extractor: WindowExtractor {
-        WindowExtractor(history: config.history, horizon: config.horizon, stride: config.stride, tokens: config.tokens,
-                        mealLabels: config.mealLabels)
-    }
+    public var extractor: WindowExtractor { config.extractor }
 
     /// The windows assigned to `name`, in plan order.
     public func refs(in name: SplitName) -> [WindowRef] {

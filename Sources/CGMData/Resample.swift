@@ -4,9 +4,10 @@ import CGMSchema
 // line 2). The grid is aligned to multiples of 300 s since the Unix epoch and runs from the first to
 // the last row of the subject (rounded up to the grid).
 //
-//   glucose    linear interpolation at each grid time T between the readings just before and just
-//              after it, only when they are ≤ `maxInterpolationGapMinutes` (15) apart; a reading exactly
-//              at T is taken as is. Longer gaps leave NaN, which splits the series into segments.
+//   glucose    at each grid time T between the readings just before and just after it, only when they
+//              are ≤ `maxInterpolationGapMinutes` (15) apart: linear interpolation (`GapFill.interpolate`,
+//              default) or the reading before (`.locf`, SSM-CGM §2); a reading exactly at T is taken as
+//              is. Longer gaps leave NaN, which splits the series into segments.
 //   events     bin (T − 5 min, T] → T (an event at 12:03 belongs to 12:05, never to an earlier time),
 //              aggregated per `Channel.aggregation`: amounts summed, wearables averaged, sleep stage
 //              last, meal flag max, basal rate time-weighted (the rate carries forward until the next
@@ -56,7 +57,8 @@ public struct ResampleReport: Codable, Equatable, Sendable {
     public var subjects = 0
     /// Grid points with a glucose value.
     public var glucosePoints = 0
-    /// Of those, points interpolated between two readings (not a reading exactly on the grid time).
+    /// Of those, points filled between two readings (not a reading exactly on the grid time): interpolated,
+    /// or carried forward under `GapFill.locf`.
     public var interpolatedPoints = 0
     /// Contiguous segments.
     public var segments = 0
@@ -84,13 +86,26 @@ public struct ResampleReport: Codable, Equatable, Sendable {
 public struct Resampler: Sendable {
     /// Longest gap between two readings that is interpolated across (minutes).
     public var maxInterpolationGapMinutes: Int
+    /// How gaps up to that limit are filled.
+    public var gapFill: GapFill
     /// Largest span of one subject's timestamps (days); more is treated as a timestamp error.
     public var maxSpanDays: Int
 
-    /// A resampler interpolating across gaps up to `maxInterpolationGapMinutes` (default 15).
-    public init(maxInterpolationGapMinutes: Int = 15, maxSpanDays: Int = 1000) {
+    /// A resampler filling gaps up to `maxInterpolationGapMinutes` (default 15) by `gapFill` (default interpolate).
+    public init(maxInterpolationGapMinutes: Int = 15, gapFill: GapFill = .interpolate, maxSpanDays: Int = 1000) {
         self.maxInterpolationGapMinutes = maxInterpolationGapMinutes
+        self.gapFill = gapFill
         self.maxSpanDays = maxSpanDays
+    }
+
+    /// The resampler `prepare` used for a dataset with this spec (inference resamples the same way).
+    public init(spec: FeatureSpec) {
+        self.init(maxInterpolationGapMinutes: spec.maxInterpolationGapMinutes, gapFill: spec.gapFillMethod)
+    }
+
+    /// The resampler of a `data:` section.
+    public init(config: DataConfig) {
+        self.init(maxInterpolationGapMinutes: config.maxInterpolationGapMinutes, gapFill: config.gapFill)
     }
 
     /// Resamples every subject of `cohort`.
@@ -187,8 +202,13 @@ public struct Resampler: Sendable {
             if times[p] == t {
                 out.glucose[i] = Float(values[p])
             } else if p + 1 < times.count, times[p + 1] - times[p] <= maxGap {
-                let w = Double(t - times[p]) / Double(times[p + 1] - times[p])
-                out.glucose[i] = Float(values[p] + (values[p + 1] - values[p]) * w)
+                switch gapFill {
+                case .interpolate:
+                    let w = Double(t - times[p]) / Double(times[p + 1] - times[p])
+                    out.glucose[i] = Float(values[p] + (values[p + 1] - values[p]) * w)
+                case .locf:
+                    out.glucose[i] = Float(values[p])
+                }
                 interpolated += 1
             }
         }

@@ -41,7 +41,7 @@ extension WindowExtractor {
     }
 
     /// The first real (unpadded) grid index of the token window ending its history at `t`: the start of the
-    /// gap-free run containing t, or t − L + 1 if that is later.
+    /// gap-free run containing t, or t − L + 1 if that is later (also where a zero-padded history begins).
     func firstTokenIndex(_ cgm: UnsafeBufferPointer<Float>, decision t: Int) -> Int {
         let lo = t - history + 1
         var i = t

@@ -40,6 +40,9 @@ public struct WindowExtractor {
     /// Whether to add the history's smoothed meal targets (`extras["meal_labels"]`, shape [L]) from
     /// `SubjectFeatures.mealLabels` (SSM-CGM A.2 meal detection).
     public var mealLabels: Bool
+    /// Whether past features before the history's NaN-free tail are zero-padded (`data.short_history: zero_pad`,
+    /// PhysioSeq2Seq §3.1; QC then accepts such histories, see QC.swift).
+    public var zeroPadHistory = false
 
     /// An extractor for windows of `history` + `horizon` steps every `stride` steps.
     public init(history: Int, horizon: Int, stride: Int, tokens: Bool = false, mealLabels: Bool = false) {
@@ -61,7 +64,7 @@ public struct WindowExtractor {
     /// order, then time order) and the QC counts.
     public func candidates(_ features: [SubjectFeatures], qc: QualityControl) -> (windows: [WindowRef], report: QCReport) {
         if tokens { return tokenCandidates(features) }   // GluFormer: cut at gaps (TokenWindows.swift)
-        var report = QCReport(enabled: qc.enabled)
+        var report = QCReport(enabled: qc.enabled, residualNaNScope: qc.residualNaNScope)
         var refs: [WindowRef] = []
         for (s, f) in features.enumerated() where f.count >= history + horizon {
             let idx = qc.index(f)
@@ -123,8 +126,9 @@ public struct WindowExtractor {
                 }
                 let t = ref.decision, lo = t - L + 1
                 let count = features[current].count
-                // Token windows may start before their gap-free run (padding); others never do.
-                let first = tokens ? features[current].cgm.withUnsafeBufferPointer { firstTokenIndex($0, decision: t) } : lo
+                // Token windows, and others with zeroPadHistory, may start before their gap-free run (padding).
+                let first = tokens || zeroPadHistory
+                    ? features[current].cgm.withUnsafeBufferPointer { firstTokenIndex($0, decision: t) } : lo
                 precondition((first == lo ? lo >= 0 : first > lo) && t + H < count,
                              "window \(lo)…\(t + H) outside subject \(features[current].id)'s grid")
                 let pastBase = w * L * P

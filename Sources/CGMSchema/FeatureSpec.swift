@@ -98,6 +98,8 @@ public struct FeatureSpec: Codable, Equatable, Sendable {
     public var gridMinutes = 5
     /// Longest interpolated glucose gap (minutes).
     public var maxInterpolationGapMinutes: Int
+    /// How those gaps were filled; nil is `.interpolate` (absent from specs written before `data.gap_fill`).
+    public var gapFill: GapFill? = nil
     /// Glucose range of eq. 11 (mg/dL), values clamped into it before scaling.
     public var cgmScaleRange: [Double] = [40, 400]
     /// IOB constants, eqs. 5–7.
@@ -134,6 +136,9 @@ public struct FeatureSpec: Codable, Equatable, Sendable {
         self.futureIOB = futureIOB
         self.maxInterpolationGapMinutes = maxInterpolationGapMinutes
     }
+
+    /// The gap-filling method (`gapFill`, or `.interpolate` when not recorded).
+    public var gapFillMethod: GapFill { gapFill ?? .interpolate }
 
     /// All time-varying features used, past first, without repeats.
     public var timeVaryingFeatures: [String] {

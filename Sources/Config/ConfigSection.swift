@@ -80,13 +80,13 @@ extension ConfigKey {
         value(name, keyPath, read: { try $0.string(name) }, node: YAMLNode.string, writeIf: writeIf)
     }
 
-    /// One of the raw values of `Choice`.
+    /// One of the raw values of `Choice`, only written when `writeIf` holds.
     public static func choice<Choice: RawRepresentable & CaseIterable>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Choice>
+        _ name: String, _ keyPath: WritableKeyPath<Section, Choice>, writeIf: ((Section) -> Bool)? = nil
     ) -> ConfigKey where Choice.RawValue == String {
         value(name, keyPath, read: { m in
             try m.choice(name, Choice.allCases.map(\.rawValue)).flatMap(Choice.init(rawValue:))
-        }, node: { .string($0.rawValue) }, writeIf: nil)
+        }, node: { .string($0.rawValue) }, writeIf: writeIf)
     }
 
     /// A nested section (an absent or null key leaves its defaults).

@@ -197,7 +197,7 @@ public final class MealDetectorRunner {
     public func timelines(cgmPath: String, subjects: Set<String>? = nil) throws -> [MealTimeline] {
         let cohort = try CohortReader().read(cgmPath: cgmPath)
         let chosen = cohort.series.filter { subjects?.contains($0.subject) ?? true }
-        let resampler = Resampler(maxInterpolationGapMinutes: spec.maxInterpolationGapMinutes)
+        let resampler = Resampler(spec: spec)
         return try chosen.map { try timeline(try resampler.resample($0).subject) }
     }
 }

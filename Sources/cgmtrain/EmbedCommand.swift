@@ -89,9 +89,8 @@ enum GluFormerInputs {
         guard let model = restored.model as? GluFormerForecaster else {
             throw ValidationError("\(checkpoint): \(command) needs a gluformer checkpoint (this one is '\(restored.model.name)')")
         }
-        let gap = restored.config.data?.maxInterpolationGapMinutes ?? 15
         let cohort = try CohortReader().read(cgmPath: cgm, subjectsPath: nil)
-        var (resampled, _) = try Resampler(maxInterpolationGapMinutes: gap).resample(cohort)
+        var (resampled, _) = try Resampler(config: restored.config.data ?? .defaults).resample(cohort)
         if let subjects {
             let wanted = subjects.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             let known = Set(resampled.map(\.id))

@@ -96,9 +96,8 @@ struct GenerateCommand: ParsableCommand {
             guard let model = restored.model as? GluFormerForecaster else {
                 throw ValidationError("\(checkpoint): generate needs a gluformer checkpoint (this one is '\(restored.model.name)')")
             }
-            let gap = restored.config.data?.maxInterpolationGapMinutes ?? 15
             let cohort = try CohortReader().read(cgmPath: cgm, subjectsPath: nil)
-            var (subjects, _) = try Resampler(maxInterpolationGapMinutes: gap).resample(cohort)
+            var (subjects, _) = try Resampler(config: restored.config.data ?? .defaults).resample(cohort)
             if let subject {
                 subjects = subjects.filter { $0.id == subject }
                 guard !subjects.isEmpty else { throw ValidationError("\(cgm): no subject '\(subject)'") }

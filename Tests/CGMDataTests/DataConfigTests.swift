@@ -61,6 +61,7 @@ final class DataConfigTests: XCTestCase {
         expect(["future_features": "iob"], "data.future_features", "must be a list of strings")
         expect(["max_interpolation_gap_minutes": 90], "data.max_interpolation_gap_minutes", "must be ≤ 60")
         expect(["future_iob": "all"], "data.future_iob", "must be basal_only or observed")
+        expect(["gap_fill": "nearest"], "data.gap_fill", "must be interpolate or locf")
         expect(["qc": ["density": "off"]], "data.qc.density", "is not a QC rule")
         expect(["qc": ["residual_nan": "off"]], "data.qc.residual_nan", "cannot be turned off")
         expect(["qc": ["future_jump": 3]], "data.qc.future_jump", "must be on or off")
@@ -76,6 +77,10 @@ final class DataConfigTests: XCTestCase {
         XCTAssertEqual(a.hash, try DataConfig.parse(["stride": 6, "preset": "physio_seq2seq"]).hash)
         XCTAssertNotEqual(a.hash, try DataConfig.parse(["stride": 7]).hash)
         XCTAssertNotEqual(a.hash, try DataConfig.parse(["stride": 6, "qc": ["future_jump": "off"]]).hash)
+        XCTAssertEqual(a.hash, try DataConfig.parse(["stride": 6, "gap_fill": "interpolate"]).hash, "the default adds nothing")
+        XCTAssertNotEqual(a.hash, try DataConfig.parse(["stride": 6, "gap_fill": "locf"]).hash)
+        XCTAssertFalse(a.entries.contains { $0.0 == "gap_fill" }, "resolved configs gain no line at the default")
+        XCTAssertTrue(try DataConfig.parse(["gap_fill": "locf"]).entries.contains { $0.0 == "gap_fill" })
         XCTAssertEqual(a.hash.count, 16)
         XCTAssertTrue(a.canonicalDescription.hasPrefix("preset=physio_seq2seq;history=37;horizon=48;stride=6;"))
     }

@@ -1,6 +1,7 @@
 // Ingest: CSV reading (quotes, CRLF, BOM), numbers, timestamps, the cohort reader's counts and
 // errors, and resampling onto the 5-minute grid with hand-computed values.
 
+import CGMSchema
 import Foundation
 import XCTest
 @testable import CGMData
@@ -325,6 +326,32 @@ final class IngestTests: XCTestCase {
         // With the limit at 20 minutes the same gap is bridged.
         let bridged = try resample([(gridT0, "100"), (gridT0 + 1200, "140")], maxGap: 20)
         assertFloats(bridged.glucose, [100, 110, 120, 130, 140])
+    }
+
+    func testGapFillLOCFCarriesTheLastReadingForwardWithinTheLimit() throws {
+        // A tiny CSV: readings at 0, 15 and 35 min (100, 130, 150). data.gap_fill: locf (SSM-CGM §2) fills the
+        // 15-minute gap with the reading before it; the 20-minute gap exceeds the 15-minute limit and still splits.
+        let csv = "subject_id,timestamp,glucose_mg_dl\n"
+            + [(0, 100), (900, 130), (2100, 150)].map { "A,\(gridT0 + Int64($0.0)),\($0.1)\n" }.joined()
+        let series = try readTestCohort(csv).series[0]
+        let locf = try DataConfig.parse(["gap_fill": "locf"])
+        XCTAssertEqual(locf.gapFill, .locf)
+        let (carried, filled) = try Resampler(config: locf).resample(series)
+        assertFloats(carried.glucose, [100, 100, 100, 130, .nan, .nan, .nan, 150])
+        XCTAssertEqual(filled, 2)
+        XCTAssertEqual(carried.segments, [0 ..< 4, 7 ..< 8])
+        XCTAssertEqual(carried.readingAge[2], 600, "the age of the reading is the same under either method")
+        // The default is today's linear interpolation.
+        let (linear, _) = try Resampler(config: try DataConfig.parse([:])).resample(series)
+        assertFloats(linear.glucose, [100, 110, 120, 130, .nan, .nan, .nan, 150])
+        // The method is recorded in the feature spec only when it is not the default, and inference reads it back.
+        var spec = FeatureSpec(pastFeatures: ["cgm"], futureFeatures: [], staticFeatures: [])
+        XCTAssertFalse(try spec.jsonString().contains("gapFill"), "a default spec keeps the bytes it had before gap_fill")
+        spec.gapFill = .locf
+        let decoded = try FeatureSpec(jsonString: try spec.jsonString())
+        XCTAssertEqual(Resampler(spec: decoded).gapFill, .locf)
+        XCTAssertEqual(try FeatureSpec(jsonString: try FeatureSpec(pastFeatures: ["cgm"], futureFeatures: [],
+                                                                   staticFeatures: []).jsonString()).gapFillMethod, .interpolate)
     }
 
     func testIrregularSampling() throws {

@@ -12,7 +12,7 @@ final class QCTests: XCTestCase {
         var qc = qc
         qc.minHistoryPoints = 3
         let f = try FeatureBuilder().build(makeResampledSubject(glucose, observed: observed, readingAge: age), features: [])
-        var report = QCReport(enabled: qc.enabled)
+        var report = QCReport(enabled: qc.enabled, residualNaNScope: qc.residualNaNScope)
         let ok = qc.evaluate(f, qc.index(f), decision: 3, history: 4, horizon: 2, report: &report)
         return (ok, report)
     }
@@ -56,6 +56,44 @@ final class QCTests: XCTestCase {
         XCTAssertEqual(seen.map { Array($0.future) }, [108, 110])
         XCTAssertEqual(seen?.decisionTime, gridT0 + 900)
         XCTAssertFalse(r.accepted)
+    }
+
+    func testRuleFourOnTheHistoryTailCountsMissingTargetsApart() throws {
+        var tail = QualityControl()
+        tail.residualNaNScope = .historyTail
+        // A missing target: App. C's rule 4 (the CGM up to t) passes it, but the window cannot be trained on.
+        var r = try check([100, 102, 104, 106, 108, .nan], qc: tail)
+        XCTAssertFalse(r.accepted)
+        XCTAssertEqual(r.report.rules.map(\.count), [0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(r.report.incompleteTargets, 1)
+        XCTAssertEqual(r.report.yield, 0)
+        XCTAssertEqual(r.report.appendixCYield, 1)
+        XCTAssertTrue(r.report.summaryLines().last!.contains("App. C yield 100.0%"), "\(r.report.summaryLines())")
+        // A missing history point fails rule 4 under either scope.
+        r = try check([100, .nan, 104, 106, 108, 110], qc: tail)
+        XCTAssertEqual(r.report.rules.map(\.count), [0, 0, 0, 1, 0, 0])
+        XCTAssertEqual(r.report.incompleteTargets, 0)
+        // The default whole-window rule 4 counts the missing target under rule 4 and reports no extra count.
+        r = try check([100, 102, 104, 106, 108, .nan])
+        XCTAssertEqual(r.report.rules.map(\.count), [0, 0, 0, 1, 0, 0])
+        XCTAssertNil(r.report.incompleteTargets)
+        XCTAssertEqual(r.report.appendixCYield, r.report.yield)
+        // The count survives the manifest's JSON; the default report writes no such key.
+        var report = QCReport(enabled: Set(QCRule.allCases), residualNaNScope: .historyTail)
+        report.scanned = 3
+        report.incompleteTargets = 2
+        XCTAssertEqual(try JSONDecoder().decode(QCReport.self, from: JSONEncoder().encode(report)), report)
+        let plain = String(decoding: try JSONEncoder().encode(QCReport(enabled: [])), as: UTF8.self)
+        XCTAssertFalse(plain.contains("incomplete_targets"))
+        // data.residual_nan_scope reaches the QC; the default adds nothing to the hash or the resolved config.
+        let config = try DataConfig.parse(["residual_nan_scope": "history_tail"])
+        XCTAssertEqual(config.qualityControl().residualNaNScope, .historyTail)
+        XCTAssertNotEqual(config.hash, try DataConfig.parse([:]).hash)
+        XCTAssertEqual(try DataConfig.parse(["residual_nan_scope": "window"]).hash, try DataConfig.parse([:]).hash)
+        XCTAssertFalse(try DataConfig.parse([:]).entries.contains { $0.0 == "residual_nan_scope" })
+        XCTAssertThrowsError(try DataConfig.parse(["residual_nan_scope": "tail"])) { error in
+            XCTAssertTrue("\(error)".contains("data.residual_nan_scope must be window or history_tail"), "\(error)")
+        }
     }
 
     func testRulesCountIndependentlyAndTwinMatchingRunsLast() throws {

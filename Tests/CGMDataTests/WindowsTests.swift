@@ -53,6 +53,39 @@ final class WindowsTests: XCTestCase {
         XCTAssertEqual(report.count(.residualNaN), 4)
     }
 
+    func testZeroPaddedShortHistories() throws {
+        // The same two segments; with data.short_history: zero_pad (PhysioSeq2Seq §3.1) the windows whose history
+        // reaches back over the gap keep their NaN-free tail, zero-padded to L = 3 steps, instead of failing rule 4.
+        var g = (0 ..< 13).map { Float(100 + $0) }
+        g[6] = .nan
+        let f = try features(g)
+        let config = try DataConfig.parse(["preset": "custom", "history": 3, "horizon": 2, "stride": 1,
+                                           "past_features": ["cgm", "cgm_scaled"], "qc": "off", "short_history": "zero_pad"])
+        let extractor = config.extractor
+        XCTAssertTrue(extractor.zeroPadHistory)
+        let (refs, report) = extractor.candidates([f], qc: config.qualityControl())
+        XCTAssertEqual(refs.map(\.decision), [2, 3, 7, 8, 9, 10], "t = 7 and 8 have histories 5…7 and 6…8 across the gap")
+        XCTAssertEqual(report.count(.residualNaN), 2, "t = 4 and 5 still miss a target (index 6)")
+        var spec = FeatureSpec(pastFeatures: ["cgm", "cgm_scaled"], futureFeatures: [], staticFeatures: [])
+        spec.fit(features: [f], scope: [.max], table: nil)
+        let set = extractor.materialize(refs, features: [f], spec: spec, table: nil)
+        XCTAssertNil(set.validate())
+        let z = spec.standardization(of: "cgm")!
+        // Window t = 7: history 5, 6 (gap), 7 → padding, padding, g[7] — every past feature 0 on the padding.
+        assertFloats(Array(set.past[2 * 6 ..< 3 * 6]), [0, 0, 0, 0, z.apply(107), FeatureCatalog.scaleCGM(107)])
+        // Window t = 8: history 6 (gap), 7, 8 → padding, then the tail.
+        assertFloats(Array(set.past[3 * 6 ..< 4 * 6]), [0, 0, z.apply(107), FeatureCatalog.scaleCGM(107),
+                                                        z.apply(108), FeatureCatalog.scaleCGM(108)])
+        XCTAssertEqual(Array(set.target[2 * 2 ..< 3 * 2]), [108, 109])
+        // The default rejects them, and the key is written only when set.
+        let reject = try DataConfig.parse(["preset": "custom", "history": 3, "horizon": 2, "stride": 1,
+                                           "past_features": ["cgm"], "qc": "off"])
+        XCTAssertEqual(reject.extractor.candidates([f], qc: reject.qualityControl()).windows.map(\.decision), [2, 3, 9, 10])
+        XCTAssertFalse(reject.entries.contains { $0.0 == "short_history" })
+        XCTAssertNotEqual(config.hash, try DataConfig.parse(["preset": "custom", "history": 3, "horizon": 2, "stride": 1,
+                                                             "past_features": ["cgm", "cgm_scaled"], "qc": "off"]).hash)
+    }
+
     func testPresets() {
         let physio = WindowPreset.physioSeq2Seq
         XCTAssertEqual([physio.history, physio.horizon], [37, 48])

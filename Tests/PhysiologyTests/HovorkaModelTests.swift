@@ -140,4 +140,49 @@ final class HovorkaModelTests: XCTestCase {
         XCTAssertLessThan(rise, 250)
         XCTAssertTrue((6...36).contains(peakIndex), "peak at \(peakIndex * 5) min")
     }
+
+    /// App. B's undefined `k_d`: row 0 of `A_p x_k + D_p` (eq. 16) equals Hovorka 2004's dQ1/dt only with
+    /// `D_p[0] = X1·Q1 + EGP0`, i.e. `k_d = −1`; any other k_d leaves a residual of (−1 − k_d)·EGP0.
+    func testEquation16ReproducesTheODEOnlyWithKdMinusOne() {
+        var rng = SeededGenerator(seed: 18)
+        let (x0, _) = fasting(p)
+        for _ in 0..<10 {
+            var v = x0.array
+            for j in v.indices { v[j] *= rng.uniform(0.5, 2) }
+            v[7] = rng.uniform(0, 0.9)   // X3 < 1: EGP not clipped
+            v[8] = rng.uniform(0, 40); v[9] = rng.uniform(0, 40)
+            let x = HovorkaState(v)
+            let a = AugmentedSystem.systemMatrix(x, p), d = AugmentedSystem.disturbance(x, p)
+            let ode = HovorkaODE.derivative(x, p, insulin: 0, carbs: 0).array
+            for i in 0..<10 {
+                var row = d[i]
+                for j in 0..<10 { row += a[i, j] * v[j] }
+                XCTAssertEqual(row, ode[i], accuracy: 1e-12 * max(1, abs(ode[i])), "row \(i)")
+            }
+            let kdZeroResidual = (d[0] - p.egp0) - x.x1 * x.q1   // D_p[0] with k_d = 0 would be X1·Q1
+            XCTAssertEqual(kdZeroResidual, 0, accuracy: 1e-15)
+            XCTAssertGreaterThan(p.egp0, 0.01, "so k_d = 0 would miss dQ1/dt by EGP0 > 0.01 mmol/kg/min")
+        }
+    }
+
+    /// App. B's printed `K = A_G·0.18·t_max,G·BW` against Hovorka 2004's `A_G/(0.18·t_max,G·BW)`: the
+    /// ratio is (0.18·t_max,G·BW)², and a 50 g meal under the printed form leaves any physiological range.
+    func testGutGainFormsPrintedAgainstHovorka2004() {
+        var printed = p
+        printed.gutGainForm = .appendixBPrinted
+        XCTAssertEqual(p.gutGain, 0.8 / (0.18 * 40 * 75), accuracy: 1e-15)
+        XCTAssertEqual(printed.gutGain, 0.8 * 0.18 * 40 * 75, accuracy: 1e-9)
+        XCTAssertEqual(printed.gutGain / p.gutGain, pow(0.18 * 40 * 75, 2), accuracy: 1e-3)
+        let (x0, basal) = fasting(p, 140)
+        var carbs = [Double](repeating: 0, count: 36)
+        carbs[0] = 50.0 / 5
+        let u = [Double](repeating: p.insulinInput(basalUPerH: basal), count: 36)
+        let peak = { (q: HovorkaParameters) in HovorkaModel(q).simulate(from: x0, insulin: u, carbs: carbs).map { 18 * $0.q1 / q.vg }.max()! }
+        XCTAssertLessThan(peak(p), 400, "Hovorka 2004's K: a plausible post-meal peak")
+        XCTAssertGreaterThan(peak(printed), 100_000, "the printed K: glucose beyond any physiological range")
+        // Stored parameter sets without the field decode to the default form.
+        let json = try! JSONEncoder().encode(p)
+        XCTAssertFalse(String(decoding: json, as: UTF8.self).contains("gutGainForm"))
+        XCTAssertEqual(try! JSONDecoder().decode(HovorkaParameters.self, from: json).gutGain, p.gutGain)
+    }
 }

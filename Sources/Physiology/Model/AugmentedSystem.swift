@@ -11,8 +11,11 @@
 /// * `k01 = F01c(G_k)/Q1_k` (Table 3's flux `f_c01` written as a rate; for `G < 4.5` this is
 ///   `F01/(4.5·V_G)`),
 /// * `k_r = F_R(G_k)/Q1_k`, zero unless `G_k > 9 mmol/L` (renal clearance above 9 mmol/L),
-/// * `D_p[0] = X1·Q1 + EGP0`: the paper prints `X1Q1 − k_d·EGP0` with `k_d` never defined; the
-///   sign that makes `EGP0·(1 − X3)` of Figure 2 come out is `k_d = −1`, which is what we use,
+/// * `D_p[0] = X1·Q1 + EGP0`: the paper prints `X1Q1 − k_d·EGP0` with `k_d` never defined, and no cited
+///   source defines it either (Hovorka 2004 has no `k_d`). It is fixed by the requirement above: row 0 of
+///   `A_p x_k + D_p` is `−(X1 + k01 + k_r)Q1 + k12·Q2 − Q1·X1 − EGP0·X3 + K·M2 + X1·Q1 − k_d·EGP0`, which equals
+///   Hovorka 2004's `dQ1/dt = −F01c − X1·Q1 + k12·Q2 − F_R + K·M2 + EGP0·(1 − X3)` only for `k_d = −1`
+///   (tested: `HovorkaModelTests.testEquation16ReproducesTheODEOnlyWithKdMinusOne`),
 /// * when `EGP0·(1 − X3_k) < 0` the production is clipped to zero (Hovorka 2004): the `−EGP0`
 ///   column and the `EGP0` term are then both held at zero for the step.
 public enum AugmentedSystem {

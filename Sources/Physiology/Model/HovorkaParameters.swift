@@ -1,3 +1,14 @@
+/// Which form of the gut absorption gain `K` (PhysioSeq2Seq App. B) a twin uses.
+public enum GutGainForm: String, Codable, Sendable, CaseIterable {
+    /// `K = A_G / (0.18 · t_max,G · BW)`, Hovorka et al. 2004's meal appearance (g → mmol, per kg,
+    /// over the absorption time): the default, the only form with units that fit `u_G` in g/min.
+    case hovorka2004 = "hovorka_2004"
+    /// `K = A_G · 0.18 · t_max,G · BW`, App. B as printed: (0.18·t_max,G·BW)² ≈ 2.5·10⁵ times larger for
+    /// t_max,G = 40 min and BW = 70 kg, so a 50 g meal drives glucose off any physiological scale
+    /// (HovorkaModelTests). Kept so the printed equation can be run as written.
+    case appendixBPrinted = "appendix_b_printed"
+}
+
 /// The parameters of one digital twin: the 16 of PhysioSeq2Seq Appendix B Table 3 plus the basal
 /// insulin rate that holds the twin at its target fasting glucose.
 ///
@@ -39,6 +50,8 @@ public struct HovorkaParameters: Equatable, Sendable, Codable {
     /// Basal insulin rate (U/h) that holds this twin at its target fasting glucose
     /// (see `SteadyState.basalRate`); 0 until computed.
     public var basalUPerH: Double
+    /// The form of `K` (nil: `.hovorka2004`; absent from stored parameter sets made before the switch).
+    public var gutGainForm: GutGainForm? = nil
 
     /// A parameter set; `basalUPerH` defaults to 0 (compute it with `SteadyState.basalRate`).
     public init(f01: Double, vg: Double, k12: Double, ag: Double, tmaxG: Double, egp0: Double,
@@ -76,10 +89,15 @@ public struct HovorkaParameters: Equatable, Sendable, Codable {
     public static let sampleMinutes = 5.0
 
     /// Gut absorption scaling `K` (Appendix B): converts `M2/t_max,G` in g/min into mmol/kg/min,
-    /// `K = A_G / (0.18 · t_max,G · BW)` (1 g of glucose = 1/0.18 mmol). The paper's text prints
-    /// the factors of this fraction in one line ("aG·0.18·tmax,G·BW"); only the quotient is
-    /// dimensionally consistent with `G_p = e₉` and `u_G` in g/min (eq. 2), so that is what we use.
-    public var gutGain: Double { ag / (0.18 * tmaxG * bodyWeight) }
+    /// `K = A_G / (0.18 · t_max,G · BW)` (1 g of glucose = 1/0.18 mmol; Hovorka 2004). The paper's text
+    /// prints "K = aG·0.18·tmax,G·BW"; only the quotient is dimensionally consistent with `G_p = e₉` and
+    /// `u_G` in g/min (eq. 2), so it is the default; `gutGainForm = .appendixBPrinted` gives the printed product.
+    public var gutGain: Double {
+        switch gutGainForm ?? .hovorka2004 {
+        case .hovorka2004: return ag / (0.18 * tmaxG * bodyWeight)
+        case .appendixBPrinted: return ag * 0.18 * tmaxG * bodyWeight
+        }
+    }
 
     /// Converts a basal rate in U/h into the insulin input `u_I` in mU/kg/min.
     public func insulinInput(basalUPerH: Double) -> Double { basalUPerH * 1000 / (60 * bodyWeight) }

@@ -1,20 +1,33 @@
 import Foundation
 
+// The priors, each with its source and what could be checked (issue 18; the README's "Hovorka population"
+// repeats this table). "checked" means compared with a public source found with the search tools; the
+// primary papers' tables themselves (Hovorka 2002 AJP-Endo 282:E992, Hovorka 2004 Physiol Meas 25:905
+// Tables 1–2, Wilinska 2010 JDST 4:132 Table 1) were not readable here, so every "checked" below is against
+// a secondary transcription and says which.
+//
+// | parameter | ours: median, CV (log-normal), range | claimed source | checked against | result |
+// |---|---|---|---|---|
+// | EGP0 | 0.0161 mmol/kg/min, 24 %, 0.008–0.030 | median Hovorka 2004; CV "Hovorka 2002" | median: public Hovorka 2004 implementations (EGP_0 = 0.0161·BW) | median ✓; CV not verified |
+// | F01 | 0.0097, 23 %, 0.005–0.018 | as EGP0 | same (F_01 = 0.0097·BW) | median ✓; CV not verified |
+// | k12 | 0.066 /min, 43 %, 0.02–0.20 | as EGP0 | same; Percival/Doyle-group table (PMC7449052 Table A-1: 0.066) | median ✓; CV not verified |
+// | ka1, ka2, ka3 | 0.006, 0.06, 0.03 /min; 100, 74, 77 % | as EGP0 | same (PMC7449052: 0.006, 0.06, 0.03) | medians ✓; CVs not verified |
+// | S_IT, S_ID, S_IE | 51.2e-4, 8.2e-4, 520e-4; 63, 96, 59 % | as EGP0 | same (51.2e-4, 8.2e-4, 520e-4) | medians ✓; CVs not verified — Hovorka 2002's abstract reports healthy-subject sensitivities (11.5 ± 3.8, 10.4 ± 3.9, 11.1 ± 2.7 ×10⁻² ml/kg/min per mU/l, n = 6) in other units, which do not give these CVs |
+// | k_e | 0.138 /min, 25 %, 0.06–0.30 | median Hovorka 2004; CV Wilinska 2010 | Wilinska priors as transcribed in a public Python simulator: N(0.14, 0.035), 0.05–0.30 | median (0.138 vs 0.14) and CV ✓; range differs slightly |
+// | V_I | 0.12 L/kg, 10 %, 0.08–0.18 | Wilinska 2010 | same transcription: N(0.12, 0.012), 0.08–0.18 | ✓ |
+// | V_G | 0.16 L/kg, 20 %, 0.10–0.26 | Wilinska 2010 | same transcription: exp N(ln 0.15, 0.23), 0.09–0.25 | ✗ differs (median 0.15, σ_log 0.23) — kept: changing it changes every simulated cohort |
+// | t_max,I | 55 min, 25 %, 30–110 | Wilinska 2010 | same transcription: 1/t_max,I = k_a ~ N(0.018, 0.0045), 0.005–0.06 | median (55.6) and spread ✓; range differs (16.7–200 min) |
+// | t_max,G | 40 min, 25 %, 20–80 | Wilinska 2010 | same transcription: 1/t_max,G = exp N(−3.689, 0.25), 0.02–0.035 | median (40) and σ ✓; range differs (28.6–50 min) |
+// | A_G | uniform 0.7–0.9 | Wilinska 2010 | same transcription: uniform 70–120 % | ✗ differs (upper bound 1.2) — kept, as V_G |
+// | BW | N(76.3, 15.9) kg, 45–140 | Resalat et al. 2019 (PLOS One 14:e0217301) | not found (Wilinska's transcription uses N(74.9, 14.4)) | not verified |
+// | ρ(S_IT,S_ID) 0.75, ρ(S_ID,S_IE) 0.25 | Resalat et al. 2019 | not found | not verified |
+//
+// Nominal twin (HovorkaParameters.nominal): the Hovorka 2004 values above plus A_G 0.8, t_max,I 55, t_max,G 40,
+// matching the same public implementations (tau_G 40, tau_I 55, A_G 0.8, k_e 0.138).
+
 /// Inter-subject distributions of the Hovorka parameters, used to draw the 300 twins
-/// (`VirtualPopulation`) and, from an independent stream, the cohort generator's patients.
-///
-/// Sources:
-/// * medians: the Hovorka 2004 nominal values (`HovorkaParameters.nominal`);
-/// * CVs of EGP0, F01, k12, ka1–3, S_IT/S_ID/S_IE: the between-subject spread of the IVGTT
-///   estimates of Hovorka et al. 2002 (Am J Physiol Endocrinol Metab 282:E992), which Hovorka 2004
-///   and the Cambridge simulator (Wilinska et al. 2010, J Diabetes Sci Technol 4:132) reuse as
-///   priors — ≈ ±0.0039, ±0.0022, ±0.028, ±0.0056, ±0.051, ±0.024, ±32e-4, ±7.8e-4, ±306e-4 around
-///   the nominal values, i.e. CV 24, 23, 43, 100, 74, 77, 63, 96, 59 % (rounded);
-/// * k_e (CV 25 %), V_I (10 %), V_G (20 %), t_max,I (25 %), t_max,G (25 %), A_G uniform in
-///   0.7–0.9: the Wilinska 2010 virtual-population priors;
-/// * correlation of the three insulin sensitivities (ρ(S_IT, S_ID) = 0.75, ρ(S_ID, S_IE) = 0.25) and
-///   body weight N(76.3, 15.9) kg: Resalat et al. 2019 (PLOS One 14:e0217301), the OHSU T1D
-///   virtual population from the same group as PhysioSeq2Seq.
+/// (`VirtualPopulation`) and, from an independent stream, the cohort generator's patients. Each prior's
+/// source and what could be verified is in the table above (and the README).
 ///
 /// Rates and sensitivities are log-normal (positive, right-skewed); draws outside the
 /// physiological ranges below are resampled (truncation by rejection).
