@@ -18,9 +18,10 @@ release: deps
 demo: release
 	bash launch/demo.sh
 
-## The test suite (debug build; the MPI tests launch the built cgmtrain under mpirun), then the
-## release-build leak check (optimizer-only leaks do not show in debug builds).
+## The target map (ARCHITECTURE.md), the test suite (debug build; the MPI tests launch the built cgmtrain
+## under mpirun), then the release-build leak check (optimizer-only leaks do not show in debug builds).
 test: build
+	python3 Tests/check-architecture.py
 	$(SWIFT) test
 	$(SWIFT) build -c release --product cgmbench
 	.build/release/cgmbench --leak-check

@@ -37,6 +37,9 @@ struct MachineInfo {
     /// to AVX2 too (`main.swift` restarts the process with OPENBLAS_CORETYPE=Haswell; `TorchReference`).
     var isAVX2Proxy: Bool { KernelISA.name == "AVX2" && cpuFlags.contains("avx512f") }
 
+    /// "model, ISA, n cores" for one-line notes.
+    var summary: String { "\(cpuModel), \(cpuISA), \(ProcessInfo.processInfo.activeProcessorCount) cores" }
+
     /// `value` GFLOP/s as a fraction of the measured peak.
     func ofPeak(_ gflops: Double) -> String { peakGFLOPS > 0 ? fmt(gflops / peakGFLOPS, 3) : "–" }
 

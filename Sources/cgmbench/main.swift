@@ -22,7 +22,8 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm kernels seq2seq memory mamba stream tft ddp data gluformer ssmcgm (default: all but ssmcgm).")
+            help: ArgumentHelp("Sections to run: gemm kernels fastmath lstm seq2seq memory mamba stream tft ddp data gluformer "
+                + "import ssmcgm (default: all but ssmcgm)."))
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
@@ -68,7 +69,8 @@ struct CGMBench: ParsableCommand {
         print(machine.render(torch: torch.map { $0.capability() ?? "\($0.python) (version not readable)" }))
         print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s, \(rounds) alternating "
               + "rounds with PyTorch; median [min–max] of the trials\n")
-        let all = ["gemm", "kernels", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data", "gluformer"]
+        let all = ["gemm", "kernels", "fastmath", "lstm", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data",
+                   "gluformer", "import"]
         let sections = Set(only.isEmpty ? all : only)
         if let unknown = sections.subtracting(all + ["ssmcgm"]).first {
             throw ValidationError("unknown section '\(unknown)'")
@@ -81,6 +83,8 @@ struct CGMBench: ParsableCommand {
             print(Seq2SeqBench.run(harness: harness, rounds: rounds, threads: threads, machine: machine, torch: torch,
                                    script: torchScript), "\n")
         }
+        if sections.contains("fastmath") { print(FastMathBench.run(harness: harness), "\n") }
+        if sections.contains("lstm") { print(LSTMBench.run(harness: harness), "\n") }
         if sections.contains("memory") { memorySection() }
         if sections.contains("mamba") {
             print(MambaBench.run(harness: harness, rounds: rounds, lengths: mambaLengths, machine: machine, torch: torch,
@@ -98,6 +102,7 @@ struct CGMBench: ParsableCommand {
         if sections.contains("gluformer") {
             print(GluFormerBench.run(harness: harness, threads: threads, torch: torch, torchScript: gluformerTorchScript), "\n")
         }
+        if sections.contains("import") { print(try ImportBench.run(harness: harness), "\n") }
         if sections.contains("data") {
             guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }
             print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs, log: { _ in }), "\n")
