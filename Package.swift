@@ -63,7 +63,12 @@ let fmaTarget: Bool = {
 }()
 /// The build-time ISA choice for every configuration; `-target-cpu` and FMA kernels for release builds, and
 /// for debug builds when CGMTRAIN_TARGET_CPU names the target.
-let isaDefines: [SwiftSetting] = targetISA == "avx512" ? [.define("CGMTRAIN_AVX512")] : []
+/// Debug builds without CGMTRAIN_TARGET_CPU compile for baseline x86-64 on every machine, so their kernels keep one
+/// fixed layout (the 16-lane one) rather than the building machine's: their results are then the same bits on
+/// every machine (the compatibility fixtures of TrainingTests record those bits).
+let isaDefines: [SwiftSetting] =
+    (targetISA == "avx512" ? [.define("CGMTRAIN_AVX512", .when(configuration: .release))] : [])
+    + (targetISA == "avx512" || requestedCPU == nil ? [.define("CGMTRAIN_AVX512", .when(configuration: .debug))] : [])
 let explicitDebugTarget: [SwiftSetting] = requestedCPU == nil ? [] :
     [.unsafeFlags(targetCPU, .when(configuration: .debug))]
     + (fmaTarget ? [.define("CGMTRAIN_FMA_KERNELS", .when(configuration: .debug))] : [])
