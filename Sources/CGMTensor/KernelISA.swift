@@ -1,6 +1,6 @@
 // The vector ISA the hand-written kernels are tiled for, chosen at build time from the target CPU:
 // Package.swift defines CGMTRAIN_AVX512 when CGMTRAIN_TARGET_CPU (or, for "native", the building machine) has
-// AVX-512F. A kernel's tile keeps its accumulators, the operands it loads and a broadcast within the register file:
+// AVX-512F, and in debug builds without CGMTRAIN_TARGET_CPU (baseline x86-64, one layout on every machine). A kernel's tile keeps its accumulators, the operands it loads and a broadcast within the register file:
 //   AVX-512: 32 × 512-bit registers, 16 floats per vector
 //   AVX2:    16 × 256-bit registers,  8 floats per vector (also every older or unknown target)
 // Kernels that sum across lanes (dot products, row reductions) therefore add in a different order on the two
