@@ -18,32 +18,65 @@ let config: [Target] = [
 
 // MARK: - Engine and layers
 
-/// Release builds are tuned for the CPU that builds them (`-target-cpu native`, like `-march=native`):
-/// AVX-512 doubles the lanes of the fused LSTM and activation kernels. For one binary shared across
-/// heterogeneous nodes set CGMTRAIN_TARGET_CPU (e.g. "haswell" for any AVX2 machine, "x86-64" for any).
+/// Release builds are tuned for the CPU that builds them (`-target-cpu native`, like `-march=native`). For one
+/// binary shared across heterogeneous nodes set CGMTRAIN_TARGET_CPU (e.g. "haswell" for any AVX2 machine,
+/// "x86-64" for any). Debug builds take `-target-cpu` only when CGMTRAIN_TARGET_CPU is set, so
+/// `CGMTRAIN_TARGET_CPU=haswell swift test --scratch-path .build-avx2` runs the suite as an AVX2 build.
+let requestedCPU = ProcessInfo.processInfo.environment["CGMTRAIN_TARGET_CPU"]
+let targetCPUName = requestedCPU ?? "native"
 let targetCPU: [String] = {
     #if arch(x86_64)
-    return ["-target-cpu", ProcessInfo.processInfo.environment["CGMTRAIN_TARGET_CPU"] ?? "native"]
+    return ["-target-cpu", targetCPUName]
     #else
     return []
     #endif
 }()
-/// CGMTRAIN_FMA_KERNELS: the release build's target CPU has hardware FMA, so kernels built on `addProduct`
-/// (the LSTM's blocked recurrent product) are used; without it (debug builds have no `-target-cpu`, or a
-/// pre-Haswell CGMTRAIN_TARGET_CPU) each lane would call fmaf, and those kernels fall back to OpenBLAS.
+
+/// The vector ISA of the target CPU, which picks the hand-written kernels' tile shapes (CGMTensor's
+/// KernelISA.swift): "avx512" (32 × 512-bit registers) or "avx2" (16 × 256-bit; also the choice for older or
+/// unknown targets). "native" reads the building machine's /proc/cpuinfo flags.
+let targetISA: String = {
+    #if arch(x86_64)
+    let avx512CPUs: Set<String> = [
+        "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client", "icelake-server", "tigerlake",
+        "rocketlake", "sapphirerapids", "emeraldrapids", "graniterapids", "graniterapids-d", "znver4", "znver5",
+        "x86-64-v4", "knl", "knm",
+    ]
+    if targetCPUName != "native" { return avx512CPUs.contains(targetCPUName) ? "avx512" : "avx2" }
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") }.map { $0.split(separator: " ") } ?? []
+    return flags.contains("avx512f") ? "avx512" : "avx2"
+    #else
+    return "avx2"
+    #endif
+}()
+
+/// CGMTRAIN_FMA_KERNELS: the target CPU has hardware FMA, so kernels built on `addProduct` (the LSTM's blocked
+/// recurrent product) are used; without it (debug builds without CGMTRAIN_TARGET_CPU have no `-target-cpu`,
+/// or a pre-Haswell CGMTRAIN_TARGET_CPU) each lane would call fmaf, and those kernels fall back to OpenBLAS.
 let fmaTarget: Bool = {
     #if arch(x86_64)
-    let cpu = ProcessInfo.processInfo.environment["CGMTRAIN_TARGET_CPU"] ?? "native"
-    return !["x86-64", "x86-64-v2", "generic", "core2", "nehalem", "westmere", "sandybridge", "ivybridge"].contains(cpu)
+    return !["x86-64", "x86-64-v2", "generic", "core2", "nehalem", "westmere", "sandybridge", "ivybridge"].contains(targetCPUName)
     #else
     return true
     #endif
 }()
+/// The build-time ISA choice for every configuration; `-target-cpu` and FMA kernels for release builds, and
+/// for debug builds when CGMTRAIN_TARGET_CPU names the target.
+/// Debug builds without CGMTRAIN_TARGET_CPU compile for baseline x86-64 on every machine, so their kernels keep one
+/// fixed layout (the 16-lane one) rather than the building machine's: their results are then the same bits on
+/// every machine (the compatibility fixtures of TrainingTests record those bits).
+let isaDefines: [SwiftSetting] =
+    (targetISA == "avx512" ? [.define("CGMTRAIN_AVX512", .when(configuration: .release))] : [])
+    + (targetISA == "avx512" || requestedCPU == nil ? [.define("CGMTRAIN_AVX512", .when(configuration: .debug))] : [])
+let explicitDebugTarget: [SwiftSetting] = requestedCPU == nil ? [] :
+    [.unsafeFlags(targetCPU, .when(configuration: .debug))]
+    + (fmaTarget ? [.define("CGMTRAIN_FMA_KERNELS", .when(configuration: .debug))] : [])
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + targetCPU, .when(configuration: .release))]
-    + (fmaTarget ? [.define("CGMTRAIN_FMA_KERNELS", .when(configuration: .release))] : [])
+    + (fmaTarget ? [.define("CGMTRAIN_FMA_KERNELS", .when(configuration: .release))] : []) + isaDefines
 /// Numeric kernels are optimized in debug builds too (as PyTorch's are): unoptimized Swift loops are
 /// ~50× slower, which would make the test suite and single-rank debugging crawl. Preconditions stay on.
-let kernels: [SwiftSetting] = release + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let kernels: [SwiftSetting] = release + [.unsafeFlags(["-O"], .when(configuration: .debug))] + explicitDebugTarget
 
 let engine: [Target] = [
     .target(name: "CGMTensor", dependencies: ["COpenBLAS"], swiftSettings: kernels),

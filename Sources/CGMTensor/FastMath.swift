@@ -16,7 +16,7 @@
 //
 // The scalar `@inlinable` versions execute the same operation sequence as one SIMD lane, so scalar
 // and buffer results are bitwise identical (the buffer tails use the scalar code).
-// Cost (one core, this build's baseline SSE2 target, 8 lanes as 2×xmm): exp ≈ 1.0 ns, sigmoid ≈ 1.3 ns,
+// Cost (one core, the baseline SSE2 target, 8 lanes as 2×xmm): exp ≈ 1.0 ns, sigmoid ≈ 1.3 ns,
 // tanh ≈ 1.25 ns per element; with `-target-cpu haswell` (AVX2) ≈ 0.6 / 0.7 / 0.67 ns.
 
 /// Fast elementwise transcendental functions for the hot loops of the engine (LSTM gates, GELU, ...).
@@ -44,9 +44,11 @@ public enum FastMath {
     /// tanh x rounds to exactly 1 for x > 9.01; clamping |x| there keeps eᶻ⁻¹ finite (z = 2|x| ≤ 20).
     @usableFromInline static let tanhClamp: Float = 10
 
-    /// Lanes per SIMD step of the buffer kernels.
-    public typealias Vector = SIMD16<Float>
-    @usableFromInline typealias IntVector = SIMD16<Int32>
+    /// Lanes per SIMD step of the buffer kernels: one register of the build's ISA (KernelISA.swift), 16 on
+    /// AVX-512 and 8 on AVX2, so the buffer kernel's two independent chains and the polynomial's constants fit
+    /// the register file. Every lane runs the same operation sequence, so the width never changes a result.
+    public typealias Vector = KernelISA.Vector
+    @usableFromInline typealias IntVector = KernelISA.IntVector
 
     // MARK: Shared range reduction (exp, expm1, tanh)
 

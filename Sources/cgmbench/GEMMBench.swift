@@ -5,11 +5,12 @@ import COpenBLAS
 /// against raw `cblas_sgemm` on the same operands, measured alternately in one run.
 struct GEMMBench {
     var harness: Harness
+    var machine: MachineInfo
     var shapes: [(m: Int, n: Int, k: Int)] = [(64, 64, 64), (128, 128, 128), (256, 256, 256), (512, 512, 512),
                                               (64, 256, 76), (2368, 256, 12)]
 
     func run() -> Table {
-        var table = Table(header: ["GEMM (M,N,K)", "raw sgemm GFLOP/s", "engine matmul GFLOP/s", "engine/raw"])
+        var table = Table(header: ["GEMM (M,N,K)", "raw sgemm GFLOP/s", "of peak", "engine matmul GFLOP/s", "engine/raw"])
         for s in shapes {
             let a = Tensor(repeating: 0.5, shape: [s.m, s.k]), b = Tensor(repeating: 0.25, shape: [s.k, s.n])
             let c = Tensor(zeros: [s.m, s.n])
@@ -26,7 +27,7 @@ struct GEMMBench {
                 }.ratesPerTrial
             }
             let r = median(raw) * flop / 1e9, e = median(engine) * flop / 1e9
-            table.rows.append(["\(s.m),\(s.n),\(s.k)", fmt(r, 1), fmt(e, 1), fmt(e / r, 3)])
+            table.rows.append(["\(s.m),\(s.n),\(s.k)", fmt(r, 1), machine.ofPeak(r), fmt(e, 1), fmt(e / r, 3)])
         }
         return table
     }

@@ -8,7 +8,7 @@ import Optim
 /// 287 next-token predictions each, forward + backward + AdamW, dropout 0.1, same batch reused) and generation
 /// tokens/s (3 samples × 288 steps = 24 h after a 276-token context, top-k 10) with the KV cache and with the
 /// reference's recompute-the-window-per-token. Random-walk glucose tokens, no padding.
-/// With `torchPython`, `launch/bench/gluformer_torch.py` measures the same configuration in PyTorch.
+/// With `--torch-python`, `launch/bench/gluformer_torch.py` measures the same configuration in PyTorch.
 struct GluFormerBench {
     static let batch = 16, length = 288, context = 276, samples = 3, steps = 288
     static let config: GluFormerConfig = {
@@ -27,7 +27,7 @@ struct GluFormerBench {
         }
     }
 
-    static func run(harness: Harness, threads: Int, torchPython: String?, torchScript: String) -> String {
+    static func run(harness: Harness, threads: Int, torch: TorchReference?, torchScript: String) -> String {
         let model = GluFormerForecaster(config, history: context, horizon: length - context, seed: 0)
         let optimizer = AdamW(model.store, lr: 1e-3)
         let tokens = GluFormerTokenBatch(tokens: (0 ..< batch).flatMap { randomWalk(length, seed: UInt64($0)) },
@@ -65,7 +65,7 @@ struct GluFormerBench {
         table.rows.append(["generation recomputing the window per token",
                            "\(fmt(uncached.median * genTokens, 0)) [\(fmt(uncached.low * genTokens, 0))–\(fmt(uncached.high * genTokens, 0))]",
                            fmt(uncached.median * genTokens / Double(threads), 0)])
-        if let python = torchPython, let torch = runTorch(python: python, script: torchScript, threads: threads, harness: harness) {
+        if let reference = torch, let torch = runTorch(reference, script: torchScript) {
             table.rows.append(["PyTorch \(torch.version), training, same run", fmt(torch.train, 0), fmt(torch.train / Double(threads), 0)])
             table.rows.append(["PyTorch, generation recomputing the window (reference)", fmt(torch.generate, 0),
                                fmt(torch.generate / Double(threads), 0)])
@@ -75,27 +75,11 @@ struct GluFormerBench {
         return table.render()
     }
 
-    static func runTorch(python: String, script: String, threads: Int, harness: Harness)
-        -> (train: Double, generate: Double, version: String)? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--threads", "\(threads)", "--trials", "\(harness.trials)", "--trial-seconds", "\(harness.trialSeconds)"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMP_NUM_THREADS"] = "\(threads)"; env["MKL_NUM_THREADS"] = "\(threads)"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        guard (try? p.run()) != nil else { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+    /// The reference's training and generation tokens/s and torch version.
+    static func runTorch(_ torch: TorchReference, script: String) -> (train: Double, generate: Double, version: String)? {
+        guard let json = torch.record(script: script, []),
               let train = json["train_tokens_per_s_median"] as? Double,
-              let generate = json["generate_tokens_per_s_median"] as? Double else {
-            print("warning: PyTorch GluFormer reference failed (exit \(p.terminationStatus))")
-            return nil
-        }
+              let generate = json["generate_tokens_per_s_median"] as? Double else { return nil }
         return (train, generate, json["torch"] as? String ?? "?")
     }
 }

@@ -68,3 +68,36 @@ struct Table {
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
     }
 }
+
+/// One model measured side by side with its PyTorch twin: `rounds` rounds of the engine's trials then one
+/// reference process, alternating, so machine noise hits both alike. Rates are per trial, in samples/s.
+struct SideBySide {
+    var engine: [Double] = []
+    var torch: [Double] = []
+    /// Peak RSS of the reference processes (MiB).
+    var torchRSS = 0.0
+
+    /// `body` is one training step of `samplesPerStep` samples; `reference` runs the twin once (nil: no twin).
+    static func measure(rounds: Int, harness: Harness, samplesPerStep: Double,
+                        reference: (() -> TorchReference.Run?)?, _ body: () -> Void) -> SideBySide {
+        var result = SideBySide()
+        for _ in 0..<max(rounds, 1) {
+            result.engine += harness.measure(body).ratesPerTrial.map { $0 * samplesPerStep }
+            if let run = reference?() {
+                result.torch += run.trials
+                result.torchRSS = max(result.torchRSS, run.rss)
+            }
+        }
+        return result
+    }
+
+    var engineMedian: Double { median(engine) }
+    var torchMedian: Double? { torch.isEmpty ? nil : median(torch) }
+    /// Engine ÷ PyTorch, medians of the same run.
+    var ratio: Double? { torchMedian.map { engineMedian / $0 } }
+
+    /// "median [min–max]" of the engine's or the reference's trials.
+    static func cell(_ xs: [Double], _ digits: Int) -> String {
+        xs.isEmpty ? "–" : "\(fmt(median(xs), digits)) [\(fmt(xs.min()!, digits))–\(fmt(xs.max()!, digits))]"
+    }
+}

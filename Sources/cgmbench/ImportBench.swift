@@ -47,7 +47,7 @@ struct ImportBench {
                                fmt(Double(readings) / seconds / 1e6, 2) + " M", fmt(perCore / 1e6, 2) + " M", "≥ 1 M per core"])
         }
         return table.render() + "\n(one thread; every run parses, resolves times, sorts and writes cgm.csv, subjects.csv and the"
-            + " report through a temporary directory; the generated files are in the page cache; CPU: \(CPUInfo.summary))"
+            + " report through a temporary directory; the generated files are in the page cache; CPU: \(MachineInfo.current().summary))"
     }
 
     static func folderBytes(_ path: String) -> Int {
@@ -110,20 +110,5 @@ struct ImportBench {
         func p(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         if usOrder { return "\(p(m))-\(p(d))-\(y) \(p(z / 3600)):\(p(z / 60 % 60))" }
         return "\(y)-\(p(m))-\(p(d))T\(p(z / 3600)):\(p(z / 60 % 60)):\(p(z % 60))"
-    }
-}
-
-/// The CPU this runs on: model name and the widest vector ISA (from /proc/cpuinfo).
-enum CPUInfo {
-    static var summary: String {
-        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let field = { (name: String) in
-            text.split(separator: "\n").first { $0.hasPrefix(name) }.map { $0.split(separator: ":", maxSplits: 1).last.map {
-                $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? ""
-        }
-        let flags = Set(field("flags").split(separator: " "))
-        let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : flags.contains("avx") ? "AVX" : "SSE"
-        let model = field("model name")
-        return (model.isEmpty ? "unknown CPU" : model) + ", " + isa + ", \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 }

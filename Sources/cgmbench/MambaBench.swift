@@ -15,10 +15,6 @@ struct MambaBench {
     static let quantiles: [Float] = [0.1, 0.5, 0.9]
     static let config = Mamba2Config(dModel: 128, dState: 128, dConv: 8, expand: 4, headdim: 64, ngroups: 1,
                                      chunk: 128, dtLimit: nil)
-    /// PyTorch 2.13, one thread (../shared/anchors.md): samples/s and peak RSS (MiB) by L.
-    static let torchSamplesPerSecond: [Int: Double] = [144: 7.5, 288: 3.9, 576: 1.4]
-    static let torchPeakRSS: [Int: Double] = [144: 2.0 * 1024, 288: 3.0 * 1024, 576: 4.2 * 1024]
-
     /// The reference MambaForecaster.
     final class Forecaster {
         let store = ParameterStore()
@@ -74,18 +70,16 @@ struct MambaBench {
         return Double(batch) * scan / 1e9
     }
 
-    /// Runs every length in `lengths` (ascending, so each peak RSS is that configuration's) and returns tables.
-    /// With `torchPython` (a Python with PyTorch), the reference script also runs at each length right after
-    /// the engine (one process per length, `threads` threads) and the table compares against that run as
-    /// well as against the anchors of ../shared/anchors.md.
-    static func run(harness: Harness, lengths: [Int] = [144, 288, 576], threads: Int = 1, torchPython: String? = nil,
-                    torchScript: String = "../shared/bench-reference/pytorch_models.py") -> String {
+    /// Runs every length in `lengths` (ascending, so each peak RSS is that configuration's), side by side with
+    /// `bench-reference/pytorch_models.py --model mamba --seq-len L` (one process per round), and returns tables.
+    static func run(harness: Harness, rounds: Int, lengths: [Int] = [144, 288, 576], machine: MachineInfo,
+                    torch: TorchReference?, script: String) -> String {
         var table = Table(header: ["Mamba-2 forecaster training (B=32)", "samples/s", "ms/step (× first L)",
-                                   "PyTorch anchor", "× anchor", "PyTorch same run", "× same run", "GFLOP/s",
-                                   "peak RSS MiB", "PyTorch RSS (same run)"])
+                                   "PyTorch same run", "× PyTorch", "PyTorch ms/step (× first L)", "GFLOP/s", "of peak",
+                                   "peak RSS MiB", "PyTorch RSS"])
         var scanTable = Table(header: ["selective scan fwd+bwd (B=32, H=8, P=64, N=128, chunk 128)", "ms",
-                                       "× first L", "GFLOP", "GFLOP × first L", "GFLOP/s"])
-        var scanTimes: [Double] = [], stepTimes: [Double] = []
+                                       "× first L", "GFLOP", "GFLOP × first L", "GFLOP/s", "of peak"])
+        var scanTimes: [Double] = [], stepTimes: [Double] = [], torchTimes: [Double] = []
         var lossNote = ""
         for l in lengths.sorted() {
             let model = Forecaster(seed: 0)
@@ -93,7 +87,8 @@ struct MambaBench {
             let x = normal([batch, l, features], seed: 1), y = normal([batch, horizon], seed: 2)
             var step: UInt64 = 0
             var firstLoss: Float = .nan, lastLoss: Float = .nan
-            let m = harness.measure {
+            let reference = torch.map { t in { t.run(script: script, ["--model", "mamba", "--seq-len", "\(l)", "--no-flops"]) } }
+            let m = SideBySide.measure(rounds: rounds, harness: harness, samplesPerStep: Double(batch), reference: reference) {
                 step += 1
                 let g = Graph(training: true, random: RandomContext(seed: 0, step: step))
                 let loss = model.loss(x, y, g)
@@ -103,57 +98,48 @@ struct MambaBench {
                 lastLoss = loss.value.scalar
                 if step == 1 { firstLoss = lastLoss }
             }
-            let rates = m.ratesPerTrial.map { $0 * Double(batch) }, s = m.median * Double(batch)
-            stepTimes.append(1000 / m.median)
+            let s = m.engineMedian
+            stepTimes.append(1000 * Double(batch) / s)
+            if let t = m.torchMedian { torchTimes.append(1000 * Double(batch) / t) }
             let peak = peakRSSMiB()
-            let torch = torchSamplesPerSecond[l]
-            let same = torchPython.flatMap { runTorch(python: $0, script: torchScript, length: l, threads: threads,
-                                                      harness: harness) }
+            let gflops = s / Double(batch) * gflopPerStep(length: l)
             table.rows.append([
-                "L = \(l)", "\(fmt(s, 2)) [\(fmt(rates.min()!, 2))–\(fmt(rates.max()!, 2))]",
+                "L = \(l)", SideBySide.cell(m.engine, 2),
                 fmt(stepTimes.last!, 0) + " (" + fmt(stepTimes.last! / stepTimes[0], 2) + "×)",
-                torch.map { fmt($0, 1) } ?? "–", torch.map { fmt(s / $0, 2) + "×" } ?? "–",
-                same.map { fmt($0.rate, 2) } ?? "–", same.map { fmt(s / $0.rate, 2) + "×" } ?? "–",
-                fmt(m.median * gflopPerStep(length: l), 1), fmt(peak, 0),
-                same.map { fmt($0.rss, 0) } ?? (torchPeakRSS[l].map { fmt($0, 0) + " (anchor)" } ?? "–"),
+                SideBySide.cell(m.torch, 2), m.ratio.map { fmt($0, 2) + "×" } ?? "–",
+                torchTimes.count == stepTimes.count ? fmt(torchTimes.last!, 0) + " (" + fmt(torchTimes.last! / torchTimes[0], 2) + "×)" : "–",
+                fmt(gflops, 1), machine.ofPeak(gflops), fmt(peak, 0), m.torch.isEmpty ? "–" : fmt(m.torchRSS, 0),
             ])
             lossNote += " L=\(l): \(fmt(Double(firstLoss), 3)) → \(fmt(Double(lastLoss), 3)) over \(step) steps;"
 
             let scanRate = harness.measure { scanStep(length: l) }
             scanTimes.append(1000 / scanRate.median)
             let flop = scanGFLOP(length: l), flop0 = scanGFLOP(length: lengths.sorted()[0])
+            let scanGFLOPS = flop / scanTimes.last! * 1000
             scanTable.rows.append(["L = \(l)", fmt(scanTimes.last!, 1), fmt(scanTimes.last! / scanTimes[0], 2) + "×",
-                                   fmt(flop, 2), fmt(flop / flop0, 2) + "×", fmt(flop / scanTimes.last! * 1000, 1)])
+                                   fmt(flop, 2), fmt(flop / flop0, 2) + "×", fmt(scanGFLOPS, 1), machine.ofPeak(scanGFLOPS)])
         }
-        return table.render() + "\n(GFLOP/s: analytic GEMM FLOPs of this implementation ÷ time, of a 150 GFLOP/s core;"
-            + " pinball loss" + lossNote + ")\n\n" + scanTable.render()
-            + "\n(the issue's linearity target is on the training step: time at L=576 ≤ 4.5× L=144; PyTorch: 5.4×."
+        return table.render() + "\n(GFLOP/s: analytic GEMM FLOPs of this implementation ÷ time; pinball loss" + lossNote + ")\n\n"
+            + scanTable.render()
+            + "\n(the issue's linearity target is on the training step: time at L=576 ≤ 4.5× L=144."
             + " With chunk 128, L=144 is one chunk plus a 16-step tail and passes almost no state between chunks,"
             + " so the scan's own FLOPs grow faster than L from 144 to 576; beyond one chunk they grow linearly)"
     }
 
-    /// Runs the PyTorch reference once at length `l` (one process) and returns its median samples/s and peak RSS.
-    static func runTorch(python: String, script: String, length l: Int, threads: Int,
-                         harness: Harness) -> (rate: Double, rss: Double)? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--model", "mamba", "--seq-len", "\(l)", "--threads", "\(threads)", "--trials",
-                       "\(harness.trials)", "--trial-seconds", "\(harness.trialSeconds)", "--no-flops"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMP_NUM_THREADS"] = "\(threads)"; env["MKL_NUM_THREADS"] = "\(threads)"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        guard (try? p.run()) != nil else { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let rate = json["samples_per_s_median"] as? Double, let rss = json["peak_rss_mib"] as? Double else {
-            return nil
+    /// `--only mamba --profile-steps N`: N training steps at context `length` (for perf), CPU s/step printed.
+    static func profile(steps: Int, length l: Int) {
+        let model = Forecaster(seed: 0)
+        let adam = Adam(model.store, lr: 1e-3)
+        let x = normal([batch, l, features], seed: 1), y = normal([batch, horizon], seed: 2)
+        let cpu0 = processCPUSeconds()
+        for s in 0..<max(steps, 1) {
+            let g = Graph(training: true, random: RandomContext(seed: 0, step: UInt64(s + 1)))
+            let loss = model.loss(x, y, g)
+            model.store.zeroGradients()
+            g.backward(loss)
+            adam.step()
         }
-        return (rate, rss)
+        print("Mamba-2 L = \(l): \(fmt((processCPUSeconds() - cpu0) / Double(max(steps, 1)), 3)) CPU s/step over \(steps) steps")
     }
 
     /// One forward + backward of the chunked scan at the mixer's shapes.

@@ -5,8 +5,10 @@
 //            light Mamba (expand 1), dropout 0.2
 //   TFT      hidden 128, 4 + 4 LSTM layers, 8 heads, dropout 0.2
 // batch 32, H = 12, QuantileLoss {0.1, 0.5, 0.9}, forward + backward + Adam, the same batch reused.
-// PyTorch anchors (../shared/anchors.md, one thread, L = 288): pytorch-forecasting TFT (10 covariates)
-// 22.6 samples/s; pure-PyTorch Mamba-2 stack 3.9 samples/s (the stack alone, not SSM-CGM).
+// Neither has an exact PyTorch twin at these sizes; with --torch-python each row alternates with the nearest
+// reference of bench-reference/pytorch_models.py: SSM-CGM with the pure-PyTorch Mamba-2 stack at the same L
+// (the stack alone, without VSNs/GRNs: the reference figure), the TFT with pytorch-forecasting's TFT at
+// its L = 288 setting (10 covariates, not 31).
 
 import CGMSchema
 import CGMTensor
@@ -22,7 +24,6 @@ struct SSMCGMBench {
                                                    .categorical("clinical_site", cardinality: 4),
                                                    .categorical("subject_id", cardinality: 41),
                                                    .real("glucose_centre"), .real("glucose_scale")]
-    static let anchors: [String: Double] = ["TFT": 22.6, "SSM-CGM": 3.9]
 
     /// A batch of seeded inputs (category indices within range, glucose 70–250 mg/dL).
     static func batch(length l: Int) -> Batch {
@@ -62,35 +63,37 @@ struct SSMCGMBench {
         print("SSM-CGM L = \(length): first step \(fmt(cpu1 - cpu0, 3)) CPU s, then \(later) CPU s/step over \(steps - 1) steps")
     }
 
-    static func run(harness: Harness, lengths: [Int]) -> String {
+    static func run(harness: Harness, rounds: Int, lengths: [Int], torch: TorchReference?, script: String) -> String {
         var table = Table(header: ["Table 1 model training (B=32, H=12)", "parameters", "samples/s", "ms/step",
-                                   "PyTorch anchor (L=288)", "× anchor", "CPU s/step", "samples/CPU-s",
-                                   "peak RSS MiB"])
+                                   "CPU s/step", "samples/CPU-s", "peak RSS MiB", "nearest PyTorch reference, same run",
+                                   "samples/s", "× reference"])
         for l in lengths.sorted() {
-            let models: [(String, any ForecastModel)] = [
-                ("SSM-CGM", SSMCGMModel(SSMCGMConfig(pastNames: past, futureNames: future, statics: statics), seed: 0)),
-                ("TFT", TFTModel(TFTConfig(pastNames: past, futureNames: future, statics: statics), seed: 0)),
+            let models: [(String, any ForecastModel, [String]?)] = [
+                ("SSM-CGM", SSMCGMModel(SSMCGMConfig(pastNames: past, futureNames: future, statics: statics), seed: 0),
+                 ["--model", "mamba", "--seq-len", "\(l)", "--no-flops"]),
+                ("TFT", TFTModel(TFTConfig(pastNames: past, futureNames: future, statics: statics), seed: 0),
+                 l == 288 ? ["--model", "tft", "--no-flops"] : nil),
             ]
             let data = batch(length: l)
-            for (label, model) in models {
+            for (label, model, arguments) in models {
                 let adam = Adam(model.store, lr: 1e-3)
                 var n: UInt64 = 0
                 let cpu0 = processCPUSeconds()
-                let m = harness.measure {
+                let reference = arguments.flatMap { a in torch.map { t in { t.run(script: script, a) } } }
+                let m = SideBySide.measure(rounds: rounds, harness: harness, samplesPerStep: Double(batch), reference: reference) {
                     n += 1
                     step(model, adam, data, n)
                 }
                 // CPU seconds per step over every call (warm-up included): load-robust on a shared machine.
                 let cpuPerStep = (processCPUSeconds() - cpu0) / Double(n)
-                let s = m.median * Double(batch)
-                let anchor = l == 288 ? anchors[label] : nil
-                table.rows.append(["\(label), L = \(l)", "\(model.store.count)",
-                                   "\(fmt(s, 2)) [\(fmt(m.low * Double(batch), 2))–\(fmt(m.high * Double(batch), 2))]",
-                                   fmt(1000 / m.median, 0), anchor.map { fmt($0, 1) } ?? "–",
-                                   anchor.map { fmt(s / $0, 2) + "×" } ?? "–", fmt(cpuPerStep, 3),
-                                   fmt(Double(batch) / cpuPerStep, 2), fmt(peakRSSMiB(), 0)])
+                let s = m.engineMedian
+                let name = label == "SSM-CGM" ? "Mamba-2 stack, L = \(l)" : "pytorch-forecasting TFT, L = 288, 10 covariates"
+                table.rows.append(["\(label), L = \(l)", "\(model.store.count)", SideBySide.cell(m.engine, 2),
+                                   fmt(1000 * Double(batch) / s, 0), fmt(cpuPerStep, 3), fmt(Double(batch) / cpuPerStep, 2),
+                                   fmt(peakRSSMiB(), 0), m.torch.isEmpty ? "–" : name, SideBySide.cell(m.torch, 2),
+                                   m.ratio.map { fmt($0, 2) + "×" } ?? "–"])
             }
         }
-        return table.render() + "\nSSM-CGM's anchor is the pure-PyTorch Mamba-2 stack alone (no VSNs/GRNs), the issue's reference figure."
+        return table.render()
     }
 }

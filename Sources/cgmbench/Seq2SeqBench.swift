@@ -43,3 +43,27 @@ struct Seq2SeqBench {
         return Tensor(shape: shape, scalars: (0..<Shape.count(shape)).map { _ in rng.nextNormal() })
     }
 }
+
+extension Seq2SeqBench {
+    /// The engine and `bench-reference/pytorch_models.py --model seq2seq` side by side.
+    static func run(harness: Harness, rounds: Int, threads: Int, machine: MachineInfo, torch: TorchReference?,
+                    script: String) -> String {
+        var bench = Seq2SeqBench()
+        let m = SideBySide.measure(rounds: rounds, harness: harness, samplesPerStep: Double(batch),
+                                   reference: torch.map { t in { t.run(script: script, ["--model", "seq2seq"]) } }) {
+            bench.step()
+        }
+        var table = Table(header: ["PhysioSeq2Seq training (B=64)", "samples/s", "GFLOP/s", "of peak", "× PyTorch"])
+        func row(_ label: String, _ rates: [Double], _ ratio: String) {
+            let g = median(rates) / Double(batch) * gflopPerStep
+            table.rows.append([label, SideBySide.cell(rates, 0), fmt(g, 1), machine.ofPeak(g), ratio])
+        }
+        row("CGMTrain engine, \(threads) thread(s)", m.engine, m.ratio.map { fmt($0, 2) + "×" } ?? "–")
+        if m.torch.isEmpty {
+            table.rows.append(["PyTorch: pass --torch-python", "–", "–", "–", "–"])
+        } else {
+            row("PyTorch, same run (\(rounds) rounds, alternating)", m.torch, "1.00×")
+        }
+        return table.render() + "\n(GFLOP/s: \(fmt(gflopPerStep, 3)) analytic GEMM GFLOP per step, as the reference counts them)"
+    }
+}

@@ -14,11 +14,6 @@ struct TFTBench {
     static let batch = 32, history = 288, horizon = 12
     static let known = ["tod_sin", "tod_cos", "dow_sin", "dow_cos"]
     static let unknown = ["glucose", "insulin", "carbs", "heart_rate", "steps", "basal"]
-    /// PyTorch 2.13 + pytorch-forecasting 1.8, one thread (../shared/anchors.md): samples/s, peak RSS MiB.
-    static let torchSamplesPerSecond = 22.6, torchPeakRSS = 1.46 * 1024
-    /// The anchor's analytic FLOPs per training step (GFLOP).
-    static let anchorGFLOPPerStep = 39.8
-
     /// GEMM FLOPs of one training step of this network (3× the forward GEMMs), in GFLOP: the two
     /// 4-layer LSTMs, every GRN/GLU/LayerNorm-adjacent Linear over its rows, the attention projections and
     /// products. Elementwise work is not counted (as in the anchor).
@@ -75,30 +70,37 @@ struct TFTBench {
         return Tensor(shape: shape, scalars: (0..<Shape.count(shape)).map { _ in rng.nextNormal() })
     }
 
-    /// Measures and renders the table (engine vs the PyTorch anchor).
-    static func run(harness: Harness, threads: Int) -> String {
+    /// The engine and pytorch-forecasting's TFT (`bench-reference/pytorch_models.py --model tft`) side by side.
+    /// GFLOP/s of both rows use this network's analytic count (the same model's work).
+    static func run(harness: Harness, rounds: Int, threads: Int, machine: MachineInfo, torch: TorchReference?,
+                    script: String) -> String {
         var bench = TFTBench()
         let cpu0 = processCPUSeconds(), steps0 = bench.steps
-        let rates = harness.measure { bench.step() }.ratesPerTrial.map { $0 * Double(batch) }
-        // CPU seconds per step over every call (warm-up included): on a shared, loaded machine this stays
+        let m = SideBySide.measure(rounds: rounds, harness: harness, samplesPerStep: Double(batch),
+                                   reference: torch.map { t in { t.run(script: script, ["--model", "tft", "--no-flops"]) } }) {
+            bench.step()
+        }
+        // Engine CPU seconds per step over every call (warm-up included): on a shared, loaded machine this stays
         // near the quiet-machine wall time while wall-clock rates drop with the competing load.
         let cpuPerStep = (processCPUSeconds() - cpu0) / Double(bench.steps - steps0)
-        let s = median(rates), flop = gflopPerStep
-        var table = Table(header: ["TFT training (L=288, H=12, B=32)", "samples/s", "s/step", "GFLOP/s",
-                                   "of 150 GFLOP/s", "× PyTorch", "peak RSS MiB"])
-        table.rows.append(["CGMTrain engine, \(threads) thread(s)",
-                           "\(fmt(s, 1)) [\(fmt(rates.min()!, 1))–\(fmt(rates.max()!, 1))]",
-                           fmt(Double(batch) / s, 3), fmt(s / Double(batch) * flop, 1),
-                           fmt(s / Double(batch) * flop / 150, 3), fmt(s / torchSamplesPerSecond, 2) + "×",
-                           fmt(peakRSSMiB(), 0)])
-        let t = torchSamplesPerSecond
-        table.rows.append(["PyTorch 2.13 / pytorch-forecasting anchor, 1 thread", fmt(t, 1), fmt(Double(batch) / t, 3),
-                           fmt(t / Double(batch) * anchorGFLOPPerStep, 1),
-                           fmt(t / Double(batch) * anchorGFLOPPerStep / 150, 3), "1.00×", fmt(torchPeakRSS, 0)])
-        table.rows.append(["CGMTrain engine, by CPU time (load-robust)", fmt(Double(batch) / cpuPerStep, 1),
-                           fmt(cpuPerStep, 3), fmt(flop / cpuPerStep, 1), fmt(flop / cpuPerStep / 150, 3),
-                           fmt(Double(batch) / cpuPerStep / torchSamplesPerSecond, 2) + "×", ""])
-        return table.render() + "\nGFLOP/step: engine \(fmt(flop, 1)) (analytic GEMM FLOPs of this network), anchor \(anchorGFLOPPerStep)"
+        let flop = gflopPerStep
+        var table = Table(header: ["TFT training (L=288, H=12, B=32)", "samples/s", "s/step", "GFLOP/s", "of peak",
+                                   "× PyTorch", "peak RSS MiB"])
+        func row(_ label: String, _ rate: Double, _ cell: String, _ ratio: String, _ rss: String) {
+            let g = rate / Double(batch) * flop
+            table.rows.append([label, cell, fmt(Double(batch) / rate, 3), fmt(g, 1), machine.ofPeak(g), ratio, rss])
+        }
+        row("CGMTrain engine, \(threads) thread(s)", m.engineMedian, SideBySide.cell(m.engine, 1),
+            m.ratio.map { fmt($0, 2) + "×" } ?? "–", fmt(peakRSSMiB(), 0))
+        row("CGMTrain engine, by CPU time (load-robust)", Double(batch) / cpuPerStep, fmt(Double(batch) / cpuPerStep, 1),
+            m.torchMedian.map { fmt(Double(batch) / cpuPerStep / $0, 2) + "×" } ?? "–", "")
+        if let t = m.torchMedian {
+            row("pytorch-forecasting TFT, same run (\(rounds) rounds, alternating)", t, SideBySide.cell(m.torch, 1), "1.00×",
+                fmt(m.torchRSS, 0))
+        } else {
+            table.rows.append(["PyTorch: pass --torch-python (with pytorch-forecasting)", "–", "–", "–", "–", "–", "–"])
+        }
+        return table.render() + "\n(GFLOP/s: \(fmt(flop, 1)) analytic GEMM GFLOP per step of this network, for both rows)"
     }
 }
 

@@ -6,7 +6,8 @@ import Foundation
 struct CGMBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cgmbench",
-        abstract: "Benchmarks: GEMM path vs raw sgemm, PhysioSeq2Seq training samples/s, peak RSS.")
+        abstract: "Benchmarks: the models' training speed side by side with PyTorch, kernels against OpenBLAS, peak RSS; "
+            + "CPU, ISA and the measured FMA peak every GFLOP/s is a fraction of.")
 
     @Option(help: "OpenBLAS threads (the PyTorch anchor is one thread).")
     var threads = 1
@@ -14,12 +15,15 @@ struct CGMBench: ParsableCommand {
     var trials = 5
     @Option(help: "Target seconds per trial.")
     var trialSeconds = 3.0
-    @Option(help: "Python with PyTorch: runs ../shared/bench-reference/pytorch_models.py side by side.")
+    @Option(help: "Python with PyTorch (and pytorch-forecasting): runs the reference script side by side, alternating.")
     var torchPython: String?
+    @Option(help: "Alternating rounds of engine trials and one PyTorch reference run, per model row.")
+    var rounds = 3
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm fastmath lstm seq2seq memory mamba stream tft ddp data gluformer import ssmcgm (default: all but ssmcgm).")
+            help: ArgumentHelp("Sections to run: gemm kernels fastmath lstm seq2seq memory mamba stream tft ddp data gluformer "
+                + "import ssmcgm (default: all but ssmcgm)."))
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
@@ -47,65 +51,64 @@ struct CGMBench: ParsableCommand {
             SSMCGMBench.profile(steps: profileSteps, length: ssmcgmLengths.first ?? 288)
             return
         }
+        if profileSteps > 0 && only == ["mamba"] {   // `--only mamba --profile-steps N`: Mamba-2 steps for perf
+            MambaBench.profile(steps: profileSteps, length: mambaLengths.first ?? 288)
+            return
+        }
         if profileSteps > 0 {   // a fixed amount of work for callgrind / perf
             var bench = Seq2SeqBench()
             for _ in 0..<profileSteps { bench.step() }
             return
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
-        print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]; \(CPUInfo.summary)\n")
-        let all = ["gemm", "fastmath", "lstm", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data", "gluformer", "import"]
+        var machine = MachineInfo.current()
+        machine.peakGFLOPS = PeakProbe.measure()
+        let torch = torchPython.map {
+            TorchReference(python: $0, threads: threads, trials: trials, trialSeconds: trialSeconds, machine: machine)
+        }
+        print(machine.render(torch: torch.map { $0.capability() ?? "\($0.python) (version not readable)" }))
+        print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s, \(rounds) alternating "
+              + "rounds with PyTorch; median [min–max] of the trials\n")
+        let all = ["gemm", "kernels", "fastmath", "lstm", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data",
+                   "gluformer", "import"]
         let sections = Set(only.isEmpty ? all : only)
         if let unknown = sections.subtracting(all + ["ssmcgm"]).first {
             throw ValidationError("unknown section '\(unknown)'")
         }
         if sections.contains("gemm") {
-            print(GEMMBench(harness: harness).run().render(), "\n")
+            print(GEMMBench(harness: harness, machine: machine).run().render(), "\n")
+        }
+        if sections.contains("kernels") { print(KernelBench(harness: harness, machine: machine).run(), "\n") }
+        if sections.contains("seq2seq") {
+            print(Seq2SeqBench.run(harness: harness, rounds: rounds, threads: threads, machine: machine, torch: torch,
+                                   script: torchScript), "\n")
         }
         if sections.contains("fastmath") { print(FastMathBench.run(harness: harness), "\n") }
         if sections.contains("lstm") { print(LSTMBench.run(harness: harness), "\n") }
-        if sections.contains("seq2seq") { try seq2seqSection(harness) }
         if sections.contains("memory") { memorySection() }
         if sections.contains("mamba") {
-            print(MambaBench.run(harness: harness, lengths: mambaLengths, threads: threads,
-                                 torchPython: torchPython, torchScript: torchScript), "\n")
+            print(MambaBench.run(harness: harness, rounds: rounds, lengths: mambaLengths, machine: machine, torch: torch,
+                                 script: torchScript), "\n")
         }
         if sections.contains("stream") { print(StreamBench.run(harness: harness, lengths: mambaLengths), "\n") }
-        if sections.contains("tft") { print(TFTBench.run(harness: harness, threads: threads), "\n") }
+        if sections.contains("tft") {
+            print(TFTBench.run(harness: harness, rounds: rounds, threads: threads, machine: machine, torch: torch,
+                               script: torchScript), "\n")
+        }
         if sections.contains("ssmcgm") {   // opt-in (slow): --only ssmcgm
-            print(SSMCGMBench.run(harness: harness, lengths: ssmcgmLengths), "\n")
+            print(SSMCGMBench.run(harness: harness, rounds: rounds, lengths: ssmcgmLengths, torch: torch, script: torchScript), "\n")
         }
         if sections.contains("ddp") { print(DDPBench.run(), "\n") }
         if sections.contains("gluformer") {
-            print(GluFormerBench.run(harness: harness, threads: threads, torchPython: torchPython,
-                                     torchScript: gluformerTorchScript), "\n")
+            print(GluFormerBench.run(harness: harness, threads: threads, torch: torch, torchScript: gluformerTorchScript), "\n")
         }
         if sections.contains("import") { print(try ImportBench.run(harness: harness), "\n") }
         if sections.contains("data") {
             guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }
             print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs, log: { _ in }), "\n")
         }
-    }
-
-    func seq2seqSection(_ harness: Harness) throws {
-
-        var bench = Seq2SeqBench()
-        var table = Table(header: ["PhysioSeq2Seq training (B=64)", "samples/s", "GFLOP/s", "of 150 GFLOP/s peak"])
-        var ours: [Double] = [], torch: [Double] = []
-        for round in 0..<3 {   // alternate engine and PyTorch rounds so machine noise hits both alike
-            ours += harness.measure { bench.step() }.ratesPerTrial.map { $0 * Double(Seq2SeqBench.batch) }
-            if let python = torchPython, let t = try runTorch(python: python) { torch.append(t) }
-            _ = round
-        }
-        let s = median(ours)
-        table.rows.append(["CGMTrain engine, \(threads) thread(s)", "\(fmt(s, 0)) [\(fmt(ours.min()!, 0))–\(fmt(ours.max()!, 0))]",
-                           fmt(s / 64 * Seq2SeqBench.gflopPerStep, 1), fmt(s / 64 * Seq2SeqBench.gflopPerStep / 150, 3)])
-        let reference = torch.isEmpty ? 2715.0 : median(torch)
-        let source = torch.isEmpty ? "PyTorch 2.13 anchor (../shared/anchors.md)" : "PyTorch, same run (\(torch.count) rounds)"
-        table.rows.append([source, torch.isEmpty ? "2715" : "\(fmt(reference, 0)) [\(fmt(torch.min()!, 0))–\(fmt(torch.max()!, 0))]",
-                           fmt(reference / 64 * Seq2SeqBench.gflopPerStep, 1), fmt(reference / 64 * Seq2SeqBench.gflopPerStep / 150, 3)])
-        table.rows.append(["engine / PyTorch", fmt(s / reference, 2) + "×", "", ""])
-        print(table.render(), "\n")
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+        print("load average at end: \(load?.joined(separator: " ") ?? "?")")
     }
 
     /// Peak RSS must not grow with the number of steps.
@@ -135,33 +138,11 @@ struct CGMBench: ParsableCommand {
         print("leak check (release, PhysioSeq2Seq B=64): RSS \(fmt(before, 1)) → \(fmt(before + growth, 1)) MiB over 300 steps: \(verdict)")
         if growth >= 16 { throw ExitCode.failure }
     }
-
-    /// Runs the PyTorch reference once (one configuration per process) and returns its median samples/s.
-    func runTorch(python: String) throws -> Double? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [torchScript, "--model", "seq2seq", "--threads", "\(threads)", "--trials", "\(trials)",
-                       "--trial-seconds", "\(trialSeconds)"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMP_NUM_THREADS"] = "\(threads)"; env["MKL_NUM_THREADS"] = "\(threads)"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let rate = json["samples_per_s_median"] as? Double else {
-            print("warning: PyTorch reference failed (exit \(p.terminationStatus))")
-            return nil
-        }
-        return rate
-    }
 }
 
 struct Bench_RSS {
     var after100 = (0.0, 0.0), after1000 = (0.0, 0.0)
 }
 
+MachineInfo.restrictOpenBLASForProxy()
 CGMBench.main()

@@ -14,6 +14,7 @@
 // the old checkpoints to bit-identical parameters, optimizer state and validation losses.
 
 import CGMData
+import CGMTensor
 import Config
 import Distributed
 import Foundation
@@ -130,6 +131,12 @@ final class CompatibilityTests: XCTestCase {
     }
 
     func testCheckpointsWrittenBeforeTheRestructuringResumeBitIdentically() throws {
+        // The fixtures record the bits of the default debug build (baseline x86-64, 16-lane kernels, no FMA
+        // kernels: the same on every machine). A build for another ISA (CGMTRAIN_TARGET_CPU=haswell: 8-lane sums,
+        // the FMA step kernel) rounds differently, so bit identity with these fixtures is not its contract.
+        try XCTSkipUnless(KernelISA.name == "AVX-512" && !RecurrentGEMM.applies(rows: 4, n: 64),
+                          "fixtures record the default debug build's bits; this build is \(KernelISA.name)"
+                              + (RecurrentGEMM.applies(rows: 4, n: 64) ? " with FMA kernels" : ""))
         let dir = try temporaryDirectory(self)
         let data = dir + "/data"
         try CompatibilityFixtures.copy(CompatibilityFixtures.root + "/dataset", data)

@@ -121,7 +121,7 @@ struct GLULinearBackward: BackwardRule {
 }
 
 enum GLULinearKernels {
-    typealias V = SIMD16<Float>
+    typealias V = KernelISA.Vector
 
     /// (N, K) row-major → (K, N).
     static func transpose(_ w: Tensor) -> Tensor {
@@ -145,15 +145,15 @@ enum GLULinearKernels {
     static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var j = 0
         let av = V(repeating: a)
-        while j + 16 <= n {
+        while j + V.scalarCount <= n {
             let yv = UnsafeRawPointer(y + j).loadUnaligned(as: V.self) + av * UnsafeRawPointer(x + j).loadUnaligned(as: V.self)
             UnsafeMutableRawPointer(y + j).storeBytes(of: yv, as: V.self)
-            j += 16
+            j += V.scalarCount
         }
         while j < n { y[j] += a * x[j]; j += 1 }
     }
 
-    /// Σ a[j] · b[j] on 16 lanes of partial sums.
+    /// Σ a[j] · b[j] on one register of partial sums.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         WeightedSumBackward.dot(a, b, n)

@@ -9,9 +9,11 @@
 //   c_t = f ⊙ c_{t−1} + i ⊙ g
 //   h_t = o ⊙ tanh(c_t)
 //
-// Forward: the input projection of all T·B positions is ONE GEMM (T·B × In)·(In × 4H); then each step
-// adds one GEMM h_{t−1}·W_hhᵀ (B × H)·(H × 4H) (in FMA release builds, for whole 4 × 64 blocks, the blocked
-// kernel of LSTMRecurrentKernel.swift, as the backward's dâ_t·W_hh) and runs one fused SIMD pass (FastMath) that adds
+// Forward, in FMA release builds when 4H is whole tiles of the blocked kernel (LSTMRecurrentKernel.swift, as the
+// backward's dâ_t·W_hh): each step forms its gates as ONE product [x_t | h_{t−1}]·[W_ih | W_hh]ᵀ
+// (B × (In + H))·((In + H) × 4H) read from XH, so no T·B × 4H input projection is written and read back.
+// Elsewhere the input projection of all T·B positions is ONE GEMM (T·B × In)·(In × 4H) and each step adds one
+// GEMM h_{t−1}·W_hhᵀ (B × H)·(H × 4H). Then one fused SIMD pass (FastMath) per step adds
 // b_ih + b_hh, applies the gate activations and updates the cell. Internally everything is time-major (T, B, ·), so the
 // block of step t is contiguous: the per-step GEMMs read and write one dense block, and the
 // backward pass streams through the caches step by step (a batch-major layout made every step touch
@@ -67,13 +69,20 @@ extension Graph {
         }
         (xhp + steps * batch * w).update(repeating: 0, count: batch * w)   // block T: only h_T is written
 
-        // Input projection of all steps (T, B, 4H) as one GEMM; the summed biases are added in the cell kernel.
+        // With the blocked kernel each step forms its gates as one product [x_t | h_{t−1}] · [W_ih | W_hh]ᵀ
+        // (LSTMRecurrentKernel.swift); otherwise the input projection of all steps (T, B, 4H) is one GEMM and
+        // each step adds h_{t−1} · W_hhᵀ. The summed biases are added in the cell kernel.
         let rows = batch * steps
         let gates = Tensor(uninitialized: [steps, batch, g4])
         let gp = gates.sharedMutablePointer
-        BLAS.gemm(transA: false, transB: true, m: rows, n: g4, k: inF,
-                  a: xhp, lda: w, b: weightIH.value.pointer, ldb: inF,
-                  beta: 0, c: gp, ldc: g4)
+        let blocked = RecurrentGEMM.applies(rows: batch, n: g4)
+        // [W_ih | W_hh]ᵀ ((In + H) × 4H) for the blocked kernel: rows 0..<In are W_ihᵀ, rows In..<In + H W_hhᵀ.
+        let wT: Tensor? = blocked ? LSTMKernels.stackedTranspose(weightIH.value, weightHH.value) : nil
+        if !blocked {
+            BLAS.gemm(transA: false, transB: true, m: rows, n: g4, k: inF,
+                      a: xhp, lda: w, b: weightIH.value.pointer, ldb: inF,
+                      beta: 0, c: gp, ldc: g4)
+        }
         var biasSum: Tensor?
         if biasIH != nil || biasHH != nil {
             let bsum = Tensor(zeros: [g4])
@@ -94,8 +103,6 @@ extension Graph {
         let whh = weightHH.value.pointer
         let c0p = c0?.value.pointer
         let bh = batch * hidden
-        // W_hhᵀ (H × 4H) for the blocked recurrent kernel (LSTMRecurrentKernel.swift), when it applies.
-        let whhT: Tensor? = RecurrentGEMM.applies(rows: batch, n: g4) ? GLULinearKernels.transpose(weightHH.value) : nil
         for b in 0..<batch {   // block 0: h0 (or 0)
             if let h0 { (hp + b * w).update(from: h0.value.pointer + b * hidden, count: hidden) }
             else { (hp + b * w).update(repeating: 0, count: hidden) }
@@ -103,15 +110,14 @@ extension Graph {
 
         for t in 0..<steps {
             let gt = gp + t * batch * g4
-            if t > 0 || h0 != nil {   // gates_t += h_{t−1} · W_hhᵀ   (B × H)·(H × 4H)
-                if let whhT {
-                    RecurrentGEMM.multiply(rows: batch, n: g4, k: hidden, a: hp + t * batch * w, lda: w,
-                                           w: whhT.pointer, c: gt, ldc: g4, accumulate: true)
-                } else {
-                    BLAS.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden,
-                              a: hp + t * batch * w, lda: w, b: whh, ldb: hidden,
-                              beta: 1, c: gt, ldc: g4)
-                }
+            let hasH = t > 0 || h0 != nil
+            if let wT {   // gates_t = [x_t | h_{t−1}] · [W_ih | W_hh]ᵀ   (B × (In + H))·((In + H) × 4H); h = 0: x part only
+                RecurrentGEMM.multiply(rows: batch, n: g4, k: hasH ? w : inF, a: xhp + t * batch * w, lda: w,
+                                       w: wT.pointer, c: gt, ldc: g4, accumulate: false)
+            } else if hasH {   // gates_t += h_{t−1} · W_hhᵀ   (B × H)·(H × 4H)
+                BLAS.gemm(transA: false, transB: true, m: batch, n: g4, k: hidden,
+                          a: hp + t * batch * w, lda: w, b: whh, ldb: hidden,
+                          beta: 1, c: gt, ldc: g4)
             }
             for b in 0..<batch {
                 let r = t * batch + b
@@ -122,7 +128,7 @@ extension Graph {
         }
 
         withExtendedLifetime(biasSum) {}   // `bias` points into it
-        withExtendedLifetime(whhT) {}
+        withExtendedLifetime(wT) {}
 
         let hT = Tensor(uninitialized: [batch, hidden]), cT = Tensor(uninitialized: [batch, hidden])
         for b in 0..<batch { (hT.sharedMutablePointer + b * hidden).update(from: hp + (steps * batch + b) * w, count: hidden) }
@@ -234,7 +240,8 @@ struct LSTMBackward: BackwardRule {
     }
 }
 
-/// The per-(step, batch row) elementwise parts of the LSTM, 8 hidden units per SIMD step.
+/// The per-(step, batch row) elementwise parts of the LSTM, one vector register of hidden units
+/// (`KernelISA.Vector`: 16 on AVX-512, 8 on AVX2) per SIMD step.
 enum LSTMKernels {
     typealias V = FastMath.Vector
 
@@ -325,6 +332,18 @@ enum LSTMKernels {
         var j = 0
         while j < full { chunk(j, w); j += w }
         if j < hidden { chunk(j, hidden - j) }
+    }
+
+    /// [W_ih | W_hh]ᵀ ((In + H) × 4H) from W_ih (4H × In) and W_hh (4H × H).
+    static func stackedTranspose(_ wih: Tensor, _ whh: Tensor) -> Tensor {
+        let g4 = wih.shape[0], inF = wih.shape[1], hidden = whh.shape[1]
+        let t = Tensor(uninitialized: [inF + hidden, g4])
+        let a = wih.pointer, b = whh.pointer, dst = t.sharedMutablePointer
+        for j in 0..<g4 {
+            for c in 0..<inF { dst[c * g4 + j] = a[j * inF + c] }
+            for c in 0..<hidden { dst[(inF + c) * g4 + j] = b[j * hidden + c] }
+        }
+        return t
     }
 
     /// dst[k] += src[k].

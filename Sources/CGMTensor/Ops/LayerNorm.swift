@@ -1,8 +1,8 @@
 // Layer normalization over the last axis (Ba, Kiros & Hinton 2016; PyTorch nn.LayerNorm semantics).
 //   x: (..., C), optional skip (..., C) (normalizes x + skip), weight: (C)?, bias: (C)? → y: (..., C)
 //   μ = mean(x), σ² = mean((x − μ)²) (biased), r = 1/√(σ² + ε), n = (x − μ)·r, y = n ⊙ w + b
-// Forward caches μ and r per row (as llm.c does); the row reductions run on 16 lanes of partial sums
-// (a reassociated sum, not the sequential order). Backward:
+// Forward caches μ and r per row (as llm.c does); the row reductions run on one register of partial sums
+// (16 lanes on AVX-512, 8 on AVX2: a reassociated sum, not the sequential order). Backward:
 //   dn = dy ⊙ w,  dx = r · (dn − mean(dn) − n · mean(dn ⊙ n)),  dw = Σ dy ⊙ n,  db = Σ dy
 
 import Foundation
@@ -96,9 +96,10 @@ struct LayerNormBackward: BackwardRule {
     }
 }
 
-/// Row reductions of the layer norm on 16 lanes of partial sums (tails scalar).
+/// Row reductions of the layer norm on one register of partial sums (`KernelISA.Vector`; tails scalar).
 enum LayerNormKernels {
-    typealias V = SIMD16<Float>
+    typealias V = KernelISA.Vector
+    static var lanes: Int { V.scalarCount }
 
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
@@ -107,7 +108,7 @@ enum LayerNormKernels {
     @inline(__always)
     static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = V(), i = 0
-        while i + 16 <= n { acc += load(x + i); i += 16 }
+        while i + lanes <= n { acc += load(x + i); i += lanes }
         var s = acc.sum()
         while i < n { s += x[i]; i += 1 }
         return s
@@ -118,7 +119,7 @@ enum LayerNormKernels {
     static func centeredSquares(_ x: UnsafePointer<Float>, _ m: Float, _ n: Int) -> Float {
         var acc = V(), i = 0
         let mv = V(repeating: m)
-        while i + 16 <= n { let d = load(x + i) - mv; acc += d * d; i += 16 }
+        while i + lanes <= n { let d = load(x + i) - mv; acc += d * d; i += lanes }
         var s = acc.sum()
         while i < n { let d = x[i] - m; s += d * d; i += 1 }
         return s
@@ -131,9 +132,9 @@ enum LayerNormKernels {
         var a = V(), b = V(), i = 0
         let mv = V(repeating: m)
         if let w {
-            while i + 16 <= n { let dn = load(dy + i) * load(w + i); a += dn; b += dn * (load(x + i) - mv); i += 16 }
+            while i + lanes <= n { let dn = load(dy + i) * load(w + i); a += dn; b += dn * (load(x + i) - mv); i += lanes }
         } else {
-            while i + 16 <= n { let dn = load(dy + i); a += dn; b += dn * (load(x + i) - mv); i += 16 }
+            while i + lanes <= n { let dn = load(dy + i); a += dn; b += dn * (load(x + i) - mv); i += lanes }
         }
         var s = a.sum(), t = b.sum()
         while i < n { let dn = dy[i] * (w?[i] ?? 1); s += dn; t += dn * (x[i] - m); i += 1 }

@@ -57,15 +57,15 @@ struct WeightedSumBackward: BackwardRule {
         }
     }
 
-    /// Σ a[k]·b[k] with 16 lanes of partial sums (a reassociated sum).
+    /// Σ a[k]·b[k] with one register of partial sums (`KernelISA.Vector`; a reassociated sum).
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        typealias V = SIMD16<Float>
+        typealias V = KernelISA.Vector
         var acc = V()
         var k = 0
-        while k + 16 <= n {
+        while k + V.scalarCount <= n {
             acc += UnsafeRawPointer(a + k).loadUnaligned(as: V.self) * UnsafeRawPointer(b + k).loadUnaligned(as: V.self)
-            k += 16
+            k += V.scalarCount
         }
         var s = acc.sum()
         while k < n { s += a[k] * b[k]; k += 1 }

@@ -265,21 +265,22 @@ public struct Mamba2Stream {
         }
     }
 
-    /// One row (channel) of a head's state: s ← decay·s + dx·B, returns s·C; eight lanes at a time.
+    /// One row (channel) of a head's state: s ← decay·s + dx·B, returns s·C; one register of the build's ISA
+    /// (`KernelISA.Vector`: 16 lanes on AVX-512, 8 on AVX2) at a time.
     @inline(__always)
     private static func stateRow(_ s: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
                                  decay: Float, dx: Float, n: Int) -> Float {
-        typealias V = SIMD8<Float>
+        typealias V = KernelISA.Vector
         let sr = UnsafeMutableRawPointer(s), br = UnsafeRawPointer(b), cr = UnsafeRawPointer(c)
         var acc = V(repeating: 0)
         var k = 0
-        while k + 8 <= n {
+        while k + V.scalarCount <= n {
             let v = sr.loadUnaligned(fromByteOffset: k * 4, as: V.self) * decay + br.loadUnaligned(fromByteOffset: k * 4, as: V.self) * dx
             sr.storeBytes(of: v, toByteOffset: k * 4, as: V.self)
             acc += v * cr.loadUnaligned(fromByteOffset: k * 4, as: V.self)
-            k += 8
+            k += V.scalarCount
         }
-        var total = acc.sum()
+        var total = KernelISA.sum(acc)
         while k < n {
             s[k] = decay * s[k] + dx * b[k]
             total += s[k] * c[k]

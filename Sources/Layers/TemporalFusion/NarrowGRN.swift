@@ -158,8 +158,9 @@ struct NarrowGRNBackward: BackwardRule {
 // MARK: - Row kernels (forward)
 //
 // Row kernels of the fused narrow GRN, shared by its forward and backward passes so
-// that backward recomputes exactly the forward's values (16-lane SIMD along Out and Hd, weights transposed
-// and zero-padded to whole vectors, so padded lanes carry zeros through every product):
+// that backward recomputes exactly the forward's values (SIMD along Out and Hd, one register of the build's
+// ISA per vector: 16 lanes on AVX-512, 8 on AVX2; weights transposed and zero-padded to whole vectors, so
+// padded lanes carry zeros through every product):
 //   skip:   u = M x,  s = gate ⊙ u,  μ₁, 1/σ₁ of s                  (ResampleNorm: interpolation, 2σ(mask))
 //   hidden: h₁ = W₁x + b₁,  e = ELU(h₁),  d = (W₂e + b₂) ⊙ mask/(1 − p)      (TFT eqs. 3–4, dropout)
 //   glu:    [a; b] = W_g d + b_g,  σ(b),  z = a ⊙ σ(b) + LN₁(s)              (eq. 5 and the AddNorm input)
@@ -168,15 +169,18 @@ struct NarrowGRNBackward: BackwardRule {
 /// Weights of one narrow GRN call in the kernels' layouts: Mᵀ (In, Np), gate (Np), the two LayerNorms'
 /// γ, β (Np), W₁ᵀ (In, Hp), b₁ (Hp), W₂ᵀ (Hd, Hp), W₂ (Hd, Hp), W₁ (Hd, Kp), b₂ (Hp), W_gᵀ (Hd, 2·Np) with
 /// the value half in [0, Np) and the gate half in [Np, 2·Np), b_g (2·Np), and a lane mask (Np): 1 on the
-/// Out real lanes. Np, Hp, Kp are Out, Hd, In rounded up to multiples of 16; padding is zero.
+/// Out real lanes. Np, Hp, Kp are Out, Hd, In rounded up to whole vectors (`KernelISA.padded`); padding is zero.
 
 final class NarrowGRNPacked {
-    typealias V = SIMD16<Float>
+    /// One register of the build's ISA (KernelISA.swift): 16 lanes on AVX-512, 8 on AVX2.
+    typealias V = KernelISA.Vector
+    /// Lanes per vector; every padded width is a multiple of it.
+    static var lanes: Int { V.scalarCount }
     let k: Int, hd: Int, n: Int, np: Int, hp: Int, kp: Int
     let hasGate: Bool
     /// The two LayerNorms' ε (skip, output) and 1/Out.
     let skipEps: Float, eps: Float, invN: Float
-    /// Sparsity of Mᵀ by 16-lane chunk (an interpolation matrix has ≤ 2 non-zeros per output): chunk q
+    /// Sparsity of Mᵀ by vector chunk (an interpolation matrix has ≤ 2 non-zeros per output): chunk q
     /// reads inputs chunkInputs[2q]..<chunkInputs[2q + 1]; input c feeds lanes inputLanes[2c]..<inputLanes[2c + 1]
     /// (whole chunks). Skipped products are exact zeros, so the values equal the dense product's.
     let chunkInputs: [Int], inputLanes: [Int]
@@ -186,13 +190,13 @@ final class NarrowGRNPacked {
     init(_ w: NarrowGRNParameters, skipProjection m: Tensor, dims: NarrowGRNDims, skipEps: Float, eps: Float) {
         (k, hd, n) = (dims.k, dims.hd, dims.n)
         (self.skipEps, self.eps, invN) = (skipEps, eps, 1 / Float(dims.n))
-        np = (n + 15) / 16 * 16; hp = (hd + 15) / 16 * 16; kp = (k + 15) / 16 * 16
+        np = KernelISA.padded(n); hp = KernelISA.padded(hd); kp = KernelISA.padded(k)
         hasGate = w.skipGate != nil
         var offset = 0
         var slots: [Int] = []
         for size in [k * np, np, np, np, np, np, np, k * hp, hp, hd * hp, hd * hp, hd * kp, hp, hd * 2 * np, 2 * np] {
             slots.append(offset)
-            offset += (size + 15) / 16 * 16
+            offset += KernelISA.padded(size)
         }
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: offset)
         buffer.initialize(repeating: 0, count: offset)
@@ -202,16 +206,16 @@ final class NarrowGRNPacked {
         (w2, w1, bh2, wgt, bg) = (p[10], p[11], p[12], p[13], p[14])
         let (mp, w1p, w2p, wgp) = (m.pointer, w.fc1Weight.value.pointer, w.fc2Weight.value.pointer, w.gluWeight.value.pointer)
         for j in 0..<n { for c in 0..<k { mt[c * np + j] = mp[j * k + c] } }
-        let (kk, npp, mtp) = (k, np, p[0])
+        let (kk, npp, mtp, lanes) = (k, np, p[0], Self.lanes)
         var chunkInputs: [Int] = [], inputLanes = Array(repeating: 0, count: 2 * kk)
-        for q in 0..<(npp / 16) {
-            let used = (0..<kk).filter { c in (0..<16).contains { mtp[c * npp + 16 * q + $0] != 0 } }
+        for q in 0..<(npp / lanes) {
+            let used = (0..<kk).filter { c in (0..<lanes).contains { mtp[c * npp + lanes * q + $0] != 0 } }
             chunkInputs += [used.first ?? 0, (used.last ?? -1) + 1]
         }
         for c in 0..<kk {
-            let used = (0..<(npp / 16)).filter { q in (0..<16).contains { mtp[c * npp + 16 * q + $0] != 0 } }
-            inputLanes[2 * c] = 16 * (used.first ?? 0)
-            inputLanes[2 * c + 1] = 16 * ((used.last ?? -1) + 1)
+            let used = (0..<(npp / lanes)).filter { q in (0..<lanes).contains { mtp[c * npp + lanes * q + $0] != 0 } }
+            inputLanes[2 * c] = lanes * (used.first ?? 0)
+            inputLanes[2 * c + 1] = lanes * ((used.last ?? -1) + 1)
         }
         (self.chunkInputs, self.inputLanes) = (chunkInputs, inputLanes)
         let gv = w.skipGate?.value.pointer
@@ -246,14 +250,9 @@ final class NarrowGRNPacked {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
-    /// Σ of the 16 lanes as a tree of half-width adds (16 → 8 → 4 → 2 → 1): 4 dependent adds instead of
-    /// the 15 of `SIMD.sum()`, which matters for the several row reductions per row.
-    @inline(__always) static func sum(_ v: V) -> Float {
-        let h8 = v.lowHalf + v.highHalf
-        let h4 = h8.lowHalf + h8.highHalf
-        let h2 = h4.lowHalf + h4.highHalf
-        return h2[0] + h2[1]
-    }
+    /// Σ of the lanes as a tree of half-width adds (`KernelISA.sum`): log₂(lanes) dependent adds instead of
+    /// the lanes − 1 of `SIMD.sum()`, which matters for the several row reductions per row.
+    @inline(__always) static func sum(_ v: V) -> Float { KernelISA.sum(v) }
 }
 
 /// Per-row buffers of a narrow GRN (one allocation, reused over the rows), padded like `NarrowGRNPacked`.
@@ -300,10 +299,10 @@ extension NarrowGRNPacked {
         let m2 = glu(t.dTile, t, mean1: m1, rstd1: r1) * invN
         let r2 = rstd(t.z, m2, eps)
         var j = 0
-        while j + 16 <= n {
+        while j + N.lanes <= n {
             let v = (N.load(t.z + j) - m2) * r2 * N.load(g2 + j) + N.load(b2 + j)
             N.store(accumulate ? N.load(o + j) + weight * v : weight * v, o + j)
-            j += 16
+            j += N.lanes
         }
         while j < n {
             let v = (t.z[j] - m2) * r2 * g2[j] + b2[j]
@@ -325,9 +324,9 @@ extension NarrowGRNPacked {
     func project(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch) -> Float {
         typealias N = NarrowGRNPacked
         var total = V()
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: N.lanes) {
             var acc = V()
-            let q = j / 16
+            let q = j / N.lanes
             for c in chunkInputs[2 * q]..<chunkInputs[2 * q + 1] { acc = acc.addingProduct(x[c], N.load(mt + c * np + j)) }
             N.store(acc, t.u + j)
             let sv = acc * N.load(gate + j)
@@ -342,7 +341,7 @@ extension NarrowGRNPacked {
     func rstd(_ v: UnsafePointer<Float>, _ mean: Float, _ eps: Float) -> Float {
         typealias N = NarrowGRNPacked
         var acc = V()
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: N.lanes) {
             let d = (N.load(v + j) - mean) * N.load(laneMask + j)
             acc += d * d
         }
@@ -353,13 +352,13 @@ extension NarrowGRNPacked {
     @inline(__always)
     func hidden(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch, d: UnsafeMutablePointer<Float>) {
         typealias N = NarrowGRNPacked
-        for j in stride(from: 0, to: hp, by: 16) {
+        for j in stride(from: 0, to: hp, by: N.lanes) {
             var acc = N.load(bh1 + j)
             for c in 0..<k { acc += x[c] * N.load(w1t + c * hp + j) }
             N.store(acc, t.h1 + j)
             N.store(acc.replacing(with: FastMath.expm1(acc), where: acc .<= 0), t.e + j)
         }
-        for j in stride(from: 0, to: hp, by: 16) {
+        for j in stride(from: 0, to: hp, by: N.lanes) {
             var acc = N.load(bh2 + j)
             for i in 0..<hd { acc += t.e[i] * N.load(w2t + i * hp + j) }
             N.store(acc * N.load(t.keep + j), d + j)
@@ -370,7 +369,7 @@ extension NarrowGRNPacked {
     @inline(__always)
     func glu(_ d: UnsafePointer<Float>, _ t: NarrowGRNScratch, mean1: Float, rstd1: Float) -> Float {
         typealias N = NarrowGRNPacked
-        for j in stride(from: 0, to: np, by: 16) {   // [a; b] = W_g d + b_g
+        for j in stride(from: 0, to: np, by: N.lanes) {   // [a; b] = W_g d + b_g
             var av = N.load(bg + j), bv = N.load(bg + np + j)
             for c in 0..<hd {
                 let dc = d[c], row = wgt + c * 2 * np
@@ -384,7 +383,7 @@ extension NarrowGRNPacked {
         // inlined there: called per vector, σ was an out-of-line call that serialized the long σ chains).
         FastMath.sigmoid(t.sig, t.sig, count: np)
         var total = V()
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: N.lanes) {
             let zv = N.load(t.a + j) * N.load(t.sig + j) + ((N.load(t.s + j) - mean1) * rstd1 * N.load(g1 + j) + N.load(b1 + j))
             N.store(zv, t.z + j)
             total += zv
@@ -441,7 +440,7 @@ extension NarrowGRNPacked {
         _ = glu(d, t, mean1: m1, rstd1: r1)
         // Output LayerNorm: dw, dγ₂, dβ₂ and the two sums of LN′₂.
         var sa = V(), sb = V(), sw = V()
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: N.lanes) {
             let raw = N.load(o + j), zh = (N.load(t.z + j) - m2) * r2
             sw += raw * (zh * N.load(g2 + j) + N.load(b2 + j))
             let ov = weight * raw
@@ -454,7 +453,7 @@ extension NarrowGRNPacked {
         let (a2, c2) = (N.sum(sa) * invN, N.sum(sb) * invN)
         // dz; the GLU's dy (stored for the tile's dW_g); skip LayerNorm: dγ₁, dβ₁ and LN′₁'s sums.
         var s1a = V(), s1b = V()
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: N.lanes) {
             let zh = (N.load(t.z + j) - m2) * r2
             let dz = (weight * N.load(o + j) * N.load(g2 + j) - a2 - zh * c2) * r2 * N.load(laneMask + j)
             let sig = N.load(t.sig + j)
@@ -469,7 +468,7 @@ extension NarrowGRNPacked {
             s1b += dn * sh
         }
         let (a1, c1) = (N.sum(s1a) * invN, N.sum(s1b) * invN)
-        for j in stride(from: 0, to: np, by: 16) {
+        for j in stride(from: 0, to: np, by: N.lanes) {
             let sh = (N.load(t.s + j) - m1) * r1
             let ds = (N.load(t.dz + j) * N.load(g1 + j) - a1 - sh * c1) * r1
             N.store(N.load(grads.gate + j) + ds * N.load(t.u + j), grads.gate + j)
@@ -496,7 +495,7 @@ extension NarrowGRNPacked {
     private func hiddenBackward(_ x: UnsafePointer<Float>, _ t: NarrowGRNScratch, _ grads: NarrowGRNGradients,
                                 dx: UnsafeMutablePointer<Float>?) {
         typealias N = NarrowGRNPacked
-        for i in stride(from: 0, to: hp, by: 16) {   // per chunk of hidden units, accumulators in registers
+        for i in stride(from: 0, to: hp, by: N.lanes) {   // per chunk of hidden units, accumulators in registers
             let e = N.load(t.e + i)
             var de = V()
             for j in 0..<hd {   // dW₂[j, :] += dη₁[j] eᵀ,  de += dη₁[j] W₂[j, :]
@@ -512,7 +511,7 @@ extension NarrowGRNPacked {
             }
         }
         guard let dx else { return }
-        for c in stride(from: 0, to: kp, by: 16) {   // dx += W₁ᵀ dh₁ (rows of W₁ padded to Kp)
+        for c in stride(from: 0, to: kp, by: N.lanes) {   // dx += W₁ᵀ dh₁ (rows of W₁ padded to Kp)
             var acc = V()
             for j in 0..<hd { acc = acc.addingProduct(t.de[j], N.load(w1 + j * kp + c)) }
             N.store(acc, t.dx + c)
@@ -524,14 +523,14 @@ extension NarrowGRNPacked {
     @inline(__always)
     func flushTile(_ rows: Int, _ t: NarrowGRNScratch, _ grads: NarrowGRNGradients) {
         typealias N = NarrowGRNPacked
-        for j in stride(from: 0, to: 2 * np, by: 16) {
+        for j in stride(from: 0, to: 2 * np, by: N.lanes) {
             var acc = N.load(grads.gluB + j)
             for q in 0..<rows { acc += N.load(t.dyTile + q * 2 * np + j) }
             N.store(acc, grads.gluB + j)
         }
         for c in 0..<hd {
             let row = grads.gluWT + c * 2 * np
-            for j in stride(from: 0, to: 2 * np, by: 16) {
+            for j in stride(from: 0, to: 2 * np, by: N.lanes) {
                 var acc = N.load(row + j)
                 for q in 0..<rows { acc = acc.addingProduct(t.dTile[q * hp + c], N.load(t.dyTile + q * 2 * np + j)) }
                 N.store(acc, row + j)
@@ -539,14 +538,14 @@ extension NarrowGRNPacked {
         }
     }
 
-    /// Σ a[i] b[i] over a multiple of 16 elements.
+    /// Σ a[i] b[i] over a multiple of `lanes` elements.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
         var acc0 = V(), acc1 = V(), j = 0
-        while j + 32 <= count {
+        while j + 2 * lanes <= count {
             acc0 = acc0.addingProduct(load(a + j), load(b + j))
-            acc1 = acc1.addingProduct(load(a + j + 16), load(b + j + 16))
-            j += 32
+            acc1 = acc1.addingProduct(load(a + j + lanes), load(b + j + lanes))
+            j += 2 * lanes
         }
         if j < count { acc0 = acc0.addingProduct(load(a + j), load(b + j)) }
         return sum(acc0 + acc1)
