@@ -19,6 +19,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 
     /// "configs/x.yaml: train.optimizer.lr must be > 0 (got -1)".
     public var description: String {
-        key.isEmpty ? "\(source): \(message)" : "\(source): \(key) \(message)"
+        let source = TextExcerpt.of(self.source, limit: 400)          // a path, or a --set argument of any length
+        return key.isEmpty ? "\(source): \(message)" : "\(source): \(TextExcerpt.of(key)) \(message)"
     }
 }
