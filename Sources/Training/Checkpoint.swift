@@ -24,6 +24,7 @@
 
 import CGMData
 import CGMTensor
+import Config
 import DataParallel
 import Foundation
 import HDF5IO
@@ -174,7 +175,8 @@ public enum Checkpoint {
         }
         let stateJSON = try f.stringAttribute("state_json")
         var state: TrainingState
-        do { state = try TrainingState.fromJSON(stateJSON) } catch { throw fail("state_json is corrupt: \(error)") }
+        do { state = try TrainingState.fromJSON(stateJSON) } catch { throw fail("state_json is corrupt: \(TextExcerpt.of("\(error)"))") }
+        try CheckpointRetention.validate(topK: state.topK, file: path)
         var c = CheckpointContents(
             modelName: try f.stringAttribute("model_name"), layoutHash: try f.stringAttribute("layout_hash"),
             configYAML: try f.stringAttribute("config_yaml"), configHash: try f.stringAttribute("config_hash"),
@@ -187,7 +189,7 @@ public enum Checkpoint {
         for (name, value) in expected {
             let stored = try f.attribute(name)
             guard stored == value || (name == "val_loss" && c.valLoss.isNaN) else {
-                throw fail("attribute '\(name)' (\(stored)) disagrees with the stored state: the file is corrupt")
+                throw fail("attribute '\(name)' (\(TextExcerpt.of("\(stored)"))) disagrees with the stored state: the file is corrupt")
             }
         }
         let stored = try f.stringAttribute("state_checksum")
@@ -211,7 +213,7 @@ public enum Checkpoint {
             let ds = try params.openDataset(name)
             let a: H5Array<Float> = try ds.read()
             guard try ds.stringAttribute("fnv1a64") == checksum(a.values) else {
-                throw fail("parameter '\(name)' fails its checksum: the file is corrupt")
+                throw fail("parameter '\(TextExcerpt.of(name))' fails its checksum: the file is corrupt")
             }
             byName[name] = (a.shape, a.values)
         }
@@ -224,7 +226,7 @@ public enum Checkpoint {
             let ds = try opt.openDataset(key)
             let a: H5Array<Float> = try ds.read()
             guard try ds.stringAttribute("fnv1a64") == checksum(a.values) else {
-                throw fail("optimizer state '\(key)' fails its checksum: the file is corrupt")
+                throw fail("optimizer state '\(TextExcerpt.of(key))' fails its checksum: the file is corrupt")
             }
             c.optimizerState[key] = Tensor(shape: a.shape, scalars: a.values)
         }
@@ -243,7 +245,7 @@ extension CheckpointContents {
     /// shapes); the error names the first mismatching parameter in the model's order.
     public func validate(modelName expectedModel: String, store: ParameterStore, file: String) throws {
         guard modelName == expectedModel else {
-            throw CheckpointError(file: file, "was written by model '\(modelName)', this run trains '\(expectedModel)'")
+            throw CheckpointError(file: file, "was written by model '\(TextExcerpt.of(modelName))', this run trains '\(expectedModel)'")
         }
         let saved = Dictionary(parameters.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         for e in store.entries {
@@ -258,7 +260,7 @@ extension CheckpointContents {
         }
         let known = Set(store.entries.map(\.name))
         if let extra = parameters.map(\.name).first(where: { !known.contains($0) }) {
-            throw CheckpointError(file: file, "has parameter '\(extra)', which model \(expectedModel) does not have")
+            throw CheckpointError(file: file, "has parameter '\(TextExcerpt.of(extra))', which model \(expectedModel) does not have")
         }
     }
 
