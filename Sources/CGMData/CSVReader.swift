@@ -5,6 +5,7 @@
 // blank lines (skipped). Line numbers are physical lines: the header is line 1, and a record that
 // spans lines (a quoted line break) is reported at the line it starts on.
 
+import Config
 import Foundation
 
 /// One CSV record: its unescaped fields, stored back to back in one reusable byte buffer.
@@ -70,8 +71,15 @@ public final class CSVReader {
     /// - Throws: `DataError` if the file cannot be opened, is empty or its first record is malformed.
     public init(path: String, chunkSize: Int = 1 << 20) throws {
         name = (path as NSString).lastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError(file: name, "no such file: '\(TextExcerpt.of(path, limit: 400))'")
+        }
+        guard !isDirectory.boolValue else {
+            throw DataError(file: name, "'\(TextExcerpt.of(path, limit: 400))' is a directory; expected a CSV file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(file: name, "cannot open file '\(path)'")
+            throw DataError(file: name, "cannot open file '\(TextExcerpt.of(path, limit: 400))'")
         }
         self.handle = handle
         self.chunkSize = max(chunkSize, 64)
@@ -171,6 +179,19 @@ public final class CSVReader {
                                     "unexpected character '\(Character(Unicode.Scalar(byte)))' after a closing quote")
                 }
             }
+        }
+    }
+
+    /// Refuses a first line that is data rather than column names (a header-less file): a field that is a
+    /// number or a timestamp, or an empty name. `example` is a header the caller expects, for the message.
+    public func requireColumnNames(example: String) throws {
+        for (i, field) in header.enumerated() {
+            let looksLikeData = TimestampParser.parse(field) != nil || Double(field) != nil
+            guard field.isEmpty || looksLikeData else { continue }
+            let what = field.isEmpty ? "column \(i + 1) of the first line has no name"
+                                     : "the first line holds '\(TextExcerpt.of(field))' (column \(i + 1)), which is data, not a column name"
+            throw DataError(file: name, line: 1, "\(what): the file must start with a header line naming its columns, "
+                            + "e.g. \(example) (is the header missing?)")
         }
     }
 
