@@ -94,6 +94,11 @@ public final class Trainer {
     var metrics: MetricsLog { MetricsLog(run: runDir) }
     /// The state of the last checkpoint written (for the non-finite-loss message).
     var lastSaved: (file: String, epoch: Int, step: Int)?
+    /// Rank 0: the checkpoint a resumed run started from (last.h5, or the latest full-state checkpoint).
+    var resumedFrom: String?
+    /// Rank 0: whether the run directory exists with this run's config.yaml (a new run creates it with its
+    /// first record, so a run that fails before then leaves nothing in --run).
+    var runDirectoryCreated = false
 
     public init(config: RunConfig, options: TrainOptions, comm: any Communicator, stop: StopSignal, progress: Progress) {
         self.config = config
@@ -127,6 +132,8 @@ public final class Trainer {
     func setup() throws -> TrainingState {
         let t = config.train
         let rank = comm.rank
+        CollectiveWatchdog.timeoutSeconds = t.collectiveTimeoutSeconds       // the same config on every rank
+        CollectiveWatchdog.activity = "setting up training"
         // 1. Local, then agreed: dataset, model, optimizer, scheduler; rank 0 also the run directory.
         let loaded: CheckpointContents? = try AgreedFailure.agree(comm, context: "cannot start training") {
             let ds = try ShardDataset(directory: options.dataDirectory)
@@ -164,11 +171,12 @@ public final class Trainer {
                     + "that \(options.dataDirectory) was prepared with the intended recipe\n").utf8))
             }
             if options.resume {
-                try runDir.checkResumable()
-                return try loadCheckpoint(runDir.lastCheckpoint)
+                let file = try runDir.resumeCheckpoint(dataDirectory: options.dataDirectory)
+                resumedFrom = file
+                runDirectoryCreated = true
+                return try loadCheckpoint(file)
             }
-            try runDir.prepareFresh()
-            try runDir.writeAtomically("config.yaml", config.yaml)
+            try runDir.checkFresh(dataDirectory: options.dataDirectory)
             return nil
         }
         // 2. Replicas: same layout everywhere, rank 0's values.
@@ -264,7 +272,7 @@ public final class Trainer {
             try optimizer.importState(opt)
             if let s = schedule.scheduler {
                 guard state.schedulerName == config.train.scheduler.name.rawValue else {
-                    throw CheckpointError(file: runDir.lastCheckpoint, "holds \(state.schedulerName) scheduler state")
+                    throw CheckpointError(file: resumedFrom ?? runDir.lastCheckpoint, "holds \(state.schedulerName) scheduler state")
                 }
                 try s.importState(state.scheduler)
             } else {
@@ -277,7 +285,13 @@ public final class Trainer {
         state.worldSize = comm.size
         lastSaved = (runDir.lastCheckpoint, state.epoch, state.globalStep)
         if rank == 0 {
-            for note in retention.reconcile(with: state) { progress.line("resume: \(note)") }
+            if let file = resumedFrom, file != runDir.lastCheckpoint {
+                progress.line("resume: \(runDir.lastCheckpoint) is missing; \((file as NSString).lastPathComponent) holds "
+                              + "the latest state (step \(state.globalStep))")
+            }
+            for note in retention.reconcile(with: state, resumedFrom: resumedFrom ?? runDir.lastCheckpoint) {
+                progress.line("resume: \(note)")
+            }
             try? metrics.truncate(afterStep: state.globalStep)
         }
         return state
@@ -295,7 +309,7 @@ public final class Trainer {
                       + " = \(global) windows per step, \(g.steps) steps per epoch, validation every \(g.valInterval) "
                       + "step(s), up to \(t.maxEpochs) epochs; run directory \(options.runDirectory)")
         if options.resume {
-            progress.line("train: resuming from \(runDir.lastCheckpoint) at epoch \(state.epoch + 1), "
+            progress.line("train: resuming from \(resumedFrom ?? runDir.lastCheckpoint) at epoch \(state.epoch + 1), "
                           + "batch \(state.position), step \(state.globalStep)")
         }
     }
