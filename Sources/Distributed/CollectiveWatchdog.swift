@@ -26,6 +26,7 @@ public enum CollectiveWatchdog {
         ProcessInfo.processInfo.environment["CGMTRAIN_COLLECTIVE_TIMEOUT_S"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1800
     }()
     nonisolated(unsafe) private static var currentActivity = ""
+    nonisolated(unsafe) private static var unboundedDepth = 0
 
     /// Seconds a collective may wait for every rank (default 1800, or $CGMTRAIN_COLLECTIVE_TIMEOUT_S); the
     /// trainer sets train.collective_timeout_s. Process-wide; set it to the same value on every rank.
@@ -38,6 +39,21 @@ public enum CollectiveWatchdog {
     public static var activity: String {
         get { lock.lock(); defer { lock.unlock() }; return currentActivity }
         set { lock.lock(); currentActivity = newValue; lock.unlock() }
+    }
+
+    /// Runs `body` with collectives that wait without a deadline: for a rank that legitimately waits for others'
+    /// long work (sweep groups finishing their trials at different times). Use sparingly: a stopped rank is
+    /// then waited for forever.
+    public static func withoutDeadline<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock(); unboundedDepth += 1; lock.unlock()
+        defer { lock.lock(); unboundedDepth -= 1; lock.unlock() }
+        return try body()
+    }
+
+    /// The deadline of a collective starting now (infinite inside `withoutDeadline`).
+    static var currentTimeout: Double {
+        lock.lock(); defer { lock.unlock() }
+        return unboundedDepth > 0 ? .infinity : timeout
     }
 
     /// How long a rank whose deadline passed listens for the other ranks' answers.
@@ -116,7 +132,7 @@ final class CollectiveProbe {
         try check(MPI_Test(&request, &done, cgm_mpi_status_ignore()), call)
         if done != 0 { return }
         let start = DispatchTime.now().uptimeNanoseconds
-        let timeout = CollectiveWatchdog.timeoutSeconds
+        let timeout = CollectiveWatchdog.currentTimeout
         var polls = 0
         while true {
             try check(MPI_Test(&request, &done, cgm_mpi_status_ignore()), call)
