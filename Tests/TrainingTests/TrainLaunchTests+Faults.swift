@@ -205,6 +205,42 @@ extension TrainLaunchTests {
     }
 }
 
+extension TrainLaunchTests {
+    // MARK: What "np = 2 × B trains the same model as np = 1 × 2B" means (README, Data parallelism)
+
+    /// Largest parameter difference after 2 epochs between two launches, each (np, train lines), on a dataset with
+    /// `perSubject` windows per training subject (4 subjects).
+    func gap(perSubject: Int, _ a: (Int, String), _ b: (Int, String)) throws -> Float {
+        let data = dir + "/data-\(perSubject)"
+        if !FileManager.default.fileExists(atPath: data) { try TestDataset.make(data, trainPerSubject: perSubject) }
+        var parameters: [[String: [Float]]] = []
+        for (i, (np, lines)) in [a, b].enumerated() {
+            let run = dir + "/invariance-\(perSubject)-\(UUID().uuidString.prefix(6))-\(i)"
+            let r = try train(np: np, ["--config", try args(run, trainLines: "max_epochs: 2\n" + lines)[1], "--data", data, "--run", run])
+            XCTAssertEqual(r.status, 0, r.log)
+            parameters.append(try checkpointParameters(run + "/last.h5"))
+        }
+        return parameters[0].map { name, u in zip(u, parameters[1][name]!).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+    }
+
+    func testRankAndAccumulationInvarianceHoldWhenTheStepsAreFull() throws {
+        // 192 windows: 3 ranks × 8 = one rank × 24 (64 windows per rank, 8 full steps), and 16 = 8 × 2 accumulated.
+        let ranks192 = try gap(perSubject: 48, (3, "batch_size: 8"), (0, "batch_size: 24"))
+        let accumulation192 = try gap(perSubject: 48, (0, "batch_size: 8\naccumulate_grad_batches: 2"), (0, "batch_size: 16"))
+        XCTAssertLessThanOrEqual(ranks192, 1e-5)
+        XCTAssertLessThanOrEqual(accumulation192, 1e-5)
+        // 188 windows: 3 ranks pad the epoch's order to 189 by repeating its first window, and 8 × 2 accumulated
+        // ends each epoch with micro-batches of 8 and 4 averaged with equal weights: a real difference, as the
+        // README says ("Data parallelism").
+        let ranks188 = try gap(perSubject: 47, (3, "batch_size: 8"), (0, "batch_size: 24"))
+        let accumulation188 = try gap(perSubject: 47, (0, "batch_size: 8\naccumulate_grad_batches: 2"), (0, "batch_size: 16"))
+        XCTAssertGreaterThan(ranks188, 1e-4)
+        XCTAssertGreaterThan(accumulation188, 1e-4)
+        print("max parameter difference after 2 epochs — np 3 × 8 vs 1 × 24: \(ranks192) (192 windows), \(ranks188) (188); "
+              + "8 × 2 accumulated vs 16: \(accumulation192) (192), \(accumulation188) (188)")
+    }
+}
+
 /// SplitMix64, for seeded kill times.
 struct SplitMix {
     var state: UInt64
