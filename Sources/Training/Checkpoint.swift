@@ -148,11 +148,12 @@ public enum Checkpoint {
     // MARK: Read
 
     /// Reads and verifies `path`: format, schema version, state checksum, every dataset's checksum.
-    /// Errors are `CheckpointError`s naming the file (and the dataset or attribute at fault).
+    /// Errors are `CheckpointError`s naming the file (and the dataset or attribute at fault). A file that keeps
+    /// libhdf5 busy past `HDF5ReadDeadline` ends the process naming it.
     public static func read(_ path: String) throws -> CheckpointContents {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(file: path, "no such file") }
         do {
-            return try HDF5Lock.withLock { try readUnlocked(path) }
+            return try HDF5Lock.withLock { try HDF5ReadDeadline.reading(path, what: "checkpoint") { try readUnlocked(path) } }
         } catch let e as CheckpointError {
             throw e
         } catch let e as HDF5Error {
@@ -166,6 +167,15 @@ public enum Checkpoint {
         let f = try H5File.open(path: path)
         defer { f.discard() }
         func fail(_ m: String) -> CheckpointError { CheckpointError(file: path, m) }
+        // A dataset cannot hold more values than the file has bytes (checkpoints are written uncompressed):
+        // a corrupt shape must not make us allocate gigabytes before HDF5 notices.
+        let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? Int.max
+        func floats(_ ds: H5Dataset, _ what: String) throws -> H5Array<Float> {
+            guard ds.count <= fileBytes / MemoryLayout<Float>.size else {
+                throw fail("\(what) has shape \(ds.shape), more values than the file's \(fileBytes) bytes hold: the file is corrupt")
+            }
+            return try ds.read()
+        }
         guard (try? f.stringAttribute("format")) == format else {
             throw fail("not a cgmtrain checkpoint (no format = \"\(format)\" attribute)")
         }
@@ -211,7 +221,7 @@ public enum Checkpoint {
         var byName: [String: (shape: [Int], values: [Float])] = [:]
         for name in try params.members() {
             let ds = try params.openDataset(name)
-            let a: H5Array<Float> = try ds.read()
+            let a = try floats(ds, "parameter '\(TextExcerpt.of(name))'")
             guard try ds.stringAttribute("fnv1a64") == checksum(a.values) else {
                 throw fail("parameter '\(TextExcerpt.of(name))' fails its checksum: the file is corrupt")
             }
@@ -224,7 +234,7 @@ public enum Checkpoint {
         c.optimizerName = try opt.stringAttribute("name")
         for key in try opt.members() {
             let ds = try opt.openDataset(key)
-            let a: H5Array<Float> = try ds.read()
+            let a = try floats(ds, "optimizer state '\(TextExcerpt.of(key))'")
             guard try ds.stringAttribute("fnv1a64") == checksum(a.values) else {
                 throw fail("optimizer state '\(TextExcerpt.of(key))' fails its checksum: the file is corrupt")
             }

@@ -1,7 +1,7 @@
 // Issue 17's hard faults and hostile inputs, on the built `cgmtrain train` (alone and under real mpirun with
 // 2 and 4 ranks, on the tiny dataset of TrainLaunchTests):
 //   • a checkpoint whose top-k list names ../victim.txt (checksum recomputed, as anyone can) is refused on
-//     --resume and the victim survives
+//     --resume and the victim survives; a checkpoint that makes libhdf5 loop ends the command after its deadline
 //   • a SIGSTOPped rank ends the job within the collective timeout + a bound, naming the stopped rank
 //   • kills at seeded random points, one before the first epoch ends, resume bit-identically; a run
 //     directory without last.h5 resumes from its latest checkpoint
@@ -37,6 +37,30 @@ extension TrainLaunchTests {
         XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "precious", "the victim must survive\n\(r.log)")
         // evaluate and forecast read checkpoints through the same reader.
         XCTAssertThrowsError(try Checkpoint.read(run + "/last.h5")) { XCTAssertTrue("\($0)".contains("'../victim.txt'"), "\($0)") }
+    }
+
+    /// A checkpoint found by fuzz-checkpoint (Fixtures/hostile): libhdf5 1.10 loops forever in the global heap
+    /// reading its state_json. The read has a deadline: the command ends non-zero naming the file.
+    func testCheckpointThatMakesLibhdf5LoopEndsTheCommandNamingIt() throws {
+        let hostile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/hostile/hdf5-global-heap-loop.h5").path
+        let r = try launch("forecast", np: 0, ["--checkpoint", hostile, "--cgm", dir + "/none.csv"],
+                           env: ["CGMTRAIN_HDF5_READ_TIMEOUT_S": "2"]).wait(timeout: 60)
+        XCTAssertFalse(r.timedOut, "forecast hung on the hostile checkpoint\n\(r.log)")
+        XCTAssertEqual(r.status, 1, r.log)
+        XCTAssertTrue(r.stderr.contains("checkpoint \(hostile): the HDF5 library has not finished reading it after 2 s"), r.log)
+        XCTAssertLessThan(r.seconds, 2 + 20, r.log)   // 2 s deadline; slack for a loaded 2-core machine
+        print("checkpoint that makes libhdf5 loop: forecast ended after \(String(format: "%.1f", r.seconds)) s (deadline 2 s)")
+    }
+
+    /// A checkpoint found by fuzz-checkpoint whose parameter dataset declares ~1e9 values (4 GB) in a 21 kB file:
+    /// refused before anything is allocated (it was an out-of-memory).
+    func testCheckpointDeclaringMoreValuesThanItHoldsIsRefused() throws {
+        let hostile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/hostile/parameter-shape-beyond-file.h5").path
+        XCTAssertThrowsError(try Checkpoint.read(hostile)) {
+            XCTAssertTrue("\($0)".contains("more values than the file's 21504 bytes hold: the file is corrupt"), "\($0)")
+        }
     }
 
     // MARK: Fault 3: a stopped rank
