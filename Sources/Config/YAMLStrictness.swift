@@ -6,6 +6,8 @@
 //     not. No config needs them, so every alias is refused, naming its line and its anchor's.
 //   • duplicate keys in one mapping (`seed: 0` then `seed: 1`): YAML says keys are unique, loaders keep
 //     the last one silently; refused naming both lines.
+//   • keys that are not names (a list or mapping as a key, `[a]: 1`): Yams' constructor force-unwraps every
+//     key as a string, so one such key crashed the process (found by fuzz-config); refused naming the line.
 //   • nesting deeper than `maxDepth` flow brackets (`[[[[…`): the composer recurses once per level, so a
 //     few hundred thousand brackets would overflow the stack; checked on the text, before composing.
 //
@@ -78,13 +80,16 @@ enum YAMLStrictness {
                 var children: [(Node, Int)] = []
                 for (key, value) in mapping {
                     let keyLine = key.mark?.line ?? usedAt
-                    if let name = key.scalar?.string {
-                        if let first = lines[name] {
-                            throw Problem(line: keyLine, message: "key '\(TextExcerpt.of(name))' appears twice in "
-                                          + "one mapping (lines \(first) and \(keyLine)); keep one")
-                        }
-                        lines[name] = keyLine
+                    // Yams' constructor force-unwraps a key as a string: a list or mapping as a key (`[a]: 1`,
+                    // `? {a: 1}`) would crash the process (found by fuzz-config).
+                    guard let name = key.scalar?.string else {
+                        throw Problem(line: keyLine, message: "a key must be a name, not a list or mapping")
                     }
+                    if let first = lines[name] {
+                        throw Problem(line: keyLine, message: "key '\(TextExcerpt.of(name))' appears twice in "
+                                      + "one mapping (lines \(first) and \(keyLine)); keep one")
+                    }
+                    lines[name] = keyLine
                     children.append((key, keyLine))
                     children.append((value, keyLine))
                 }

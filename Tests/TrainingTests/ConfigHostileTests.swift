@@ -1,7 +1,7 @@
 // Hostile configs (issue 17): the one YAML reader refuses what would exhaust memory or stack, and what
 // loaders silently resolve, before any value is built — the 9-line alias bomb fails in well under a second
-// naming its line, duplicate keys name both lines, deep bracket nesting is refused, and error messages quote
-// at most ~80 characters of any value or key.
+// naming its line, duplicate keys name both lines, keys that are lists or mappings (a crash in Yams) and deep
+// bracket nesting are refused, and error messages quote at most ~80 characters of any value or key.
 
 import Config
 import Foundation
@@ -68,6 +68,20 @@ final class ConfigHostileTests: XCTestCase {
         }
         // The same key in different mappings is fine.
         XCTAssertNoThrow(try parse(TestDataset.config()))
+    }
+
+    /// Found by fuzz-config: Yams force-unwraps every key as a string, so a list or mapping as a key crashed the
+    /// process (in the config file, a sweep's space or a --set value alike).
+    func testKeysThatAreNotNamesAreRefusedNamingTheLine() throws {
+        for (yaml, line) in [("seed: 1\n[a, b]: 1\n", 2), ("? {a: 1}\n: 2\n", 1), ("train:\n  ? - x\n  : 3\n", 2)] {
+            XCTAssertThrowsError(try YAMLDocument.value(yaml, source: "keys.yaml")) {
+                XCTAssertEqual("\($0)", "keys.yaml: line \(line): a key must be a name, not a list or mapping", yaml)
+            }
+        }
+        var root: [String: Any] = [:]
+        XCTAssertThrowsError(try ConfigOverride("train.optimizer={[1]: 2}").apply(to: &root)) {
+            XCTAssertTrue("\($0)".hasSuffix("line 1: a key must be a name, not a list or mapping"), "\($0)")
+        }
     }
 
     func testDeepNestingIsRefusedBeforeComposing() throws {
