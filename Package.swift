@@ -127,6 +127,20 @@ let tests: [Target] = [
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
+// MARK: - Fuzzing (only when CGMTRAIN_FUZZ is set: `make fuzz`, Fuzz/run.sh)
+
+/// libFuzzer targets, built with `swift build --sanitize=fuzzer --sanitize=address` into .build-fuzz. Each
+/// defines LLVMFuzzerTestOneInput (libFuzzer supplies main); seed corpora are in Fuzz/<name>/corpus.
+let fuzzers: [Target] = ProcessInfo.processInfo.environment["CGMTRAIN_FUZZ"] == nil ? [] : [
+    .target(name: "FuzzSupport", path: "Fuzz/Support"),
+] + [
+    ("fuzz-csv", "CSV", ["CGMData"]), ("fuzz-config", "Config", ["Config", "CGMData"]),
+    ("fuzz-manifest", "Manifest", ["CGMData"]), ("fuzz-checkpoint", "Checkpoint", ["Training"]),
+].map { name, folder, dependencies in
+    .executableTarget(name: name, dependencies: (dependencies + ["FuzzSupport"]).map { .target(name: $0) },
+                      path: "Fuzz/\(folder)", exclude: ["corpus"], swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+}
+
 let package = Package(
     name: "CGMTrain",
     platforms: [.macOS(.v13)],
@@ -139,5 +153,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + config + engine + data + systems + training + executables + tests
+    targets: systemLibraries + config + engine + data + systems + training + executables + tests + fuzzers
 )
