@@ -8,12 +8,15 @@ public enum TextExcerpt {
     public static let limit = 80
 
     /// `text` if it has at most `limit` characters, else its first `limit` characters + "… (N bytes)".
+    /// Characters are Unicode scalars, not Swift's grapheme clusters: one cluster can hold any number of
+    /// combining marks (found by fuzz-config: 400 "characters" of a --set value quoted 2,133 scalars).
     public static func of(_ text: String, limit: Int = TextExcerpt.limit) -> String {
         let utf8 = text.utf8
         if utf8.count <= limit { return text }
-        let head = text.prefix(limit)
-        if head.endIndex == text.endIndex { return text }
-        return String(head) + "… (\(utf8.count) bytes)"
+        let scalars = text.unicodeScalars
+        let head = scalars.prefix(limit)
+        if head.endIndex == scalars.endIndex { return text }
+        return String(String.UnicodeScalarView(head)) + "… (\(utf8.count) bytes)"
     }
 
     /// The same for raw bytes (decoded as UTF-8, invalid sequences replaced), reading only their start.
@@ -21,7 +24,7 @@ public enum TextExcerpt {
         if bytes.count <= limit { return String(decoding: bytes, as: UTF8.self) }
         let window = min(bytes.count, 4 * limit)
         let start = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<window]), as: UTF8.self)
-        if window == bytes.count && start.count <= limit { return start }
-        return String(start.prefix(limit)) + "… (\(bytes.count) bytes)"
+        if window == bytes.count && start.unicodeScalars.count <= limit { return start }
+        return String(String.UnicodeScalarView(start.unicodeScalars.prefix(limit))) + "… (\(bytes.count) bytes)"
     }
 }

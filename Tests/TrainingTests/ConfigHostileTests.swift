@@ -95,6 +95,22 @@ final class ConfigHostileTests: XCTestCase {
         XCTAssertNoThrow(try YAMLDocument.value("a: '" + String(repeating: "[", count: 100) + "' # [[[[\n", source: "x"))
     }
 
+    /// Found by fuzz-config: a "character" (grapheme cluster) can hold any number of combining marks, so an
+    /// excerpt of 80 characters could quote a whole 200 MB field. Excerpts count Unicode scalars.
+    func testExcerptsCountScalarsNotGraphemeClusters() throws {
+        let zalgo = "a" + String(repeating: "\u{06EA}", count: 100_000)          // one grapheme cluster
+        XCTAssertEqual(zalgo.count, 1)
+        let excerpt = TextExcerpt.of(zalgo)
+        XCTAssertEqual(excerpt.unicodeScalars.count, 80 + "… (200001 bytes)".unicodeScalars.count, excerpt)
+        let bytes = Array(zalgo.utf8)
+        let raw = bytes.withUnsafeBufferPointer { TextExcerpt.of($0) }
+        XCTAssertEqual(raw.unicodeScalars.count, 80 + "… (200001 bytes)".unicodeScalars.count, raw)
+        var root: [String: Any] = [:]
+        XCTAssertThrowsError(try ConfigOverride("train.optimizer.lr=" + zalgo + ": [").apply(to: &root)) {
+            XCTAssertLessThan("\($0)".unicodeScalars.count, 1_000, "\($0)".prefix(200) + "…")
+        }
+    }
+
     func testMessagesQuoteAtMostEightyCharactersOfAValue() throws {
         let long = String(repeating: "x", count: 5_000_000)
         XCTAssertThrowsError(try parse(TestDataset.config(), overrides: ["train.scheduler.name=\(long)"])) {
