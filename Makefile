@@ -18,11 +18,13 @@ release: deps
 demo: release
 	bash launch/demo.sh
 
-## The test suite (debug build; the MPI tests launch the built cgmtrain under mpirun), then the
-## release-build leak check (optimizer-only leaks do not show in debug builds), then every fuzz target
-## for TEST_FUZZ_SECONDS each if this toolchain can build -sanitize=fuzzer (skipped with a message if not).
+## The target map (ARCHITECTURE.md), the test suite (debug build; the MPI tests launch the built cgmtrain
+## under mpirun), then the release-build leak check (optimizer-only leaks do not show in debug builds), then
+## every fuzz target for TEST_FUZZ_SECONDS each if this toolchain can build -sanitize=fuzzer (skipped with a
+## message if not).
 TEST_FUZZ_SECONDS ?= 60
 test: build
+	python3 Tests/check-architecture.py
 	$(SWIFT) test
 	$(SWIFT) build -c release --product cgmbench
 	.build/release/cgmbench --leak-check

@@ -13,7 +13,7 @@ let systemLibraries: [Target] = [
 // MARK: - Config: the one strict YAML reader (the only target that imports Yams)
 
 let config: [Target] = [
-    .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(name: "Config", dependencies: ["DelimitedText", .product(name: "Yams", package: "Yams")]),
 ]
 
 // MARK: - Engine and layers
@@ -59,7 +59,16 @@ let engine: [Target] = [
 let data: [Target] = [
     .target(name: "Physiology", swiftSettings: kernels),
     .target(name: "CGMSchema", swiftSettings: kernels),
-    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "Config", "HDF5IO", "Distributed"], swiftSettings: kernels),
+    /// The CSV reader, number and timestamp parsing and `DataError`: no MPI, no HDF5.
+    .target(name: "DelimitedText", swiftSettings: kernels),
+    .target(name: "CGMData", dependencies: ["Physiology", "CGMSchema", "Config", "DelimitedText", "HDF5IO", "Distributed"],
+            swiftSettings: kernels),
+]
+
+// MARK: - Import: device exports and research cohorts → the canonical CSV (a leaf: Foundation only)
+
+let importers: [Target] = [
+    .target(name: "CGMImport", dependencies: ["DelimitedText"], swiftSettings: kernels),
 ]
 
 // MARK: - Systems: MPI and HDF5
@@ -74,20 +83,20 @@ let systems: [Target] = [
 let training: [Target] = [
     .target(name: "Charts"),
     .target(name: "DataParallel", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Models", "CGMData", "Distributed",
+        "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "CGMData", "Distributed",
     ], swiftSettings: kernels),
     .target(name: "Training", dependencies: [
-        "CGMTensor", "Layers", "Optim", "Config", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel", "Charts",
-        .product(name: "Logging", package: "swift-log"),
+        "CGMTensor", "Layers", "Optim", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel",
+        "Charts", "DelimitedText",
     ], swiftSettings: kernels),
     .target(name: "Evaluation", dependencies: [
-        "CGMTensor", "Models", "CGMData", "Distributed", "Charts",
+        "CGMTensor", "CGMSchema", "Models", "CGMData", "Distributed", "Charts",
     ], swiftSettings: kernels),
     .target(name: "Inference", dependencies: [
-        "CGMTensor", "Layers", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
+        "CGMTensor", "Layers", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "Training", "Evaluation", "Charts",
     ], swiftSettings: kernels),
     .target(name: "Sweep", dependencies: [
-        "CGMTensor", "Config", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
+        "CGMTensor", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "DataParallel", "Training", "Evaluation",
     ], swiftSettings: kernels),
 ]
 
@@ -96,12 +105,12 @@ let training: [Target] = [
 let executables: [Target] = [
     .executableTarget(name: "cgmtrain", dependencies: [
         "CGMTensor", "Layers", "Optim", "Models", "Distributed", "HDF5IO", "Physiology", "CGMData", "Training",
-        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema",
+        "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "CGMSchema", "CGMImport",
+        "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
     ], swiftSettings: release),
     .executableTarget(name: "cgmbench", dependencies: [
-        "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology",
+        "COpenBLAS", "CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "Physiology", "CGMImport", "DelimitedText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -112,7 +121,7 @@ let tests: [Target] = [
     .target(name: "_TestSupport", dependencies: ["CGMTensor", "Layers"], path: "Sources/_TestSupport"),
     .testTarget(name: "CGMTensorTests", dependencies: ["CGMTensor", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "_TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "LayersTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "OptimTests", dependencies: ["CGMTensor", "Layers", "Optim", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "ModelsTests", dependencies: ["CGMTensor", "Layers", "Optim", "CGMSchema", "Models", "_TestSupport"]),
@@ -122,9 +131,11 @@ let tests: [Target] = [
     ]),
     .testTarget(name: "TrainingTests", dependencies: [
         "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "Models", "CGMSchema", "CGMData",
-        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "_TestSupport",
+        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "Physiology", "DelimitedText", "_TestSupport",
     ], exclude: ["Fixtures"]),
-    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "HDF5IO", "CGMTensor", "_TestSupport"]),
+    .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMSchema", "CGMData", "DelimitedText", "_TestSupport"],
+                resources: [.copy("Fixtures")]),
+    .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "CHDF5", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
 
 // MARK: - Fuzzing (only when CGMTRAIN_FUZZ is set: `make fuzz`, Fuzz/run.sh)
@@ -134,8 +145,9 @@ let tests: [Target] = [
 let fuzzers: [Target] = ProcessInfo.processInfo.environment["CGMTRAIN_FUZZ"] == nil ? [] : [
     .target(name: "FuzzSupport", path: "Fuzz/Support"),
 ] + [
-    ("fuzz-csv", "CSV", ["CGMData"]), ("fuzz-config", "Config", ["Config", "CGMData"]),
+    ("fuzz-csv", "CSV", ["CGMData", "DelimitedText"]), ("fuzz-config", "Config", ["Config", "CGMData"]),
     ("fuzz-manifest", "Manifest", ["CGMData"]), ("fuzz-checkpoint", "Checkpoint", ["Training"]),
+    ("fuzz-import", "Import", ["CGMImport"]),
 ].map { name, folder, dependencies in
     .executableTarget(name: name, dependencies: (dependencies + ["FuzzSupport"]).map { .target(name: $0) },
                       path: "Fuzz/\(folder)", exclude: ["corpus"], swiftSettings: [.unsafeFlags(["-parse-as-library"])])
@@ -150,8 +162,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + config + engine + data + systems + training + executables + tests + fuzzers
+    targets: systemLibraries + config + engine + data + importers + systems + training + executables + tests + fuzzers
 )

@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-csv config manifest checkpoint}"
+targets="${FUZZ_TARGETS:-csv config manifest checkpoint import}"
 export CGMTRAIN_FUZZ=1
 scratch=.build-fuzz
 
@@ -54,7 +54,7 @@ first_frame() {
 status=0
 printf '%-12s %12s %10s %8s  %s\n' target executions "exec/s" seconds result
 for t in $targets; do
-    folder=$(case "$t" in csv) echo CSV ;; config) echo Config ;; manifest) echo Manifest ;; checkpoint) echo Checkpoint ;; esac)
+    folder=$(case "$t" in csv) echo CSV ;; config) echo Config ;; manifest) echo Manifest ;; checkpoint) echo Checkpoint ;; import) echo Import ;; esac)
     corpus="$work/$t-corpus"
     mkdir -p "$corpus"
     cp -n "Fuzz/$folder/corpus/"* "$corpus/" 2>/dev/null || true

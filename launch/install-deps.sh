@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what CGMTrain needs from Debian and is missing: Open MPI, OpenBLAS, HDF5 (with h5dump), pkg-config.
+# Installs what CGMTrain needs from Debian and is missing: Open MPI, OpenBLAS, HDF5 (with h5dump), pkg-config, and
+# python3 (make test checks the target map with Tests/check-architecture.py).
 # Idempotent: installed packages are left alone and `apt-get update` runs once, only when something is missing.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools pkg-config)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools pkg-config python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

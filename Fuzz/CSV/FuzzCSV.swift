@@ -3,6 +3,7 @@
 // a hang, a sanitizer report or an error message longer than its bound is a finding.
 
 import CGMData
+import DelimitedText
 import Foundation
 import FuzzSupport
 

@@ -6,8 +6,10 @@
 // previous row's (files are usually grouped by subject) so no String is built per row; numbers and
 // timestamps are parsed from bytes. Then per subject: rows are sorted by time (stable), exact duplicate
 // rows removed, and a second glucose value at the same timestamp dropped (first in file order kept).
-// Glucose outside 20–600 mg/dL is dropped (the row's events are kept). Every fix is counted in the
-// `IngestReport`; every unreadable value is a `DataError` naming file, line and column.
+// Glucose outside 20–600 mg/dL is dropped (the row's events are kept). An optional glucose_censored column
+// (1: the reading is a sensor limit standing for a "Low"/"High" text, written by `cgmtrain import`) is
+// checked and counted, the reading kept as is. Every fix is counted in the `IngestReport`; every unreadable
+// value is a `DataError` naming file, line and column.
 
 import CGMSchema
 import Config
@@ -127,6 +129,15 @@ public struct CohortReader {
             }
             var glucose = try number(row, layout.glucose, glucoseName, file, line) * glucoseScale
             let hadGlucoseText = !glucose.isNaN
+            if let c = layout.censored {
+                let flag = try number(row, c, CSVLayout.censoredColumn, file, line)
+                if !flag.isNaN {
+                    guard flag == 0 || flag == 1 else {
+                        throw DataError(file: file, line: line, key: .column(CSVLayout.censoredColumn), "value \(flag); expected 0 or 1")
+                    }
+                    if flag == 1, hadGlucoseText { report.censoredGlucose += 1 }
+                }
+            }
             if hadGlucoseText, !glucoseRange.contains(glucose) {
                 report.droppedOutOfRangeGlucose += 1
                 glucose = .nan
@@ -198,7 +209,12 @@ public struct CohortReader {
 
 /// Where the canonical columns are in a header.
 struct CSVLayout {
+    /// The optional flag column of readings that stand for a sensor's Low/High text.
+    static let censoredColumn = "glucose_censored"
+
     var subject = 0, timestamp = 0, glucose = 0
+    /// Column of `censoredColumn`, if present.
+    var censored: Int?
     var mmol = false
     var channels: [Channel] = []
     var channelColumns: [Int] = []
@@ -218,6 +234,7 @@ struct CSVLayout {
             case "timestamp": timestamp = i
             case "glucose_mg_dl": mgdl = i
             case "glucose_mmol_l": mmolColumn = i
+            case CSVLayout.censoredColumn: censored = i
             case "glucose":
                 throw DataError(file: file, line: 1, key: .column(raw),
                                 "unknown glucose unit: name the column glucose_mg_dl or glucose_mmol_l")

@@ -24,6 +24,8 @@ public struct IngestReport: Codable, Equatable, Sendable {
     public var duplicateTimestampGlucose = 0
     /// Rows whose time was earlier than the previous row of the same subject (the series were sorted).
     public var unsortedRowsFixed = 0
+    /// Readings flagged glucose_censored = 1 (a sensor limit standing for a "Low"/"High" text); kept as is.
+    public var censoredGlucose = 0
     /// Whether glucose came in mmol/L (converted ×18.016 to mg/dL).
     public var convertedFromMmol = false
     /// Columns not in the canonical format (ignored).
@@ -43,6 +45,9 @@ public struct IngestReport: Codable, Equatable, Sendable {
                 + " second glucose at one timestamp dropped: \(duplicateTimestampGlucose); unsorted rows fixed: \(unsortedRowsFixed);"
                 + " empty rows skipped: \(emptyRows)",
         ]
+        if censoredGlucose > 0 {
+            lines.append("  censored readings (glucose_censored = 1, the sensor's Low/High limit): \(censoredGlucose)")
+        }
         lines += warnings.map { "  warning: \($0)" }
         return lines
     }

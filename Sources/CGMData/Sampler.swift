@@ -81,6 +81,12 @@ public struct DistributedSampler: Sendable, Equatable {
         return Array(stride(from: rank, to: totalSize, by: numReplicas).map { order[$0] })
     }
 
+    /// How many batches `batches(batchSize:dropLastBatch:)` returns, without drawing the epoch's order.
+    public func batchCount(batchSize: Int, dropLastBatch: Bool = false) -> Int {
+        precondition(batchSize > 0, "DistributedSampler.batchCount: batchSize must be positive, got \(batchSize)")
+        return dropLastBatch ? numSamples / batchSize : (numSamples + batchSize - 1) / batchSize
+    }
+
     /// This rank's indices cut into batches of `batchSize` (a shorter last batch unless `dropLastBatch`).
     public func batches(batchSize: Int, dropLastBatch: Bool = false) -> [[Int]] {
         precondition(batchSize > 0, "DistributedSampler.batches: batchSize must be positive, got \(batchSize)")

@@ -16,6 +16,9 @@
 //   validation  if its targets lie in (E − 120 min, E − 60 min]       ⇔ t ≥ E − 120 min, t + 5H ≤ E − 60 min
 //   train       if its targets end by E − 120 min                     ⇔ t + 5H ≤ E − 120 min
 // and otherwise discarded (its targets straddle a boundary), so no target time belongs to two splits.
+// With H = 12 each subject contributes one test window (t = E − 60 min) and one validation window
+// (t = E − 120 min) when the stride divides 12. Feature scaling is then fitted on data up to
+// E − 120 min per subject (`trainCutoff`).
 //
 // TemporalFractionSplit (`data.split: temporal_fraction`, any horizon): per subject, its span [S, E] (first
 // to last glucose grid point) is cut at b₁ = S + f_train·(E − S) and b₂ = S + (f_train + f_val)·(E − S)
@@ -26,9 +29,6 @@
 // and otherwise discarded. Histories may reach into the previous period (they are inputs, as in the temporal
 // split); no target time belongs to two splits. Scaling is fitted on data up to b₁ per subject. Every subject
 // is in every split, so a cohort of a few subjects (a real one) still gets validation and test windows.
-// With H = 12 each subject contributes one test window (t = E − 60 min) and one validation window
-// (t = E − 120 min) when the stride divides 12. Feature scaling is then fitted on data up to
-// E − 120 min per subject (`trainCutoff`).
 
 /// One of the three splits.
 public enum SplitName: String, CaseIterable, Codable, Sendable {

@@ -1,6 +1,8 @@
 // The one error type of configuration reading: every config (data, train, model, sweep, toy) and every
 // `--set` override names its file (or argument) and the full key path at fault.
 
+import DelimitedText
+
 /// A configuration error: names the config file (or `--set`) and the key path at fault.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     /// Where the value came from: the config file path, or "--set a.b=value".

@@ -3,6 +3,7 @@
 // ("train.optimizer.lr") when the value has the wrong type or range. Integers must be integers (YAML `2.0`
 // is refused where an integer is expected); reals accept integers. Booleans are never numbers.
 
+import DelimitedText
 import Foundation
 
 /// Strict reads from one mapping; `path` prefixes key names in errors.

@@ -1,6 +1,7 @@
 // The one place YAML text is parsed (Yams): config files, and the values of `--set` overrides. Every
 // other target reads configs through `ConfigMap` and reports problems as `ConfigError`.
 
+import DelimitedText
 import Foundation
 import Yams
 

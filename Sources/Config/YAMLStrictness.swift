@@ -15,6 +15,7 @@
 // walk below meets a (position, kind) twice exactly when an alias is used, and stops there, so the check
 // is linear in the text however far the aliases would expand.
 
+import DelimitedText
 import Foundation
 import Yams
 

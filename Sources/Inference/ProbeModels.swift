@@ -7,6 +7,7 @@
 // Features are standardized with the training rows' mean and standard deviation (sd 0 → 1) before fitting, so one
 // λ suits any scale; the fitted model applies the same transform to new rows.
 
+import CGMTensor
 import Foundation
 
 /// Per-column standardization fitted on training rows.
@@ -25,33 +26,6 @@ public struct Standardizer: Sendable {
 
     /// The standardized row.
     public func apply(_ row: [Double]) -> [Double] { (0 ..< row.count).map { (row[$0] - mean[$0]) / scale[$0] } }
-}
-
-/// Solves A x = b for a symmetric positive definite A (n × n, row-major) by Cholesky; nil when A is not SPD.
-public func solveSPD(_ a: [Double], _ b: [Double], n: Int) -> [Double]? {
-    var l = [Double](repeating: 0, count: n * n)
-    for i in 0 ..< n {
-        for j in 0 ... i {
-            var s = a[i * n + j]
-            for k in 0 ..< j { s -= l[i * n + k] * l[j * n + k] }
-            if i == j {
-                guard s > 0 else { return nil }
-                l[i * n + i] = s.squareRoot()
-            } else {
-                l[i * n + j] = s / l[j * n + j]
-            }
-        }
-    }
-    var y = b
-    for i in 0 ..< n {
-        for k in 0 ..< i { y[i] -= l[i * n + k] * y[k] }
-        y[i] /= l[i * n + i]
-    }
-    for i in stride(from: n - 1, through: 0, by: -1) {
-        for k in (i + 1) ..< n { y[i] -= l[k * n + i] * y[k] }
-        y[i] /= l[i * n + i]
-    }
-    return y
 }
 
 /// Ridge regression with an unpenalized intercept on standardized features.

@@ -20,7 +20,7 @@ public final class MealDetector: ForecastModel {
     /// The network: its hyperparameters (`model:` keys, MealDetectorSpec.swift), its input width and the
     /// fixed convolution geometry of A.2.
     @dynamicMemberLookup
-    public struct Config: Equatable {
+    public struct Config: ModelSpecHolder, Equatable {
         /// Channels, hidden units, layers, dropout, pos_weight.
         public var spec: MealDetectorSpec
         /// Past features P.
@@ -33,12 +33,6 @@ public final class MealDetector: ForecastModel {
         public init(inputs: Int, spec: MealDetectorSpec = .defaults) {
             self.inputs = inputs
             self.spec = spec
-        }
-
-        /// A hyperparameter of `spec`.
-        public subscript<T>(dynamicMember keyPath: WritableKeyPath<MealDetectorSpec, T>) -> T {
-            get { spec[keyPath: keyPath] }
-            set { spec[keyPath: keyPath] = newValue }
         }
 
         /// Dropout probability as the graph takes it.

@@ -18,7 +18,6 @@ import Config
 /// The hyperparameters of `meal_detector` (SSM-CGM A.2).
 public struct MealDetectorSpec: ModelSpec {
     public static let name = "meal_detector"
-    public static let summary = "SSM-CGM A.2 meal detector: dilated CNN + 2-layer BiLSTM, per-step meal logits"
     /// Every default.
     public static let defaults = MealDetectorSpec()
     /// CNN channels (A.2: cout = 16).

@@ -11,8 +11,6 @@ import Config
 public protocol ModelSpec: ConfigSection, Equatable, Sendable {
     /// `model.name`.
     static var name: String { get }
-    /// One line for help texts.
-    static var summary: String { get }
     /// The model for a dataset of `shape`, initialized from `seed`.
     /// - Throws: `ModelBuildError` naming what the dataset lacks for this model.
     func build(for shape: DatasetShape, seed: UInt64) throws -> any ForecastModel
@@ -24,6 +22,22 @@ extension ModelSpec {
 
     /// Whether the model's section has `key`.
     public static func hasKey(_ key: String) -> Bool { defaults.keys.contains { $0.name == key } }
+}
+
+/// A network's settings that hold the model's spec and read its hyperparameters through it (`config.dModel` is
+/// `config.spec.dModel`), so no setting is declared twice. Conforming types are `@dynamicMemberLookup`.
+public protocol ModelSpecHolder {
+    associatedtype Spec: ModelSpec
+    /// The hyperparameters.
+    var spec: Spec { get set }
+}
+
+extension ModelSpecHolder {
+    /// A hyperparameter of `spec`.
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<Spec, T>) -> T {
+        get { spec[keyPath: keyPath] }
+        set { spec[keyPath: keyPath] = newValue }
+    }
 }
 
 /// Error building a model for a dataset (e.g. the model needs inputs the dataset does not have).

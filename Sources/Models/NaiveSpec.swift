@@ -29,7 +29,6 @@ extension BaselineSpec {
 /// "Naive Baseline" (section 4.2): the last observed glucose carried forward over the horizon.
 public struct NaiveSpec: BaselineSpec {
     public static let name = "naive"
-    public static let summary = "naive baseline: last observed glucose carried forward (no parameters)"
     /// Every default.
     public static let defaults = NaiveSpec()
     public var huberDelta = 1.0

@@ -19,7 +19,6 @@ import Config
 /// The hyperparameters of `recursive_lstm` (PhysioSeq2Seq section 4.2).
 public struct RecursiveLSTMSpec: LSTMForecasterSpec {
     public static let name = "recursive_lstm"
-    public static let summary = "recursive LSTM baseline (section 4.2): next-step LSTM fed back its own predictions over the horizon"
     /// Every default.
     public static let defaults = RecursiveLSTMSpec()
     public var hidden = 300

@@ -36,7 +36,6 @@ extension LSTMForecasterSpec {
 /// The hyperparameters of `seq2seq` (PhysioSeq2Seq section 3.5, without ODE states).
 public struct Seq2SeqSpec: LSTMForecasterSpec {
     public static let name = "seq2seq"
-    public static let summary = "PhysioSeq2Seq encoder–decoder LSTM (section 3.5) without ODE features"
     /// Every default.
     public static let defaults = Seq2SeqSpec()
     public var hidden = 64

@@ -26,6 +26,7 @@ import CGMData
 import CGMTensor
 import Config
 import DataParallel
+import DelimitedText
 import Foundation
 import HDF5IO
 import Layers

@@ -19,6 +19,7 @@
 // `ownPath`, so nothing outside the run directory can be named.
 
 import Config
+import DelimitedText
 import Foundation
 import HDF5IO
 

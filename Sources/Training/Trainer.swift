@@ -8,7 +8,8 @@
 // Setup (this file) is collective and agreed: each rank opens the dataset, builds the model, optimizer
 // and scheduler; rank 0 prepares the run directory or reads and checks the checkpoint to resume from;
 // if any rank failed, every rank throws the same AgreedFailure. Then the parameters (and, on resume, the
-// optimizer state and all counters) are broadcast from rank 0. The loop is in TrainingLoop.swift.
+// optimizer state and all counters) are broadcast from rank 0. Setup returns one TrainingSession holding
+// everything it prepared; the loop (TrainingLoop.swift) and the loop-less runs are the session's methods.
 
 import CGMData
 import CGMSchema
@@ -72,33 +73,8 @@ public final class Trainer {
     public let progress: Progress
     /// Source named in config errors raised during setup.
     public var configSource = "config"
-
-    // Built by `setup`.
-    /// The opened dataset (after `run`).
-    public internal(set) var dataset: ShardDataset!
-    var manifestHash = ""
-    var model: (any ForecastModel)!
-    var optimizer: (any Optimizer)!
-    var schedule: SchedulerSetup!
-    var earlyStopping: EarlyStopping?
-    var sync: (any GradientSync)!
-    var geometry: EpochGeometry!
-    var trainReader: ShardReader!
-    var validator: DistributedValidator!
-    var runDir: RunDirectory { RunDirectory(options.runDirectory) }
-    /// The dataset's preprocessing, recorded in every checkpoint (for `cgmtrain forecast`).
-    var preprocessing: CheckpointPreprocessing?
-    var retention: CheckpointRetention {
-        CheckpointRetention(directory: options.runDirectory, topK: config.train.topK, preprocessing: preprocessing)
-    }
-    var metrics: MetricsLog { MetricsLog(run: runDir) }
-    /// The state of the last checkpoint written (for the non-finite-loss message).
-    var lastSaved: (file: String, epoch: Int, step: Int)?
-    /// Rank 0: the checkpoint a resumed run started from (last.h5, or the latest full-state checkpoint).
-    var resumedFrom: String?
-    /// Rank 0: whether the run directory exists with this run's config.yaml (a new run creates it with its
-    /// first record, so a run that fails before then leaves nothing in --run).
-    var runDirectoryCreated = false
+    /// What `setup` prepared (after `run`).
+    private(set) var session: TrainingSession?
 
     public init(config: RunConfig, options: TrainOptions, comm: any Communicator, stop: StopSignal, progress: Progress) {
         self.config = config
@@ -108,39 +84,44 @@ public final class Trainer {
         self.progress = progress
     }
 
+    /// The opened dataset (after `run`).
+    public var dataset: ShardDataset? { session?.dataset }
     /// The trained model (after `run`).
-    public var trainedModel: (any ForecastModel)? { model }
+    public var trainedModel: (any ForecastModel)? { session?.model }
 
     /// Trains (or resumes) to the end, an early stop or a signal. Collective.
     public func run() throws -> TrainingOutcome {
-        var state = try setup()
+        let (session, start) = try setup()
+        self.session = session
+        var state = start
         if !state.finished.isEmpty {
-            let why = ["early_stopping": "early stopping", Self.finishedWithoutParameters: "the model has no parameters",
-                       Self.finishedClosedForm: "the model was fitted in closed form"]
+            let why = ["early_stopping": "early stopping",
+                       TrainingSession.finishedWithoutParameters: "the model has no parameters",
+                       TrainingSession.finishedClosedForm: "the model was fitted in closed form"]
             progress.line("run already finished (\(why[state.finished] ?? "max_epochs reached")) "
                           + "at epoch \(state.epoch), step \(state.globalStep); nothing to do")
             return .completed(reason: "already finished", state: state)
         }
-        if model.store.count == 0 { return try finishWithoutTraining(&state) }   // naive, digital_twin
-        if let linear = model as? LinearARForecaster { return try fitClosedForm(linear, &state) }
-        return try trainLoop(&state)
+        if session.model.store.count == 0 { return try session.finishWithoutTraining(&state) }   // naive, digital_twin
+        if let linear = session.model as? LinearARForecaster { return try session.fitClosedForm(linear, &state) }
+        return try session.trainLoop(&state)
     }
 
     // MARK: Setup
 
-    /// Collective setup; returns the state to start from.
-    func setup() throws -> TrainingState {
+    /// Collective setup: the session every rank trains with and the state to start from.
+    func setup() throws -> (TrainingSession, TrainingState) {
         let t = config.train
         let rank = comm.rank
+        let runDir = RunDirectory(options.runDirectory)
         CollectiveWatchdog.timeoutSeconds = t.collectiveTimeoutSeconds       // the same config on every rank
         CollectiveWatchdog.activity = "setting up training"
         // 1. Local, then agreed: dataset, model, optimizer, scheduler; rank 0 also the run directory.
+        var prepared: TrainingSession.Parts?
+        var resumedFrom: String?            // rank 0: last.h5, or the latest full-state checkpoint without it
         let loaded: CheckpointContents? = try AgreedFailure.agree(comm, context: "cannot start training") {
             let ds = try ShardDataset(directory: options.dataDirectory)
-            dataset = ds
-            manifestHash = try Self.manifestHash(options.dataDirectory)
             let m = ds.manifest
-            preprocessing = CheckpointPreprocessing(manifest: m)
             if let data = config.data, data.hash != m.configHash {
                 throw AgreedFailure("the config's data: section (hash \(data.hash)) does not match the recipe the dataset "
                                     + "\(options.dataDirectory) was prepared with (config_hash \(m.configHash) in its "
@@ -151,19 +132,22 @@ public final class Trainer {
                 throw AgreedFailure("the dataset \(options.dataDirectory) has no validation windows; validation (early "
                                     + "stopping, best checkpoints) needs a val split")
             }
-            model = try ModelRegistry.build(config.model, shape: DatasetShape(m), seed: t.seed)
-            optimizer = TrainerComponents.optimizer(t.optimizer, model.store)
-            geometry = EpochGeometry(count: ds.count(.train), ranks: comm.size, train: t)
+            let model = try ModelRegistry.build(config.model, shape: DatasetShape(m), seed: t.seed)
+            let optimizer = TrainerComponents.optimizer(t.optimizer, model.store)
+            let geometry = EpochGeometry(sampler: TrainingSession.trainSampler(ds, comm: comm, train: t, epoch: 0), train: t)
             if case .steps(let n) = t.valCheckInterval, n > geometry.steps {
                 throw ConfigError(source: configSource, key: "train.val_check_interval",
                                      "= \(n) steps exceeds the \(geometry.steps) optimizer steps of an epoch "
                                      + "(\(comm.size) rank(s) × batch \(t.batchSize))")
             }
-            schedule = try TrainerComponents.scheduler(t, optimizer, stepsPerEpoch: geometry.steps, source: configSource)
-            earlyStopping = t.earlyStopping.patience.map { EarlyStopping(patience: $0, minDelta: t.earlyStopping.minDelta) }
-            trainReader = ShardReader(dataset: ds, split: .train, rank: rank)
-            validator = DistributedValidator(reader: ShardReader(dataset: ds, split: .val, rank: rank), comm: comm,
-                                  batchSize: t.batchSize, prefetchDepth: t.prefetchDepth)
+            prepared = TrainingSession.Parts(
+                dataset: ds, manifestHash: try Self.manifestHash(options.dataDirectory),
+                preprocessing: CheckpointPreprocessing(manifest: m), model: model, optimizer: optimizer,
+                schedule: try TrainerComponents.scheduler(t, optimizer, stepsPerEpoch: geometry.steps, source: configSource),
+                earlyStopping: t.earlyStopping.patience.map { EarlyStopping(patience: $0, minDelta: t.earlyStopping.minDelta) },
+                geometry: geometry, trainReader: ShardReader(dataset: ds, split: .train, rank: rank),
+                validator: DistributedValidator(reader: ShardReader(dataset: ds, split: .val, rank: rank), comm: comm,
+                                                batchSize: t.batchSize, prefetchDepth: t.prefetchDepth))
             if options.writePIDs { try runDir.writePID(rank: rank) }
             guard rank == 0 else { return nil }
             if config.data == nil {
@@ -173,31 +157,35 @@ public final class Trainer {
             if options.resume {
                 let file = try runDir.resumeCheckpoint(dataDirectory: options.dataDirectory)
                 resumedFrom = file
-                runDirectoryCreated = true
-                return try loadCheckpoint(file)
+                return try loadCheckpoint(file, prepared!)
             }
             try runDir.checkFresh(dataDirectory: options.dataDirectory)
             return nil
         }
+        // Every rank built its parts: a rank that failed made every rank throw above.
+        guard let parts = prepared else { preconditionFailure("setup agreed without building the session") }
         // 2. Replicas: same layout everywhere, rank 0's values.
-        sync = try AgreedFailure.agree(comm, context: "cannot set up gradient synchronization") {
-            try makeGradientSync(comm: comm, store: model.store, bucketCapBytes: t.bucketCapMB << 20)
+        let sync = try AgreedFailure.agree(comm, context: "cannot set up gradient synchronization") {
+            try makeGradientSync(comm: comm, store: parts.model.store, bucketCapBytes: t.bucketCapMB << 20)
         }
         // GradientSync's checks throw identically on every rank (see the protocol); MPI failures are not agreed.
         do { try sync.verifyLayout() } catch let e as MPIError { throw e } catch { throw AgreedFailure("\(error)") }
+        let session = TrainingSession(trainer: self, parts: parts, sync: sync)
+        session.resumedFrom = resumedFrom
+        session.runDirectoryCreated = options.resume     // a new run creates it with its first record
         var state = TrainingState()
         state.worldSize = comm.size
-        state.learningRate = optimizer.learningRate
+        state.learningRate = parts.optimizer.learningRate
         if options.resume {
-            state = try restore(loaded)
+            state = try session.restore(loaded)
         } else {
             try sync.broadcastParameters()
             state.schedulerName = t.scheduler.name.rawValue
-            if let s = schedule.scheduler { state.scheduler = s.exportState() }
-            if let es = earlyStopping { state.earlyStopping = es.exportState() }
+            if let s = parts.schedule.scheduler { state.scheduler = s.exportState() }
+            if let es = parts.earlyStopping { state.earlyStopping = es.exportState() }
         }
-        announce(state)
-        return state
+        session.announce(state)
+        return (session, state)
     }
 
     /// FNV-1a 64 of DIR/manifest.json.
@@ -212,7 +200,7 @@ public final class Trainer {
     }
 
     /// Rank 0: reads and checks the checkpoint against this run's model, config and data.
-    func loadCheckpoint(_ file: String) throws -> CheckpointContents {
+    func loadCheckpoint(_ file: String, _ parts: TrainingSession.Parts) throws -> CheckpointContents {
         let c = try Checkpoint.read(file)
         let saved: RunConfig
         do {
@@ -225,7 +213,8 @@ public final class Trainer {
             throw CheckpointError(file: file, "was written with a different configuration; refusing to resume: "
                                   + differences.joined(separator: "; "))
         }
-        try c.validate(modelName: model.name, store: model.store, file: file)
+        try c.validate(modelName: parts.model.name, store: parts.model.store, file: file)
+        let manifestHash = parts.manifestHash
         if c.manifestHash != manifestHash && !options.allowDataChange {
             throw CheckpointError(file: file, "was trained on a different dataset (manifest hash \(c.manifestHash), "
                                   + "\(options.dataDirectory)/manifest.json now hashes to \(manifestHash)); pass "
@@ -240,77 +229,5 @@ public final class Trainer {
                 + "\(comm.size): the data order of later epochs differs from an uninterrupted run\n").utf8))
         }
         return c
-    }
-
-    /// Collective: rank 0's checkpoint → every rank's model, optimizer, scheduler, early stopping, counters.
-    func restore(_ loaded: CheckpointContents?) throws -> TrainingState {
-        let rank = comm.rank
-        var json = ""
-        var keys = ""
-        if rank == 0, let c = loaded {
-            json = try c.state.json()
-            keys = c.optimizerState.keys.sorted().map { "\($0)=\(c.optimizerState[$0]!.shape.map(String.init).joined(separator: "x"))" }
-                .joined(separator: ",")
-            c.applyParameters(to: model.store)
-        }
-        json = try comm.broadcast(json, root: 0)
-        keys = try comm.broadcast(keys, root: 0)
-        try sync.broadcastParameters()
-        var opt: [String: Tensor] = [:]
-        for item in keys.split(separator: ",") where !item.isEmpty {
-            let parts = item.split(separator: "=")
-            let name = String(parts[0])
-            let shape = parts.count > 1 ? parts[1].split(separator: "x").compactMap { Int($0) } : []
-            var values = rank == 0 ? Array(UnsafeBufferPointer(start: loaded!.optimizerState[name]!.pointer,
-                                                                 count: loaded!.optimizerState[name]!.count))
-                                   : [Float](repeating: 0, count: shape.reduce(1, *))
-            try comm.broadcast(&values, root: 0)
-            opt[name] = Tensor(shape: shape, scalars: values)
-        }
-        var state = try TrainingState.fromJSON(json)
-        try AgreedFailure.agree(comm, context: "cannot restore the checkpoint") {
-            try optimizer.importState(opt)
-            if let s = schedule.scheduler {
-                guard state.schedulerName == config.train.scheduler.name.rawValue else {
-                    throw CheckpointError(file: resumedFrom ?? runDir.lastCheckpoint, "holds \(state.schedulerName) scheduler state")
-                }
-                try s.importState(state.scheduler)
-            } else {
-                optimizer.learningRate = state.learningRate
-            }
-            if earlyStopping != nil { try earlyStopping!.importState(state.earlyStopping) }
-        }
-        // max_epochs may grow on resume (schedulers permitting): a run that ended at max_epochs continues.
-        if state.finished == "max_epochs" && state.epoch < config.train.maxEpochs { state.finished = "" }
-        state.worldSize = comm.size
-        lastSaved = (runDir.lastCheckpoint, state.epoch, state.globalStep)
-        if rank == 0 {
-            if let file = resumedFrom, file != runDir.lastCheckpoint {
-                progress.line("resume: \(runDir.lastCheckpoint) is missing; \((file as NSString).lastPathComponent) holds "
-                              + "the latest state (step \(state.globalStep))")
-            }
-            for note in retention.reconcile(with: state, resumedFrom: resumedFrom ?? runDir.lastCheckpoint) {
-                progress.line("resume: \(note)")
-            }
-            try? metrics.truncate(afterStep: state.globalStep)
-        }
-        return state
-    }
-
-    /// Rank 0's start banner.
-    func announce(_ state: TrainingState) {
-        let t = config.train, g = geometry!
-        let count = model.store.count
-        let global = comm.size * t.batchSize * t.accumulateGradBatches
-        progress.line("train: model \(model.name) (\(count) parameters), data \(options.dataDirectory) "
-                      + "(\(dataset.count(.train)) train / \(dataset.count(.val)) val windows)")
-        progress.line("train: \(comm.size) rank(s) × batch \(t.batchSize)"
-                      + (t.accumulateGradBatches > 1 ? " × \(t.accumulateGradBatches) accumulated" : "")
-                      + " = \(global) windows per step, \(g.steps) steps per epoch, validation every \(g.valInterval) "
-                      + "step(s), up to \(t.maxEpochs) epochs; run directory \(options.runDirectory)")
-        if options.resume {
-            progress.line("train: resuming from \(resumedFrom ?? runDir.lastCheckpoint) at epoch \(state.epoch + 1), "
-                          + "batch \(state.position), step \(state.globalStep)")
-        }
     }
 }

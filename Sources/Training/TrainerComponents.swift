@@ -1,6 +1,7 @@
 // Optimizer and learning-rate scheduler from the `train:` config, and the epoch geometry (batches,
 // optimizer steps, validation interval) that the scheduler lengths and the validation cadence derive from.
 
+import CGMData
 import Config
 import Foundation
 import Layers
@@ -17,10 +18,9 @@ public struct EpochGeometry: Equatable {
     /// Optimizer steps between validation checks.
     public var valInterval: Int
 
-    /// The geometry of a split of `count` windows over `ranks` ranks.
-    public init(count: Int, ranks: Int, train: TrainConfig) {
-        let perRank = (count + ranks - 1) / ranks
-        batches = (perRank + train.batchSize - 1) / train.batchSize
+    /// The geometry of the epochs `sampler` cuts into batches of `train.batch_size` (every epoch has the same).
+    public init(sampler: DistributedSampler, train: TrainConfig) {
+        batches = sampler.batchCount(batchSize: train.batchSize)
         accumulate = train.accumulateGradBatches
         valInterval = 1
         valInterval = train.valCheckInterval.interval(stepsPerEpoch: steps)

@@ -18,7 +18,7 @@ import Optim
 struct SSMCGMBench {
     static let batch = 32, horizon = 12
     static let past = (0..<20).map { "past_\($0)" }, future = (0..<11).map { "future_\($0)" }
-    static let statics: [TFTConfig.StaticInput] = [.real("age"), .categorical("diabetes_status", cardinality: 5),
+    static let statics: [StaticInput] = [.real("age"), .categorical("diabetes_status", cardinality: 5),
                                                    .categorical("clinical_site", cardinality: 4),
                                                    .categorical("subject_id", cardinality: 41),
                                                    .real("glucose_centre"), .real("glucose_scale")]

@@ -19,7 +19,7 @@ struct CGMBench: ParsableCommand {
     @Option(help: "Path of the PyTorch reference script.")
     var torchScript = "../shared/bench-reference/pytorch_models.py"
     @Option(parsing: .upToNextOption,
-            help: "Sections to run: gemm seq2seq memory mamba stream tft ddp data gluformer ssmcgm (default: all but ssmcgm).")
+            help: "Sections to run: gemm fastmath lstm seq2seq memory mamba stream tft ddp data gluformer import ssmcgm (default: all but ssmcgm).")
     var only: [String] = []
     @Option(help: "Mamba context lengths.")
     var mambaLengths: [Int] = [144, 288, 576]
@@ -53,8 +53,8 @@ struct CGMBench: ParsableCommand {
             return
         }
         let harness = Harness(trials: trials, trialSeconds: trialSeconds)
-        print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]\n")
-        let all = ["gemm", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data", "gluformer"]
+        print("cgmbench: \(threads) OpenBLAS thread(s), \(trials) trials of ~\(trialSeconds) s; median [min–max]; \(CPUInfo.summary)\n")
+        let all = ["gemm", "fastmath", "lstm", "seq2seq", "memory", "mamba", "stream", "tft", "ddp", "data", "gluformer", "import"]
         let sections = Set(only.isEmpty ? all : only)
         if let unknown = sections.subtracting(all + ["ssmcgm"]).first {
             throw ValidationError("unknown section '\(unknown)'")
@@ -62,6 +62,8 @@ struct CGMBench: ParsableCommand {
         if sections.contains("gemm") {
             print(GEMMBench(harness: harness).run().render(), "\n")
         }
+        if sections.contains("fastmath") { print(FastMathBench.run(harness: harness), "\n") }
+        if sections.contains("lstm") { print(LSTMBench.run(harness: harness), "\n") }
         if sections.contains("seq2seq") { try seq2seqSection(harness) }
         if sections.contains("memory") { memorySection() }
         if sections.contains("mamba") {
@@ -78,6 +80,7 @@ struct CGMBench: ParsableCommand {
             print(GluFormerBench.run(harness: harness, threads: threads, torchPython: torchPython,
                                      torchScript: gluformerTorchScript), "\n")
         }
+        if sections.contains("import") { print(try ImportBench.run(harness: harness), "\n") }
         if sections.contains("data") {
             guard let cgmtrain = DDPBench.locateCGMTrain() else { throw ValidationError("cgmtrain not built next to cgmbench") }
             print(try DataBench.run(cgmtrain: cgmtrain, configs: dataConfigs, log: { _ in }), "\n")

@@ -128,4 +128,22 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(s.numSamples, 10)
         XCTAssertEqual(DistributedSampler(count: 10, numReplicas: 3, rank: 0).totalSize, 12)
     }
+
+    /// The trainer's epoch geometry counts batches without drawing the order: the count must be what `batches` cuts.
+    func testBatchCountIsTheNumberOfBatches() {
+        for count in [0, 1, 7, 100, 101] {
+            for replicas in [1, 2, 3, 4] {
+                for batch in [1, 3, 10, 64] {
+                    for dropLast in [false, true] {
+                        let s = DistributedSampler(count: count, numReplicas: replicas, rank: replicas - 1, seed: 5, dropLast: dropLast)
+                        for dropLastBatch in [false, true] {
+                            XCTAssertEqual(s.batchCount(batchSize: batch, dropLastBatch: dropLastBatch),
+                                           s.batches(batchSize: batch, dropLastBatch: dropLastBatch).count,
+                                           "N \(count) R \(replicas) B \(batch) dropLast \(dropLast) dropLastBatch \(dropLastBatch)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -115,29 +115,4 @@ final class FastMathTests: XCTestCase {
             }
         }
     }
-
-    /// Manual speed check: `CGM_BENCH=1 swift test -c release --filter FastMathTests/testBenchmark`.
-    func testBenchmark() throws {
-        guard ProcessInfo.processInfo.environment["CGM_BENCH"] != nil else { throw XCTSkip("set CGM_BENCH=1") }
-        let n = 1 << 16
-        let x = randomTensor([n], seed: 1, low: -10, high: 10)
-        let y = Tensor(zeros: [n])
-        let reps = 2000
-        for (name, kernel) in [
-            ("exp", { FastMath.exp(x.pointer, y.sharedMutablePointer, count: n) }),
-            ("sigmoid", { FastMath.sigmoid(x.pointer, y.sharedMutablePointer, count: n) }),
-            ("tanh", { FastMath.tanh(x.pointer, y.sharedMutablePointer, count: n) }),
-            ("Foundation.tanhf", {
-                let p = x.pointer, q = y.sharedMutablePointer
-                for i in 0..<n { q[i] = Foundation.tanh(p[i]) }
-            }),
-        ] as [(String, () -> Void)] {
-            kernel()
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<reps { kernel() }
-            let ns = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(reps * n)
-            print(String(format: "FastMath %@: %.3f ns/element", name, ns))
-        }
-        XCTAssertTrue(y.isFinite)
-    }
 }

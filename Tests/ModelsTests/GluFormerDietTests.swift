@@ -40,8 +40,8 @@ final class GluFormerDietTests: XCTestCase {
     }
 
     func net(slots: Int) -> GluFormerNetwork {
-        var c = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0),
-                                maxLength: 12)
+        var c = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0,
+                                                    residual: false), maxLength: 12)
         c.dietSlots = slots
         c.dietVocabulary = slots * DietBins.binsPerNutrient
         let network = GluFormerNetwork(c, seed: 9)
@@ -54,8 +54,8 @@ final class GluFormerDietTests: XCTestCase {
     }
 
     func testDietModelStartsAsTheGlucoseOnlyModel() {
-        var c = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0),
-                                maxLength: 12)
+        var c = GluFormerConfig(spec: GluFormerSpec(dModel: 16, heads: 2, layers: 2, feedForward: 24, dropout: 0,
+                                                    residual: false), maxLength: 12)
         let plain = GluFormerNetwork(c, seed: 9)
         c.dietSlots = 2
         c.dietVocabulary = 16

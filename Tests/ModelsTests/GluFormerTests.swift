@@ -13,7 +13,7 @@ final class GluFormerTests: XCTestCase {
     func tiny(_ norm: GluFormerConfig.Norm = .post, _ activation: GluFormerConfig.Activation = .relu, dropout: Float = 0,
               maxLength: Int = 40, layers: Int = 2) -> GluFormerNetwork {
         let spec = GluFormerSpec(dModel: 16, heads: 2, layers: layers, feedForward: 24, dropout: Double(dropout), norm: norm,
-                                 activation: activation)
+                                 activation: activation, residual: false)
         return GluFormerNetwork(GluFormerConfig(spec: spec, maxLength: maxLength), seed: 3)
     }
 

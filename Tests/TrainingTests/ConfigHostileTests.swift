@@ -4,6 +4,7 @@
 // bracket nesting are refused, and error messages quote at most ~80 characters of any value or key.
 
 import Config
+import DelimitedText
 import Foundation
 import XCTest
 @testable import Training

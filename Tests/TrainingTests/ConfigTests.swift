@@ -92,12 +92,12 @@ final class ConfigTests: XCTestCase {
         var t = TrainConfig()
         t.batchSize = 10
         t.valCheckInterval = .fraction(0.3)
-        let g = EpochGeometry(count: 101, ranks: 2, train: t)      // 51 per rank → 6 batches → interval 1
+        let g = EpochGeometry(sampler: DistributedSampler(count: 101, numReplicas: 2), train: t)      // 51 per rank → 6 batches → interval 1
         XCTAssertEqual(g.batches, 6)
         XCTAssertEqual(g.valInterval, 1)
         t.valCheckInterval = .fraction(0.5)
         t.accumulateGradBatches = 4
-        let h = EpochGeometry(count: 1000, ranks: 4, train: t)     // 25 batches → 7 steps → every 3, and at the end
+        let h = EpochGeometry(sampler: DistributedSampler(count: 1000, numReplicas: 4), train: t)     // 25 batches → 7 steps → every 3, and at the end
         XCTAssertEqual(h.steps, 7)
         XCTAssertEqual((0..<h.steps).filter(h.validatesAfter), [2, 5, 6])
         XCTAssertTrue(error(minimal + "train: {val_check_interval: 1.5}").contains("train.val_check_interval must be a fraction of an epoch in (0, 1]"))

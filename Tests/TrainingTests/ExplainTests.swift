@@ -15,7 +15,7 @@ import XCTest
 
 final class ExplainTests: XCTestCase {
     static let past = ["cgm", "tod", "hr"], future = ["tod", "meal"]
-    static let statics: [TFTConfig.StaticInput] = [.categorical("subject_id", cardinality: 4), .real("age")]
+    static let statics: [StaticInput] = [.categorical("subject_id", cardinality: 4), .real("age")]
 
     /// Windows of subjects 0, 0, 0, 1 (unequal counts, so subject means ≠ window means), L = 6, H = 2.
     func batches() -> [Batch] {

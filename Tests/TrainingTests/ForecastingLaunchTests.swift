@@ -58,7 +58,7 @@ extension TrainLaunchTests {
     }
 
     func testShippedForecasterConfigsRunOnGlucoseOnlyData() throws {
-        let cgm = try glucoseOnlyCohort(subjects: 6, days: 3, seed: 4)
+        let cgm = try glucoseOnlyCohort(subjects: 4, days: 3, seed: 4)
         let configs = try shippedForecasterConfigs()
         XCTAssertGreaterThanOrEqual(configs.count, 12, "\(configs)")
         for (file, model) in configs {

@@ -43,6 +43,7 @@ final class GluFormerDietLaunchTests: XCTestCase {
               layers: 2
               feed_forward: 64
               dropout: 0.0
+              residual: false   # the reference's head: these findings are about GluFormer as published
             train:
               seed: 1
               batch_size: 16

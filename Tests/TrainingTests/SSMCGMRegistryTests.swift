@@ -63,9 +63,6 @@ final class SSMCGMRegistryTests: XCTestCase {
                 XCTAssertEqual(try parse(c.yaml), c, "resolved YAML round-trips")
             }
         }
-        // configs/ssm-cgm.yaml (the sweep's base) is the 24 h configuration.
-        let base = try RunConfig.load(path: ConfigTests.packageRoot.appendingPathComponent("configs/ssm-cgm.yaml").path)
-        XCTAssertEqual(base, try RunConfig.load(path: ConfigTests.packageRoot.appendingPathComponent("configs/ssm-cgm-24h.yaml").path))
         // Defaults alone are Table 4 too.
         XCTAssertEqual(try parse("model: {name: ssm_cgm}").model, try RunConfig.load(
             path: ConfigTests.packageRoot.appendingPathComponent("configs/ssm-cgm-24h.yaml").path).model)

@@ -11,7 +11,7 @@
 
 /// Sizes and choices of a `GluFormerNetwork`.
 @dynamicMemberLookup
-public struct GluFormerConfig: Equatable, Sendable {
+public struct GluFormerConfig: ModelSpecHolder, Equatable, Sendable {
     /// LayerNorm placement in a block.
     public enum Norm: String, Sendable, CaseIterable {
         /// x = LN(x + Sublayer(x)) (nn.TransformerEncoderLayer default).
@@ -40,11 +40,6 @@ public struct GluFormerConfig: Equatable, Sendable {
         self.maxLength = maxLength
     }
 
-    /// A hyperparameter of `spec`.
-    public subscript<T>(dynamicMember keyPath: WritableKeyPath<GluFormerSpec, T>) -> T {
-        get { spec[keyPath: keyPath] }
-        set { spec[keyPath: keyPath] = newValue }
-    }
 
     /// Dropout probability as the graph takes it.
     public var dropout: Float { Float(spec.dropout) }

@@ -11,7 +11,7 @@
 //     norm: post           # post (nn.TransformerEncoderLayer default, the reference) | pre
 //     activation: relu     # relu (nn.TransformerEncoderLayer default) | gelu
 //     diet_tokens: true    # use the dataset's diet tokens when it has them (data.diet_tokens); false: glucose only
-//     residual: false      # true: next-token logits biased by the offset from the current token, head zero-initialized
+//     residual: true       # next-token logits biased by the offset from the current token, head zero-initialized
 //                          # (untrained = persistence; GluFormerRelativeBias.swift); false: the reference's head
 // The trained length (max_length) is the dataset's token window L + H; generation keeps its window within it.
 
@@ -21,7 +21,6 @@ import Config
 /// The hyperparameters of `gluformer` (defaults: a small model that trains on 2 cores in minutes).
 public struct GluFormerSpec: ModelSpec {
     public static let name = "gluformer"
-    public static let summary = "GluFormer decoder-only transformer over glucose tokens (next-token pretraining; data.preset: gluformer)"
     /// Every default.
     public static let defaults = GluFormerSpec()
     /// Model width d_model.
@@ -42,7 +41,7 @@ public struct GluFormerSpec: ModelSpec {
     public var dietTokens = true
     /// Residual head: a learned bias over the offset from the current token and a zero-initialized head, so an
     /// untrained model continues the last value (GluFormerRelativeBias.swift); false: the reference's head.
-    public var residual = false
+    public var residual = true
 
     public var keys: [ConfigKey<GluFormerSpec>] {
         [.int("d_model", \.dModel, 1 ... 16384), .int("heads", \.heads, 1 ... 1024), .int("layers", \.layers, 1 ... 256),

@@ -1,5 +1,5 @@
 // `linear_ar`: the classical baseline of issue 14 — ridge regression from the recent glucose history (and the
-// available covariates) to all H horizon steps, fitted in closed form (RidgeRegression.swift), residual like the
+// available covariates) to all H horizon steps, fitted in closed form (RidgeNormalEquations.swift), residual like the
 // deep forecasters (`TargetSpace.residual`): it predicts z_h = (s(g_{t+h}) − s(g_t)) / σ_h.
 //
 //   x = [ s(g_{t−k}) − s(g_t), k = 1 … N          the last N scaled glucose values relative to the last one

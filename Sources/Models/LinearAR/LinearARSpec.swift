@@ -16,7 +16,6 @@ import Config
 /// The settings of `linear_ar` (issue 14).
 public struct LinearARSpec: ModelSpec {
     public static let name = "linear_ar"
-    public static let summary = "ridge regression from the recent glucose history and covariates to every horizon step (closed form)"
     /// Every default.
     public static let defaults = LinearARSpec()
     /// N lagged glucose values; nil: L − 1, the whole history.

@@ -8,7 +8,6 @@ import Config
 /// The settings of `digital_twin`.
 public struct DigitalTwinSpec: BaselineSpec {
     public static let name = "digital_twin"
-    public static let summary = "digital twin baseline: the matched Hovorka twin under basal-only inputs (no parameters; data.ode_states)"
     /// Every default.
     public static let defaults = DigitalTwinSpec()
     public var huberDelta = 1.0

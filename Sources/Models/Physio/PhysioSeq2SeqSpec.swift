@@ -8,7 +8,6 @@ import Config
 /// The hyperparameters of `physio_seq2seq`.
 public struct PhysioSeq2SeqSpec: LSTMForecasterSpec {
     public static let name = "physio_seq2seq"
-    public static let summary = "PhysioSeq2Seq: encoder–decoder LSTM with the matched twin's ODE states (section 3.5)"
     /// Every default.
     public static let defaults = PhysioSeq2SeqSpec()
     public var hidden = 64

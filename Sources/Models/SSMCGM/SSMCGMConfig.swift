@@ -9,7 +9,7 @@ import Layers
 /// Settings of an `SSMCGMModel`: its hyperparameters, and the names and kinds of its inputs in `Batch`
 /// column order (the same interface as `TFTConfig`).
 @dynamicMemberLookup
-public struct SSMCGMConfig: Equatable, Sendable {
+public struct SSMCGMConfig: TemporalFusionConfig, Equatable, Sendable {
     /// Sizes, Mamba settings, dropout, quantiles (the `model:` keys; SSMCGMSpec.swift).
     public var spec: SSMCGMSpec
     /// Past (encoder) real features, `Batch.past` column order.
@@ -18,28 +18,19 @@ public struct SSMCGMConfig: Equatable, Sendable {
     /// shares its prescaler).
     public var futureNames: [String]
     /// Static columns, `Batch.statics` column order.
-    public var statics: [TFTConfig.StaticInput]
+    public var statics: [StaticInput]
     /// Learned initial SSM state per block (Table 4 "learnable init states").
     public var learnableInitStates = true
     /// GRN skip path when widths differ (pytorch-forecasting: ResampleNorm).
     public var grnSkip: GatedResidualNetwork.Skip = .resampleNorm
 
     /// The network of `spec` (default: Table 4) over the named inputs.
-    public init(pastNames: [String], futureNames: [String], statics: [TFTConfig.StaticInput] = [],
+    public init(pastNames: [String], futureNames: [String], statics: [StaticInput] = [],
                 spec: SSMCGMSpec = .defaults) {
         (self.pastNames, self.futureNames, self.statics, self.spec) = (pastNames, futureNames, statics, spec)
     }
 
-    /// A hyperparameter of `spec`.
-    public subscript<T>(dynamicMember keyPath: WritableKeyPath<SSMCGMSpec, T>) -> T {
-        get { spec[keyPath: keyPath] }
-        set { spec[keyPath: keyPath] = newValue }
-    }
 
-    /// Dropout probability as the graph takes it.
-    public var dropout: Float { Float(spec.dropout) }
-    /// Predicted quantile levels as the loss takes them.
-    public var quantiles: [Float] { spec.quantiles.map(Float.init) }
 
     /// The mixer of each stack block.
     public var stackMamba: Mamba2Config {
@@ -55,18 +46,8 @@ public struct SSMCGMConfig: Equatable, Sendable {
         return c
     }
 
-    /// The embedding width used for static input `s` (TFT's rule).
-    public func embeddingSize(of s: TFTConfig.StaticInput) -> Int? {
-        s.cardinality.map { s.embeddingSize ?? TFTConfig.embeddingSize(cardinality: $0, hidden: spec.dModel) }
-    }
-
-    /// The index of the median quantile (0.5, or the level nearest to it): the point forecast.
-    public var medianIndex: Int { TFTConfig.medianIndex(of: quantiles) }
-
     /// Problems with the config (empty when valid), each naming the offending setting.
     public func validationErrors() -> [String] {
-        spec.problems.map { "\($0.key) \($0.message)" }
-            + TFTConfig.inputErrors(dropout: dropout, hiddenContinuous: spec.hiddenContinuous, quantiles: quantiles,
-                                    pastNames: pastNames, futureNames: futureNames, statics: statics)
+        spec.problems.map { "\($0.key) \($0.message)" } + inputErrors
     }
 }

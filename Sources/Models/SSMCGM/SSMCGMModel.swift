@@ -23,40 +23,10 @@ public struct SSMCGMInterpretation {
     public var staticNames: [String], pastNames: [String], futureNames: [String]
 }
 
-/// The SSM-CGM forecaster.
-public final class SSMCGMModel: ScaledQuantileForecaster {
-    /// Registry name.
-    public let name = "ssm_cgm"
-    /// The network and its parameters.
-    public let network: SSMCGMNetwork
-    /// The network's settings.
-    public var config: SSMCGMConfig { network.config }
-    /// All parameters.
-    public var store: ParameterStore { network.store }
+/// The SSM-CGM forecaster: a `TemporalFusionModel` over its network.
+public typealias SSMCGMModel = TemporalFusionModel<SSMCGMNetwork>
 
-    /// What the quantile head predicts (eq. 11-scaled glucose or its standardized change).
-    public let targetSpace: TargetSpace
-
-    /// Builds the network with parameters drawn from `seed`; a residual head starts at zero (persistence).
-    public init(_ config: SSMCGMConfig, targetSpace: TargetSpace = .absolute, seed: UInt64) {
-        network = SSMCGMNetwork(config, seed: seed)
-        self.targetSpace = targetSpace
-        if targetSpace.isResidual { network.outputLayer.zeroInitialize(network.store) }
-    }
-
-    /// The forward pass on a batch (prediction in eq. 11's scaled space).
-    public func outputs(_ batch: Batch, _ g: Graph) -> SSMCGMOutput {
-        let x = batch.tftInputs(g, past: config.pastNames.count, future: config.futureNames.count,
-                                statics: config.statics.count, model: "ssm_cgm")
-        return network(past: x.past, future: x.future, statics: x.statics, store.bind(g))
-    }
-
-    /// Predicted quantile levels (the loss and the mg/dL forecast: `ScaledQuantileForecaster`).
-    public var quantiles: [Float] { config.quantiles }
-
-    /// The quantile head's output (B, H, Q) in `targetSpace`.
-    public func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var { outputs(batch, g).prediction }
-
+extension SSMCGMModel {
     /// Selection weights and hidden attention of a batch (inference mode; the maps cost O(B·heads·(L+H)²)
     /// memory per layer, so pass a few windows at a time). Hidden attention assumes a zero initial state:
     /// the learnable initial state's contribution is not attributed to any lag.

@@ -37,7 +37,7 @@ import CGMTensor
 import Layers
 
 /// Everything an SSM-CGM forward pass produces.
-public struct SSMCGMOutput {
+public struct SSMCGMOutput: TemporalFusionOutput {
     /// Quantile predictions of the scaled target (B, H, Q).
     public var prediction: Var
     /// Static selection weights (B, S).
@@ -55,102 +55,49 @@ public struct SSMCGMOutput {
 }
 
 /// The SSM-CGM network over a `ParameterStore` (TFT parts under pytorch-forecasting's names).
-public struct SSMCGMNetwork {
+public struct SSMCGMNetwork: TemporalFusionNetwork {
+    /// Registry name of the model.
+    public static let modelName = "ssm_cgm"
     /// Sizes and inputs.
     public let config: SSMCGMConfig
-    /// Every parameter.
-    public let store: ParameterStore
-    /// `input_embeddings.embeddings.<name>`, one per static column (nil for reals).
-    public let staticEmbeddings: [Embedding?]
-    /// `prescalers.<name>`: Linear(1 → hiddenContinuous) per real variable name.
-    public let prescalers: [String: Linear]
-    /// `static_variable_selection` (nil without statics).
-    public let staticVariableSelection: VariableSelectionNetwork?
-    /// `encoder_variable_selection`, conditioned on c_sel.
-    public let encoderVariableSelection: VariableSelectionNetwork
-    /// `decoder_variable_selection` (nil without future features).
-    public let decoderVariableSelection: VariableSelectionNetwork?
+    /// The parts: inputs with the static encoders c_sel, c_seq, c_enr; core = `mamba_stack` (`depth` pre-LayerNorm
+    /// residual Mamba-2 blocks with dropout and a final LayerNorm); `post_mamba_gate` and `post_mamba_add_norm`
+    /// (TFT's post-LSTM gate over the stack) with `static_enrichment`; mixer = `light_mamba`, the Mamba-2 block in
+    /// place of the attention; the head after `post_light_mamba_gate_norm`.
+    public let scaffold: TemporalFusionScaffold<MambaStack, Mamba2Block>
     /// `decoder_query` (d): the decoder-step input when there are no future features (nil otherwise).
     public let decoderQuery: ParameterID?
-    /// `static_context_variable_selection`: s → c_sel.
-    public let staticContextVariableSelection: GatedResidualNetwork
-    /// `static_context_sequence`: s → c_seq, added to the stack's inputs.
-    public let staticContextSequence: GatedResidualNetwork
-    /// `static_context_enrichment`: s → c_enr.
-    public let staticContextEnrichment: GatedResidualNetwork
-    /// `mamba_stack`: `depth` pre-LayerNorm residual Mamba-2 blocks with dropout and a final LayerNorm.
-    public let stack: MambaStack
-    /// `post_mamba_gate` and `post_mamba_add_norm`: TFT's post-LSTM gate over the stack.
-    public let postStackGate: GatedLinearUnit
-    /// See `postStackGate`.
-    public let postStackAddNorm: AddNorm
-    /// `static_enrichment`: GRN over every step with context c_enr.
-    public let staticEnrichment: GatedResidualNetwork
-    /// `light_mamba`: the Mamba-2 block in place of the attention.
-    public let lightMamba: Mamba2Block
-    /// `post_light_mamba_gate_norm`.
-    public let postLightGateNorm: GateAddNorm
-    /// `pos_wise_ff`.
-    public let positionWiseFeedForward: GatedResidualNetwork
-    /// `pre_output_gate_norm` (no dropout).
-    public let preOutputGateNorm: GateAddNorm
-    /// `output_layer`: d → Q quantiles.
-    public let outputLayer: Linear
 
     /// Builds and initializes the network (TFT parts initialized as pytorch-forecasting, Mamba parts as mamba_ssm).
     public init(_ config: SSMCGMConfig, seed: UInt64) {
-        let errors = config.validationErrors()
-        precondition(errors.isEmpty, "SSM-CGM config: " + errors.joined(separator: "; "))
         self.config = config
-        let store = ParameterStore()
-        self.store = store
         var rng = PhiloxGenerator(seed: seed, stream: 1)
-        let d = config.dModel, hc = config.hiddenContinuous, dropout = config.dropout
-
-        let inputs = TFTInputLayers(store, statics: config.statics, pastNames: config.pastNames,
-                                    futureNames: config.futureNames, hidden: d, hiddenContinuous: hc, dropout: dropout,
-                                    skip: config.grnSkip, embeddingSize: { config.embeddingSize(of: $0) }, rng: &rng)
-        (staticEmbeddings, prescalers) = (inputs.staticEmbeddings, inputs.prescalers)
-        staticVariableSelection = inputs.staticVariableSelection
-        encoderVariableSelection = inputs.encoderVariableSelection
-        decoderVariableSelection = inputs.decoderVariableSelection
-
-        func grn(_ name: String, context: Int? = nil) -> GatedResidualNetwork {
-            GatedResidualNetwork(store, name, inputSize: d, hiddenSize: d, outputSize: d, dropout: dropout,
-                                 contextSize: context, skip: config.grnSkip, rng: &rng)
-        }
-        staticContextVariableSelection = grn("static_context_variable_selection")
-        staticContextSequence = grn("static_context_sequence")
-        staticContextEnrichment = grn("static_context_enrichment")
-        stack = MambaStack(store, "mamba_stack", config: config.stackMamba, depth: config.depth, norm: .layerNorm,
-                           dropout: dropout, finalNorm: true, rng: &rng)
-        postStackGate = GatedLinearUnit(store, "post_mamba_gate", inputSize: d, dropout: dropout, rng: &rng)
-        postStackAddNorm = AddNorm(store, "post_mamba_add_norm", inputSize: d, trainableAdd: false)
-        staticEnrichment = grn("static_enrichment", context: d)
-        lightMamba = Mamba2Block(store, "light_mamba", config: config.lightMamba, rng: &rng)
-        postLightGateNorm = GateAddNorm(store, "post_light_mamba_gate_norm", inputSize: d, trainableAdd: false,
-                                        dropout: dropout, rng: &rng)
-        positionWiseFeedForward = grn("pos_wise_ff")
-        preOutputGateNorm = GateAddNorm(store, "pre_output_gate_norm", inputSize: d, trainableAdd: false,
-                                        dropout: nil, rng: &rng)
-        outputLayer = Linear(store, "output_layer", inFeatures: d, outFeatures: config.quantiles.count, rng: &rng)
+        scaffold = TemporalFusionScaffold(
+            config: config, model: "SSM-CGM",
+            names: (["static_context_sequence"], "post_mamba_gate", "post_mamba_add_norm", "post_light_mamba_gate_norm"),
+            rng: &rng,
+            core: { store, rng in
+                MambaStack(store, "mamba_stack", config: config.stackMamba, depth: config.depth, norm: .layerNorm,
+                           dropout: config.dropout, finalNorm: true, rng: &rng)
+            },
+            mixer: { store, rng in Mamba2Block(store, "light_mamba", config: config.lightMamba, rng: &rng) })
         // Drawn last, so models with future features keep every other draw.
-        decoderQuery = config.futureNames.isEmpty ? store.add("decoder_query", Initializers.normal([d], rng: &rng)) : nil
+        decoderQuery = config.futureNames.isEmpty
+            ? scaffold.store.add("decoder_query", Initializers.normal([config.width], rng: &rng)) : nil
     }
+
+    /// The Mamba stack (the scaffold's core).
+    public var stack: MambaStack { scaffold.core }
+    /// The light Mamba (the scaffold's mixer).
+    public var lightMamba: Mamba2Block { scaffold.mixer }
+    /// `static_context_sequence`: s → c_seq, added to the stack's inputs.
+    public var staticContextSequence: GatedResidualNetwork { scaffold.inputs.staticContexts[0] }
 
     /// The forward pass: past (B, L, P), future (B, H, F), statics (B, S) (categorical columns hold
     /// category indices; no gradient flows into them).
     public func callAsFunction(past: Var, future: Var, statics: Var, _ p: BoundParameters) -> SSMCGMOutput {
         let g = past.graph
-        let (sp, sf, ss) = (past.shape, future.shape, statics.shape)
-        let (P, F, S) = (config.pastNames.count, config.futureNames.count, config.statics.count)
-        precondition(sp.count == 3 && sp[2] == P && sp[1] >= 1,
-                     "SSM-CGM: past \(sp) must be (B, L ≥ 1, \(P)) for past features \(config.pastNames)")
-        let (b, l) = (sp[0], sp[1])
-        precondition(sf.count == 3 && sf[0] == b && sf[2] == F && sf[1] >= 1,
-                     "SSM-CGM: future \(sf) must be (B = \(b), H ≥ 1, \(F)) for future features \(config.futureNames)")
-        precondition(ss == [b, S], "SSM-CGM: statics \(ss) must be (B = \(b), \(S)) for static features \(config.statics.map(\.name))")
-        let h = sf[1]
+        let (_, l, h) = scaffold.inputs.checkShapes(past: past, future: future, statics: statics)
 
         let c = staticContexts(statics, p)
         let (encoderEmbedding, encoderWeights) = selectEncoder(past, c)
@@ -160,12 +107,12 @@ public struct SSMCGMNetwork {
         let selected = g.concat([encoderEmbedding, decoderEmbedding], axis: 1)          // ξ (B, L + H, d)
         let stackInput = selected + g.unsqueeze(staticContextSequence(c.embedding, p), axis: 1)
         let stackOutput = stack(stackInput, p)
-        let temporal = postStackAddNorm(postStackGate(stackOutput, p), skip: selected, p)   // φ
-        let enriched = staticEnrichment(temporal, context: staticContextEnrichment(c.embedding, p), p)   // θ
+        let temporal = scaffold.enrichment.temporal(stackOutput, skip: selected, p)   // φ
+        let enriched = scaffold.enrichment.enrich(temporal, context: scaffold.inputs.staticContextEnrichment(c.embedding, p), p)   // θ
 
         // Light Mamba over all steps (read at the decoder steps), gated skips, head.
         let mixed = g.slice(lightMamba(enriched, p), axis: 1, range: l..<(l + h))
-        let prediction = head(mixed, enriched: g.slice(enriched, axis: 1, range: l..<(l + h)),
+        let prediction = scaffold.head(mixed, enriched: g.slice(enriched, axis: 1, range: l..<(l + h)),
                               temporal: g.slice(temporal, axis: 1, range: l..<(l + h)), p)
         return SSMCGMOutput(prediction: prediction, staticWeights: c.weights, encoderWeights: encoderWeights,
                             decoderWeights: decoderWeights, stackInput: stackInput, stackOutput: stackOutput,
@@ -187,43 +134,22 @@ public struct SSMCGMStaticContexts {
 extension SSMCGMNetwork {
     /// Static covariates → s (B, d) and c_sel (no statics: s = 0).
     public func staticContexts(_ statics: Var, _ p: BoundParameters) -> SSMCGMStaticContexts {
-        let g = statics.graph, b = statics.shape[0], d = config.dModel
-        let embedding: Var, weights: Var
-        if let vsn = staticVariableSelection {
-            let xs = TFTStaticInputs.columns(statics, inputs: config.statics, embeddings: staticEmbeddings, model: "SSM-CGM", p)
-            (embedding, weights) = vsn(xs, p)
-        } else {
-            embedding = g.constant(Tensor(zeros: [b, d]))
-            weights = g.constant(Tensor(zeros: [b, 0]))
-        }
-        return SSMCGMStaticContexts(embedding: embedding, weights: weights, selection: staticContextVariableSelection(embedding, p),
-                                    parameters: p)
+        let inputs = scaffold.inputs, (embedding, weights) = inputs.staticEmbedding(statics, p)
+        return SSMCGMStaticContexts(embedding: embedding, weights: weights,
+                                    selection: inputs.staticContextVariableSelection(embedding, p), parameters: p)
     }
 
     /// Encoder VSN over past rows (B, n, P) → ξ_enc (B, n, d), α_enc (B, n, P); position-wise.
     public func selectEncoder(_ past: Var, _ c: SSMCGMStaticContexts) -> (Var, Var) {
-        encoderVariableSelection(columns(past, config.pastNames.count), context: c.selection, c.parameters)
+        scaffold.inputs.selectEncoder(past, context: c.selection, c.parameters)
     }
 
     /// Decoder VSN over future rows (B, H, F) → ξ_dec (B, H, d), α_dec (B, H, F) (no future features: the
     /// learned query at every step, no weights).
     public func selectDecoder(_ future: Var, _ c: SSMCGMStaticContexts) -> (Var, Var) {
-        guard let vsn = decoderVariableSelection else {
-            let (g, b, h) = (future.graph, future.shape[0], future.shape[1])
-            let query = g.add(g.constant(Tensor(zeros: [b, h, config.dModel])), c.parameters[decoderQuery!])
-            return (query, g.constant(Tensor(zeros: [b, h, 0])))
-        }
-        return vsn(columns(future, config.futureNames.count), context: c.selection, c.parameters)
-    }
-
-    /// The head at the decoder steps (position-wise): δ = GateAddNorm(β, θ), ψ = GRN_ff(δ),
-    /// ψ̃ = GateAddNorm(ψ, φ), ŷ = Linear(ψ̃) (B, H, Q).
-    public func head(_ mixed: Var, enriched: Var, temporal: Var, _ p: BoundParameters) -> Var {
-        let gated = postLightGateNorm(mixed, skip: enriched, p)
-        return outputLayer(preOutputGateNorm(positionWiseFeedForward(gated, p), skip: temporal, p), p)
-    }
-
-    private func columns(_ x: Var, _ n: Int) -> [Var] {
-        (0..<n).map { x.graph.slice(x, axis: 2, range: $0..<($0 + 1)) }
+        if let selected = scaffold.inputs.selectDecoder(future, context: c.selection, c.parameters) { return selected }
+        let (g, b, h) = (future.graph, future.shape[0], future.shape[1])
+        let query = g.add(g.constant(Tensor(zeros: [b, h, config.width])), c.parameters[decoderQuery!])
+        return (query, g.constant(Tensor(zeros: [b, h, 0])))
     }
 }

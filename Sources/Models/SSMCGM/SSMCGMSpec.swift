@@ -27,41 +27,25 @@ import Config
 import Layers
 
 /// The hyperparameters of `ssm_cgm` (defaults: SSM-CGM Table 4).
-public struct SSMCGMSpec: ModelSpec {
+public struct SSMCGMSpec: TemporalFusionSpec {
     public static let name = "ssm_cgm"
-    public static let summary = "SSM-CGM: TFT with a Mamba-2 (MES) stack and a light Mamba in place of LSTMs and attention; QuantileLoss"
     /// Every default.
     public static let defaults = SSMCGMSpec()
-    /// Model width d_model (TFT's hidden size): VSN outputs, GRNs, Mamba blocks.
-    public var dModel = 128
-    /// Residual Mamba-2 blocks in the temporal stack (Table 4 "Mamba depth").
-    public var depth = 4
-    /// SSM state size N.
-    public var dState = 128
-    /// Causal depthwise convolution width.
-    public var dConv = 8
-    /// d_inner = expand · d_model in the stack blocks.
-    public var expand = 4
-    /// Channels per head P (heads = expand · d_model / headdim); when neither it nor `heads` is given,
-    /// min(this, d_model).
-    public var headdim = 64
-    /// Groups of B and C (1 for MES).
-    public var ngroups = 1
-    /// SSD chunk length.
-    public var chunk = 128
+    /// Model width d_model (TFT's hidden size), the residual Mamba-2 blocks of the stack (Table 4 "Mamba depth"),
+    /// the SSM state size N, the causal convolution width and d_inner = expand · d_model of the stack blocks.
+    public var dModel = 128, depth = 4, dState = 128, dConv = 8, expand = 4
+    /// Channels per head P (heads = expand · d_model / headdim; when neither it nor `heads` is given, min(this,
+    /// d_model)), the groups of B and C (1 for MES) and the SSD chunk length.
+    public var headdim = 64, ngroups = 1, chunk = 128
     /// d_inner = lightExpand · d_model in the light Mamba (our choice; its headdim is min(headdim, d_inner)).
     public var lightExpand = 1
     /// Standard Mamba-2 heads or SSM-CGM's MES-style heads (A.8), in every block.
     public var variant: Mamba2Variant = .mes
-    /// Dropout everywhere TFT applies it, and on each stack block's output before the residual add.
-    public var dropout = 0.2
-    /// Width of a real variable's prescaled embedding (pytorch-forecasting `hidden_continuous_size`).
-    public var hiddenContinuous = 8
-    /// QuantileLoss levels; the median is the point forecast.
-    public var quantiles = [0.1, 0.5, 0.9]
-    /// Quantiles of the standardized change from the last glucose (TargetSpace); false: of eq. 11-scaled glucose,
-    /// as the paper.
-    public var residual = true
+    /// The scaffold's keys (TemporalFusionSpec; dropout also on each stack block's output before the residual add).
+    public var dropout = 0.2, hiddenContinuous = 8, quantiles = [0.1, 0.5, 0.9], residual = true
+
+    /// Model width d.
+    public var width: Int { dModel }
 
     /// Heads of the stack blocks, expand · d_model / headdim.
     public var heads: Int { expand * dModel / headdim }
@@ -71,8 +55,7 @@ public struct SSMCGMSpec: ModelSpec {
          .int("d_conv", \.dConv, 1...64), .int("expand", \.expand, 1...16), .int("headdim", \.headdim, 1...4096),
          ConfigKey("heads", read: { _, _ in }, write: { .int($0.heads) }),   // read by validate: it sets headdim
          .int("ngroups", \.ngroups, 1...64), .int("chunk", \.chunk, 1...4096), .int("light_expand", \.lightExpand, 1...16),
-         .choice("variant", \.variant), .dropout(\.dropout), .int("hidden_continuous", \.hiddenContinuous, 1...4096),
-         .quantiles(\.quantiles), .residual(\.residual)]
+         .choice("variant", \.variant)] + Self.scaffoldKeys
     }
 
     /// `heads` (the paper's search axis "head-dim config") sets headdim = expand · d_model / heads; then the
@@ -115,12 +98,6 @@ public struct SSMCGMSpec: ModelSpec {
     }
 
     public func build(for shape: DatasetShape, seed: UInt64) throws -> any ForecastModel {
-        let c = SSMCGMConfig(pastNames: shape.pastFeatures, futureNames: shape.futureFeatures,
-                             statics: try TFTConfig.StaticInput.inputs(of: shape, model: Self.name), spec: self)
-        let errors = c.validationErrors()
-        guard errors.isEmpty else {
-            throw ModelBuildError("model ssm_cgm cannot be built for this dataset: " + errors.joined(separator: "; "))
-        }
-        return SSMCGMModel(c, targetSpace: try shape.targetSpace(residual: residual, model: Self.name), seed: seed)
+        try buildModel(SSMCGMNetwork.self, for: shape, seed: seed)
     }
 }

@@ -20,7 +20,8 @@ import Layers
 
 extension SSMCGMModel: StreamingForecaster {
     /// Stream-state keys of the two Mamba parts.
-    static let stackKey = "mamba_stack", lightKey = "light_mamba"
+    static var stackKey: String { "mamba_stack" }
+    static var lightKey: String { "light_mamba" }
 
     /// Consumes the past rows of every window of `batch` (B, L, P) from the initial state.
     public func streamStart(_ batch: Batch) -> ForecastStreamState {
@@ -50,7 +51,7 @@ extension SSMCGMModel: StreamingForecaster {
         let (selected, _) = network.selectDecoder(g.constant(batch.futureTensor), c)
         var stackState = parts(state).stack, lightState = parts(state).light
         let (temporal, enriched, mixed) = advance(selected, c, &stackState, &lightState)
-        let prediction = network.head(g.constant(mixed), enriched: enriched, temporal: temporal, p)
+        let prediction = network.scaffold.head(g.constant(mixed), enriched: enriched, temporal: temporal, p)
         return forecast(headOutput: prediction.value, batch)
     }
 
@@ -96,8 +97,8 @@ extension SSMCGMModel: StreamingForecaster {
         } else {
             (stackOutput, stackState) = stack.prefill(stackInput, from: stackState)
         }
-        let temporal = network.postStackAddNorm(network.postStackGate(g.constant(stackOutput), p), skip: selected, p)   // φ
-        let enriched = network.staticEnrichment(temporal, context: network.staticContextEnrichment(c.embedding, p), p)   // θ
+        let temporal = network.scaffold.enrichment.temporal(g.constant(stackOutput), skip: selected, p)   // φ
+        let enriched = network.scaffold.enrichment.enrich(temporal, context: network.scaffold.inputs.staticContextEnrichment(c.embedding, p), p)   // θ
         let light = network.lightMamba.stream(store)
         let mixed: Tensor
         if let row = Self.row(enriched.value) {

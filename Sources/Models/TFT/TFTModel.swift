@@ -36,40 +36,11 @@ public struct TFTInterpretation {
     }
 }
 
-/// The Temporal Fusion Transformer forecaster (pytorch-forecasting architecture, SSM-CGM's baseline).
-public final class TFTModel: ScaledQuantileForecaster {
-    /// Registry name.
-    public let name = "tft"
-    /// The network and its parameters.
-    public let network: TFTNetwork
-    /// The network's settings.
-    public var config: TFTConfig { network.config }
-    /// All parameters (pytorch-forecasting names).
-    public var store: ParameterStore { network.store }
+/// The Temporal Fusion Transformer forecaster (pytorch-forecasting architecture, SSM-CGM's baseline): a
+/// `TemporalFusionModel` over its network.
+public typealias TFTModel = TemporalFusionModel<TFTNetwork>
 
-    /// What the quantile head predicts (eq. 11-scaled glucose or its standardized change).
-    public let targetSpace: TargetSpace
-
-    /// Builds the network with parameters drawn from `seed`; a residual head starts at zero (persistence).
-    public init(_ config: TFTConfig, targetSpace: TargetSpace = .absolute, seed: UInt64) {
-        network = TFTNetwork(config, seed: seed)
-        self.targetSpace = targetSpace
-        if targetSpace.isResidual { network.outputLayer.zeroInitialize(network.store) }
-    }
-
-    /// The forward pass on a batch (prediction in eq. 11's scaled space).
-    public func outputs(_ batch: Batch, _ g: Graph) -> TFTOutput {
-        let x = batch.tftInputs(g, past: config.pastNames.count, future: config.futureNames.count,
-                                statics: config.statics.count, model: "tft")
-        return network(past: x.past, future: x.future, statics: x.statics, store.bind(g))
-    }
-
-    /// Predicted quantile levels (the loss and the mg/dL forecast: `ScaledQuantileForecaster`).
-    public var quantiles: [Float] { config.quantiles }
-
-    /// The quantile head's output (B, H, Q) in `targetSpace`.
-    public func scaledQuantiles(_ batch: Batch, _ g: Graph) -> Var { outputs(batch, g).prediction }
-
+extension TFTModel {
     /// Variable selection weights and attention of a batch (run it on an inference graph).
     public func interpret(_ batch: Batch, _ g: Graph) -> TFTInterpretation {
         let o = outputs(batch, g)

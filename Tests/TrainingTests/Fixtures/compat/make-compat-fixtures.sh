@@ -4,8 +4,9 @@
 # ssm_cgm runs stopped mid-epoch with a digest of the uninterrupted run's last.h5.
 #
 # The committed fixtures were written by main's code before the issue-16 restructuring: first at 22c7ab5,
-# again at 555f5c3 (issue 14 added model.residual and the dataset's glucose change scale), with the test file
-# as committed in 424227b. Regenerate them only for an intended change of the config or checkpoint format,
+# again at 555f5c3 (issue 14 added model.residual and the dataset's glucose change scale) and at eebff06 (main
+# made residual the default of several models and added configs/forecasters.yaml), with the test file as
+# committed in 424227b. Regenerate them only for an intended change of the config or checkpoint format,
 # and say so in the commit: the point of the tests is that later code reads what earlier code wrote.
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
