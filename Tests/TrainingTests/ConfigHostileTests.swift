@@ -110,6 +110,12 @@ final class ConfigHostileTests: XCTestCase {
         XCTAssertThrowsError(try ConfigOverride("train.optimizer.lr=" + zalgo + ": [").apply(to: &root)) {
             XCTAssertLessThan("\($0)".unicodeScalars.count, 1_000, "\($0)".prefix(200) + "…")
         }
+        // '=' followed by a combining mark is one Character: the key still ends at the first '=' byte, and a
+        // key that is not a path is quoted shortly.
+        XCTAssertEqual(try ConfigOverride("train.seed=\u{06EA}1").path, ["train", "seed"])
+        XCTAssertThrowsError(try ConfigOverride("a b" + zalgo + "=1")) {
+            XCTAssertLessThan("\($0)".unicodeScalars.count, 1_000, "\($0)".prefix(200) + "…")
+        }
     }
 
     func testMessagesQuoteAtMostEightyCharactersOfAValue() throws {
