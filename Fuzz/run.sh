@@ -40,6 +40,8 @@ bin="$(swift build --scratch-path "$scratch" --sanitize=fuzzer --sanitize=addres
 work="${FUZZ_WORK:-$(mktemp -d /tmp/cgmtrain-fuzz.XXXXXX)}"
 mkdir -p "$work"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}"
+# libFuzzer and ASan report crashes; Swift's own backtracer would outlive a killed target holding its pipes.
+export SWIFT_BACKTRACE=enable=no
 # Checkpoint reads have their own deadline (HDF5ReadDeadline); here libFuzzer's -timeout must come first.
 export CGMTRAIN_HDF5_READ_TIMEOUT_S=3600
 limit=(-max_total_time="$seconds")
@@ -47,7 +49,8 @@ limit=(-max_total_time="$seconds")
 
 # The first stack frame of a crash or hang input outside the sanitizer/fuzzer runtime and libc.
 first_frame() {
-    "$bin/fuzz-$1" -timeout=5 -rss_limit_mb=2048 "$2" 2>&1 | grep -E '^ +#[0-9]+ 0x' \
+    timeout 60 "$bin/fuzz-$1" -timeout=5 -rss_limit_mb=2048 "$2" > "$work/replay.log" 2>&1 || true
+    grep -E '^ +#[0-9]+ 0x' "$work/replay.log" \
         | grep -vE 'compiler-rt|libclang_rt|libc\.so|LLVMFuzzerTestOneInput|fuzzer::' | head -1 || true
 }
 
