@@ -3,7 +3,7 @@ SWIFT ?= swift
 export OMPI_ALLOW_RUN_AS_ROOT ?= 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM ?= 1
 
-.PHONY: demo test deps build release bench
+.PHONY: demo test deps build release bench fuzz
 
 deps:
 	bash launch/install-deps.sh
@@ -19,13 +19,21 @@ demo: release
 	bash launch/demo.sh
 
 ## The target map (ARCHITECTURE.md), the test suite (debug build; the MPI tests launch the built cgmtrain
-## under mpirun), then the release-build leak check (optimizer-only leaks do not show in debug builds).
+## under mpirun), then the release-build leak check (optimizer-only leaks do not show in debug builds), then
+## every fuzz target for TEST_FUZZ_SECONDS each if this toolchain can build -sanitize=fuzzer (skipped with a
+## message if not).
+TEST_FUZZ_SECONDS ?= 60
 test: build
 	python3 Tests/check-architecture.py
 	$(SWIFT) test
 	$(SWIFT) build -c release --product cgmbench
 	.build/release/cgmbench --leak-check
+	FUZZ_IF_SUPPORTED=1 FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash Fuzz/run.sh
 
 ## Speed: the release-built benchmark table.
 bench: release
 	.build/release/cgmbench
+
+## Fuzzing: every libFuzzer target for FUZZ_SECONDS (default 60) each (Fuzz/run.sh; FUZZ_TARGETS, FUZZ_RUNS).
+fuzz: deps
+	bash Fuzz/run.sh

@@ -13,7 +13,7 @@ let systemLibraries: [Target] = [
 // MARK: - Config: the one strict YAML reader (the only target that imports Yams)
 
 let config: [Target] = [
-    .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(name: "Config", dependencies: ["DelimitedText", .product(name: "Yams", package: "Yams")]),
 ]
 
 // MARK: - Engine and layers
@@ -120,7 +120,7 @@ let training: [Target] = [
     ], swiftSettings: kernels),
     .target(name: "Training", dependencies: [
         "CGMTensor", "Layers", "Optim", "Config", "CGMSchema", "Models", "CGMData", "Distributed", "HDF5IO", "DataParallel",
-        "Charts",
+        "Charts", "DelimitedText",
     ], swiftSettings: kernels),
     .target(name: "Evaluation", dependencies: [
         "CGMTensor", "CGMSchema", "Models", "CGMData", "Distributed", "Charts",
@@ -164,12 +164,27 @@ let tests: [Target] = [
     ]),
     .testTarget(name: "TrainingTests", dependencies: [
         "Training", "DataParallel", "Evaluation", "Inference", "Sweep", "Charts", "Config", "Models", "CGMSchema", "CGMData",
-        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "Physiology", "_TestSupport",
+        "Distributed", "HDF5IO", "CGMTensor", "Layers", "Optim", "Physiology", "DelimitedText", "_TestSupport",
     ], exclude: ["Fixtures"]),
     .testTarget(name: "CGMImportTests", dependencies: ["CGMImport", "CGMSchema", "CGMData", "DelimitedText", "_TestSupport"],
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "SystemLibrariesTests", dependencies: ["Distributed", "CHDF5", "HDF5IO", "CGMTensor", "_TestSupport"]),
 ]
+
+// MARK: - Fuzzing (only when CGMTRAIN_FUZZ is set: `make fuzz`, Fuzz/run.sh)
+
+/// libFuzzer targets, built with `swift build --sanitize=fuzzer --sanitize=address` into .build-fuzz. Each
+/// defines LLVMFuzzerTestOneInput (libFuzzer supplies main); seed corpora are in Fuzz/<name>/corpus.
+let fuzzers: [Target] = ProcessInfo.processInfo.environment["CGMTRAIN_FUZZ"] == nil ? [] : [
+    .target(name: "FuzzSupport", path: "Fuzz/Support"),
+] + [
+    ("fuzz-csv", "CSV", ["CGMData", "DelimitedText"]), ("fuzz-config", "Config", ["Config", "CGMData"]),
+    ("fuzz-manifest", "Manifest", ["CGMData"]), ("fuzz-checkpoint", "Checkpoint", ["Training"]),
+    ("fuzz-import", "Import", ["CGMImport"]),
+].map { name, folder, dependencies in
+    .executableTarget(name: name, dependencies: (dependencies + ["FuzzSupport"]).map { .target(name: $0) },
+                      path: "Fuzz/\(folder)", exclude: ["corpus"], swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+}
 
 let package = Package(
     name: "CGMTrain",
@@ -182,5 +197,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
-    targets: systemLibraries + config + engine + data + importers + systems + training + executables + tests
+    targets: systemLibraries + config + engine + data + importers + systems + training + executables + tests + fuzzers
 )

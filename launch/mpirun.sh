@@ -68,13 +68,16 @@ exports=(-x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS -x CGMTRAIN_STOP_GRACE_SECON
 # terminal: tell rank 0 whether to draw a progress bar or print plain lines.
 if [[ -t 1 ]]; then export CGMTRAIN_PROGRESS=bar; else export CGMTRAIN_PROGRESS=plain; fi
 exports+=(-x CGMTRAIN_PROGRESS)
+# SIGTERM and SIGINT reach the ranks as SIGUSR1 and SIGUSR2 (below): the ranks report them by the names sent.
+export CGMTRAIN_FORWARDED_SIGNALS=1
+exports+=(-x CGMTRAIN_FORWARDED_SIGNALS)
 # How to relaunch, for the trainer's "resume with: ..." message.
 export CGMTRAIN_LAUNCH_COMMAND="$0 -n $np${hostfile:+ --hostfile $hostfile}${oversubscribe:+ --oversubscribe}"
 exports+=(-x CGMTRAIN_LAUNCH_COMMAND)
 
-# mpirun runs in its own session (setsid), so a terminal's Ctrl-C reaches only this script; SIGTERM/SIGINT
-# sent to this script are forwarded to mpirun as SIGUSR1, which mpirun passes on to every rank (on SIGTERM
-# or SIGINT it would instead tear the job down). Each rank then finishes its step, rank 0 writes last.h5,
+# mpirun runs in its own session (setsid), so a terminal's Ctrl-C reaches only this script; SIGTERM and SIGINT
+# sent to this script are forwarded to mpirun as SIGUSR1 and SIGUSR2, which mpirun passes on to every rank
+# (on SIGTERM or SIGINT it would instead tear the job down and exit 1). Each rank then finishes its step, rank 0 writes last.h5,
 # and the job exits 0. A second signal is forwarded too and makes the ranks exit at once.
 # odls_base_sigkill_timeout: mpirun's SIGTERM → SIGKILL delay when it tears the job down itself (a rank
 # died, or mpirun was signalled directly).
@@ -82,8 +85,8 @@ setsid mpirun -np "$np" "${hosts[@]}" "${oversubscribe[@]}" --bind-to none \
     --mca odls_base_sigkill_timeout "$grace_int" "${exports[@]}" \
     "${extra[@]}" "$CGMTRAIN" train "$@" &
 mpirun_pid=$!
-forward() { kill -USR1 "$mpirun_pid" 2>/dev/null || true; }
-trap forward TERM INT
+trap 'kill -USR1 "$mpirun_pid" 2>/dev/null || true' TERM
+trap 'kill -USR2 "$mpirun_pid" 2>/dev/null || true' INT
 set +e
 while :; do
     wait "$mpirun_pid"

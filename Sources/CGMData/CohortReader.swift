@@ -12,6 +12,7 @@
 // value is a `DataError` naming file, line and column.
 
 import CGMSchema
+import Config
 import Foundation
 
 /// One subject's rows after ingest: sorted by time, deduplicated, glucose in mg/dL.
@@ -78,6 +79,7 @@ public struct CohortReader {
     /// Reads measurements from an open reader (header already read).
     public func read(_ reader: CSVReader) throws -> Cohort {
         let file = reader.name
+        try reader.requireColumnNames(example: "subject_id,timestamp,glucose_mg_dl")
         let layout = try CSVLayout(header: reader.header, file: file)
         var report = IngestReport()
         report.file = file
@@ -85,7 +87,7 @@ public struct CohortReader {
         report.ignoredColumns = layout.ignored
         if !layout.ignored.isEmpty {
             report.warnings.append("\(file): ignored column(s) not in the canonical format: "
-                + layout.ignored.map { "'\($0)'" }.joined(separator: ", "))
+                + layout.ignored.map { "'\(TextExcerpt.of($0))'" }.joined(separator: ", "))
         }
         let glucoseScale = layout.mmol ? CohortReader.mmolToMgdl : 1
         let glucoseName = layout.mmol ? "glucose_mmol_l" : "glucose_mg_dl"
@@ -121,7 +123,7 @@ public struct CohortReader {
             }
             let stamp: Timestamp = try row.withField(layout.timestamp) { raw in
                 if let t = TimestampParser.parse(raw) { return t }
-                let text = String(decoding: CSVNumber.trim(raw), as: UTF8.self)
+                let text = TextExcerpt.of(CSVNumber.trim(raw))
                 throw DataError(file: file, line: line, key: .column("timestamp"),
                                 text.isEmpty ? "empty timestamp" : TimestampParser.explain(text))
             }
@@ -166,7 +168,11 @@ public struct CohortReader {
         series.reserveCapacity(builders.count)
         for b in builders {
             report.unsortedRowsFixed += b.unsorted
+            let dropped = report.duplicatesRemoved + report.duplicateTimestampGlucose
             let finished = b.finish(channels: layout.channels, report: &report)
+            if let warning = b.offsetWarning(file: file, dropped: report.duplicatesRemoved + report.duplicateTimestampGlucose - dropped) {
+                report.warnings.append(warning)
+            }
             report.glucoseRows += finished.glucose.reduce(0) { $0 + ($1.isNaN ? 0 : 1) }
             series.append(finished)
         }
@@ -179,9 +185,10 @@ public struct CohortReader {
         try row.withField(column) { raw in
             if CSVNumber.isMissing(raw) { return .nan }
             if let v = CSVNumber.parseDouble(raw) { return v }
-            let text = String(decoding: CSVNumber.trim(raw), as: UTF8.self)
-            if name == Channel.sleepStage.rawValue, let code = Channel.sleepStageCodes[text.lowercased()] { return code }
-            throw DataError(file: file, line: line, key: .column(name), "cannot parse '\(text)' as a number")
+            let trimmed = CSVNumber.trim(raw)
+            if name == Channel.sleepStage.rawValue, trimmed.count <= 32,
+               let code = Channel.sleepStageCodes[String(decoding: trimmed, as: UTF8.self).lowercased()] { return code }
+            throw DataError(file: file, line: line, key: .column(name), "cannot parse '\(TextExcerpt.of(trimmed))' as a number")
         }
     }
 
@@ -193,7 +200,7 @@ public struct CohortReader {
         let measured = Set(cohort.series.map(\.subject))
         let unused = table.subjects.filter { !measured.contains($0) }
         if !unused.isEmpty {
-            let shown = unused.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
+            let shown = unused.prefix(10).map { "'\(TextExcerpt.of($0))'" }.joined(separator: ", ")
             cohort.report.warnings.append("\(table.file): \(unused.count) subject(s) have no rows in \(cohort.file): "
                 + shown + (unused.count > 10 ? ", …" : ""))
         }
@@ -234,7 +241,7 @@ struct CSVLayout {
             default:
                 if name.hasPrefix("glucose_") {
                     throw DataError(file: file, line: 1, key: .column(raw),
-                                    "unknown glucose unit '\(name.dropFirst("glucose_".count))' (expected glucose_mg_dl or glucose_mmol_l)")
+                                    "unknown glucose unit '\(TextExcerpt.of(String(name.dropFirst("glucose_".count))))' (expected glucose_mg_dl or glucose_mmol_l)")
                 }
                 if let channel = Channel(rawValue: name) { found[channel] = i } else { ignored.append(raw) }
             }
@@ -274,6 +281,21 @@ private struct SeriesBuilder {
         self.id = id
         self.firstLine = firstLine
         values = Array(repeating: [], count: channels)
+    }
+
+    /// A subject whose rows switch UTC offset (`Z` here, `+05:00` there) and whose UTC order then differs
+    /// from the file's, or holds repeated times: the export probably mixes local and UTC times, and putting
+    /// rows in UTC order moved and dropped rows. Nil when nothing was reordered or dropped.
+    func offsetWarning(file: String, dropped: Int) -> String? {
+        guard let first = offset.first, let other = offset.first(where: { $0 != first }),
+              unsorted > 0 || dropped > 0 else { return nil }
+        let switches = zip(offset, offset.dropFirst()).filter { $0 != $1 }.count
+        func show(_ m: Int16) -> String {
+            m == 0 ? "Z" : String(format: "%@%02d:%02d", m < 0 ? "-" : "+", abs(Int(m)) / 60, abs(Int(m)) % 60)
+        }
+        return "\(file): subject '\(TextExcerpt.of(id))' (from line \(firstLine)): timestamps switch between UTC "
+            + "offsets \(show(first)) and \(show(other)) \(switches) time(s); in UTC order \(unsorted) row(s) moved back "
+            + "and \(dropped) were dropped as repeated times. If the export mixes local and UTC times, fix its offsets"
     }
 
     mutating func append(time t: Int64, offset o: Int16, glucose g: Float, values v: [Float]) {

@@ -4,6 +4,7 @@
 // categorical. Empty cells and NA/NaN/null are missing ("none" is a category, e.g. no diabetes).
 
 import CGMSchema
+import Config
 import Foundation
 
 /// Static covariates per subject, as read from subjects.csv.
@@ -41,6 +42,7 @@ public struct SubjectTable: Sendable {
     public static func read(_ reader: CSVReader) throws -> SubjectTable {
         let file = reader.name
         let header = reader.header
+        try reader.requireColumnNames(example: "subject_id,age,sex,diabetes_status")
         guard let idColumn = header.firstIndex(of: "subject_id") else {
             throw DataError(file: file, line: 1, key: .column("subject_id"), "missing required column")
         }
@@ -80,7 +82,7 @@ public struct SubjectTable: Sendable {
                 if !numeric, let r = table.cells[k].firstIndex(where: { !$0.isEmpty && parseReal($0) == nil }) {
                     let id = table.subjects[r]
                     throw DataError(file: file, line: table.lines[id], key: .column(name),
-                                    "cannot parse '\(table.cells[k][r])' as a number")
+                                    "cannot parse '\(TextExcerpt.of(table.cells[k][r]))' as a number")
                 }
                 table.kinds[name] = .real
             } else {

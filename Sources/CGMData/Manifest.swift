@@ -4,6 +4,7 @@
 // (or all at once by `ShardDataset.verifyShards()`).
 
 import CGMSchema
+import Config
 import Foundation
 
 /// One shard as listed in the manifest.
@@ -218,6 +219,12 @@ public struct Manifest: Codable, Equatable, Sendable {
         } catch {
             throw ShardError(file: path, message: "cannot read manifest: \(error)")
         }
+        return try parse(data, directory: dir, path: path)
+    }
+
+    /// Decodes and validates the bytes of `DIR/manifest.json` (at `path`); see `load`. The bytes are untrusted:
+    /// every failure is a ShardError naming `path`, quoting at most a short excerpt of the file.
+    public static func parse(_ data: Data, directory dir: String, path: String) throws -> Manifest {
         // Check the version before decoding the rest, so a future format fails with the right message.
         struct VersionProbe: Decodable {
             let schemaVersion: Int?
@@ -235,7 +242,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: data)
         } catch {
-            throw ShardError(file: path, message: "malformed manifest: \(error)")
+            throw ShardError(file: path, message: "malformed manifest: \(TextExcerpt.of("\(error)", limit: 400))")
         }
         try manifest.validate(directory: dir, manifestPath: path)
         return manifest
@@ -254,8 +261,11 @@ public struct Manifest: Codable, Equatable, Sendable {
                                  + "its shards hold \(sum)")
             }
             for shard in entry.shards {
-                guard !shard.file.hasPrefix("/"), !shard.file.split(separator: "/").contains("..") else {
-                    throw ShardError(file: path, message: "shard path '\(shard.file)' leaves the dataset directory")
+                // Names read from the file: only the exact name prepare gives the shard, inside the directory.
+                guard shard.index >= 0, shard.file == ShardSchema.relativePath(split: split, index: shard.index) else {
+                    throw ShardError(file: path, message: "split \(split.rawValue) lists the shard file "
+                                     + "'\(TextExcerpt.of(shard.file))', not the name prepare gives shard \(shard.index) "
+                                     + "('\(ShardSchema.relativePath(split: split, index: max(0, shard.index)))')")
                 }
                 let shardPath = (dir as NSString).appendingPathComponent(shard.file)
                 guard FileManager.default.fileExists(atPath: shardPath) else {

@@ -154,8 +154,8 @@ public enum DatasetPreparer {
                 throw PrepareError(message: "--subjects-per-shard must be at least 1 (got \(options.subjectsPerShard))")
             }
             let config = try loadConfig()
-            if FileManager.default.fileExists(atPath: outDir), !options.overwrite {
-                throw PrepareError(message: "\(outDir): output directory already exists; pass --overwrite to replace it")
+            if let problem = PreparedDatasetWriter.outputProblem(outDir, overwrite: options.overwrite) {
+                throw PrepareError(message: "\(outDir): \(problem)")
             }
             let cohort = try cohortRead ?? CohortReader().read(cgmPath: options.cgmPath, subjectsPath: options.subjectsPath)
             plan = try CohortPipeline.plan(config: config, cohort: cohort, mealFlags: mealFlags)

@@ -114,7 +114,13 @@ public struct Resampler: Sendable {
         var out: [ResampledSubject] = []
         out.reserveCapacity(cohort.series.count)
         for series in cohort.series {
-            let (subject, interpolated) = try resample(series)
+            let subject: ResampledSubject, interpolated: Int
+            do {
+                (subject, interpolated) = try resample(series)
+            } catch var e as DataError where e.file == nil {
+                (e.file, e.line) = (cohort.file, series.firstLine)        // the subject's first row
+                throw e
+            }
             report.subjects += 1
             report.interpolatedPoints += interpolated
             report.glucosePoints += subject.segments.reduce(0) { $0 + $1.count }
@@ -138,8 +144,9 @@ public struct Resampler: Sendable {
         let start = Self.ceilToGrid(first)
         let spanDays = Double(last - first) / 86_400
         guard spanDays <= Double(maxSpanDays) else {
-            throw DataError(key: .subject(s.subject), "timestamps span \(Int(spanDays)) days (more than \(maxSpanDays));"
-                + " check for wrong dates or milliseconds written as seconds")
+            let dates = GridTime.iso8601(first) + " to " + GridTime.iso8601(last)
+            throw DataError(key: .subject(s.subject), "timestamps span \(Int(spanDays)) days (\(dates), more than "
+                + "\(maxSpanDays)); check for wrong dates or milliseconds written as seconds")
         }
         let count = Int((Self.ceilToGrid(last) - start) / step) + 1
         let bin = { (t: Int64) in Int((Self.ceilToGrid(t) - start) / step) }

@@ -205,25 +205,47 @@ public final class PreparedDatasetWriter {
         return nil
     }
 
-    /// Rank 0: refuses an existing DIR unless allowed, then creates DIR.tmp-<jobid>/{train,val,test}.
-    private func makeTempDirectory() throws -> String {
+    /// Why `outDir` (not named in the text) cannot receive a prepared dataset (nil: it can): something that is not a directory, a
+    /// directory that is neither empty nor a prepared dataset (never replaced), or a prepared dataset without
+    /// `overwrite`. Each message says what to do; only the last one suggests --overwrite.
+    public static func outputProblem(_ outDir: String, overwrite: Bool) -> String? {
         let fm = FileManager.default
         var isDir: ObjCBool = false
-        if fm.fileExists(atPath: outDir, isDirectory: &isDir) {
-            guard overwrite else {
-                throw ShardError(file: outDir, rank: 0, message: "output directory already exists; "
-                                 + "pass overwrite (--overwrite) to replace it")
-            }
-            guard isDir.boolValue else {
-                throw ShardError(file: outDir, rank: 0, message: "exists and is not a directory; not replacing it")
-            }
-            let hasManifest = fm.fileExists(atPath: (outDir as NSString).appendingPathComponent(Manifest.fileName))
-            let isEmpty = ((try? fm.contentsOfDirectory(atPath: outDir)) ?? ["?"]).isEmpty
-            guard hasManifest || isEmpty else {
-                throw ShardError(file: outDir, rank: 0, message: "exists but is not a prepared dataset (no "
-                                 + "\(Manifest.fileName)); refusing to replace it even with overwrite")
-            }
+        guard fm.fileExists(atPath: outDir, isDirectory: &isDir) else { return nil }
+        guard isDir.boolValue else { return "exists and is not a directory; choose another output directory" }
+        let hasManifest = fm.fileExists(atPath: (outDir as NSString).appendingPathComponent(Manifest.fileName))
+        let isEmpty = ((try? fm.contentsOfDirectory(atPath: outDir)) ?? ["?"]).isEmpty
+        guard hasManifest || isEmpty else {
+            return "exists and is not a prepared dataset (no \(Manifest.fileName)); choose another output "
+                + "directory (--overwrite replaces only a prepared dataset)"
         }
+        return overwrite ? nil : "output directory already exists; pass --overwrite to replace it"
+    }
+
+    /// `DIR.tmp-PID-HEX` siblings left by a prepare into the same DIR that was killed (its process PID is gone
+    /// from this node). Only names of exactly that pattern are considered.
+    static func leftoverTemporaries(of outDir: String) -> [String] {
+        let parent = (outDir as NSString).deletingLastPathComponent
+        let base = (outDir as NSString).lastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? []
+        return names.compactMap { name -> String? in
+            guard name.hasPrefix(base + ".tmp-") else { return nil }
+            let tag = name.dropFirst(base.count + 5).split(separator: "-", omittingEmptySubsequences: false)
+            guard tag.count == 2, let pid = Int32(tag[0]), pid > 0, pid != getpid(), !tag[1].isEmpty,
+                  tag[1].allSatisfy(\.isHexDigit), tag[1].count <= 8 else { return nil }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { return nil }     // still running here: not ours to touch
+            return (parent as NSString).appendingPathComponent(name)
+        }
+    }
+
+    /// Rank 0: refuses an unusable DIR (`outputProblem`), removes leftovers of killed prepares into the same
+    /// DIR, then creates DIR.tmp-<jobid>/{train,val,test}.
+    private func makeTempDirectory() throws -> String {
+        let fm = FileManager.default
+        if let problem = Self.outputProblem(outDir, overwrite: overwrite) {
+            throw ShardError(file: outDir, rank: 0, message: problem)
+        }
+        for leftover in Self.leftoverTemporaries(of: outDir) { try? fm.removeItem(atPath: leftover) }
         let jobID = "\(getpid())-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let temp = outDir + ".tmp-" + jobID
         do {

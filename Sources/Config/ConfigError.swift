@@ -1,6 +1,8 @@
 // The one error type of configuration reading: every config (data, train, model, sweep, toy) and every
 // `--set` override names its file (or argument) and the full key path at fault.
 
+import DelimitedText
+
 /// A configuration error: names the config file (or `--set`) and the key path at fault.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     /// Where the value came from: the config file path, or "--set a.b=value".
@@ -19,6 +21,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 
     /// "configs/x.yaml: train.optimizer.lr must be > 0 (got -1)".
     public var description: String {
-        key.isEmpty ? "\(source): \(message)" : "\(source): \(key) \(message)"
+        let source = TextExcerpt.of(self.source, limit: 400)          // a path, or a --set argument of any length
+        return key.isEmpty ? "\(source): \(message)" : "\(source): \(TextExcerpt.of(key)) \(message)"
     }
 }

@@ -3,6 +3,7 @@
 // ("train.optimizer.lr") when the value has the wrong type or range. Integers must be integers (YAML `2.0`
 // is refused where an integer is expected); reals accept integers. Booleans are never numbers.
 
+import DelimitedText
 import Foundation
 
 /// Strict reads from one mapping; `path` prefixes key names in errors.
@@ -51,7 +52,7 @@ public struct ConfigMap {
         guard let s = try string(key) else { return nil }
         guard choices.contains(s) else {
             let list = choices.count == 2 ? "\(choices[0]) or \(choices[1])" : "one of \(choices.joined(separator: ", "))"
-            throw error(key, "must be \(list) (got '\(s)')")
+            throw error(key, "must be \(list) (got '\(TextExcerpt.of(s))')")
         }
         return s
     }
@@ -122,7 +123,7 @@ public struct ConfigMap {
         var seen = Set<String>()
         return try list.enumerated().map { i, item in
             guard let s = item as? String else { throw typeError("\(key)[\(i)]", "a string", item) }
-            guard seen.insert(s).inserted else { throw error("\(key)[\(i)]", "repeats '\(s)'") }
+            guard seen.insert(s).inserted else { throw error("\(key)[\(i)]", "repeats '\(TextExcerpt.of(s))'") }
             return s
         }
     }
@@ -149,7 +150,7 @@ public struct ConfigMap {
 
     /// A loaded value as named in messages ('text', a mapping, a list, null, 3).
     public static func describe(_ value: Any) -> String {
-        if let s = value as? String { return "'\(s)'" }
+        if let s = value as? String { return "'\(TextExcerpt.of(s))'" }
         if value is [String: Any] { return "a mapping" }
         if value is [Any] { return "a list" }
         if value is NSNull { return "null" }

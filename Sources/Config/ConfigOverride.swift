@@ -5,6 +5,7 @@
 // early_stopping section); a path that runs through a non-mapping value is an error naming the path.
 // Unknown keys are refused by the validation that follows, which names the full key path.
 
+import DelimitedText
 import Foundation
 
 /// One parsed `--set` override.
@@ -16,13 +17,14 @@ public struct ConfigOverride: Equatable {
 
     /// Parses "a.b.c=value"; the error names the argument.
     public init(_ argument: String) throws {
-        guard let eq = argument.firstIndex(of: "=") else {
+        // The first '=' byte: as a Character, '=' followed by a combining mark is another character.
+        guard let eq = argument.utf8.firstIndex(of: UInt8(ascii: "=")) else {
             throw ConfigError(source: "--set \(argument)", key: "", "expected KEY.PATH=VALUE, e.g. train.optimizer.lr=3e-3")
         }
         let key = String(argument[..<eq])
         let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !key.isEmpty, parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) else {
-            throw ConfigError(source: "--set \(argument)", key: "", "'\(key)' is not a dotted key path like train.optimizer.lr")
+            throw ConfigError(source: "--set \(argument)", key: "", "'\(TextExcerpt.of(key))' is not a dotted key path like train.optimizer.lr")
         }
         path = parts
         text = String(argument[argument.index(after: eq)...])

@@ -1,6 +1,7 @@
 // The one place YAML text is parsed (Yams): config files, and the values of `--set` overrides. Every
 // other target reads configs through `ConfigMap` and reports problems as `ConfigError`.
 
+import DelimitedText
 import Foundation
 import Yams
 
@@ -15,11 +16,18 @@ public enum YAMLDocument {
     }
 
     /// The value of YAML `text` (nil for an empty document); an error names `source` and starts with `problem`.
+    /// Aliases, duplicate keys and deep bracket nesting are refused before any value is built
+    /// (YAMLStrictness), so no text can make loading expand beyond its own size.
     public static func value(_ text: String, source: String, problem: String = "invalid YAML") throws -> Any? {
         do {
-            return try Yams.load(yaml: text)
+            try YAMLStrictness.checkNesting(text)
+            guard let root = try Yams.compose(yaml: text) else { return nil }
+            try YAMLStrictness.check(root)
+            return root.any
+        } catch let p as YAMLStrictness.Problem {
+            throw ConfigError(source: source, key: "", "line \(p.line): \(p.message)")
         } catch {
-            throw ConfigError(source: source, key: "", "\(problem): \(error)")
+            throw ConfigError(source: source, key: "", "\(problem): \(TextExcerpt.of("\(error)", limit: 400))")
         }
     }
 

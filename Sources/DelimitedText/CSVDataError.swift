@@ -7,7 +7,8 @@
 
 import Foundation
 
-/// An input-data or configuration error naming the file, line and column/subject/key at fault.
+/// An input-data or configuration error naming the file, line and column/subject/key at fault. Names and
+/// values from the file are quoted through `TextExcerpt` (at most 80 characters).
 public struct DataError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// What the error is about, besides its file and line.
     public enum Key: Equatable, Sendable {
@@ -45,8 +46,8 @@ public struct DataError: Error, Equatable, CustomStringConvertible, LocalizedErr
             text += ": "
         }
         switch key {
-        case .column(let name): text += "column '\(name)': "
-        case .subject(let id): text += "subject '\(id)': "
+        case .column(let name): text += "column '\(TextExcerpt.of(name))': "
+        case .subject(let id): text += "subject '\(TextExcerpt.of(id))': "
         case .config(let path): text += "\(path) "
         case nil: break
         }

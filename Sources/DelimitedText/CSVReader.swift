@@ -78,8 +78,15 @@ public final class CSVReader {
     public init(path: String, chunkSize: Int = 1 << 20, delimiter: UInt8 = UInt8(ascii: ",")) throws {
         name = (path as NSString).lastPathComponent
         self.delimiter = delimiter
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError(file: name, "no such file: '\(TextExcerpt.of(path, limit: 400))'")
+        }
+        guard !isDirectory.boolValue else {
+            throw DataError(file: name, "'\(TextExcerpt.of(path, limit: 400))' is a directory; expected a CSV file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(file: name, "cannot open file '\(path)'")
+            throw DataError(file: name, "cannot open file '\(TextExcerpt.of(path, limit: 400))'")
         }
         self.handle = handle
         self.chunkSize = max(chunkSize, 64)
@@ -217,6 +224,19 @@ public final class CSVReader {
                 throw DataError(file: name, line: line, "unexpected character '\(Character(Unicode.Scalar(c)))' after a closing quote")
             }
             if complete { return true }
+        }
+    }
+
+    /// Refuses a first line that is data rather than column names (a header-less file): a field that is a
+    /// number or a timestamp, or an empty name. `example` is a header the caller expects, for the message.
+    public func requireColumnNames(example: String) throws {
+        for (i, field) in header.enumerated() {
+            let looksLikeData = TimestampParser.parse(field) != nil || Double(field) != nil
+            guard field.isEmpty || looksLikeData else { continue }
+            let what = field.isEmpty ? "column \(i + 1) of the first line has no name"
+                                     : "the first line holds '\(TextExcerpt.of(field))' (column \(i + 1)), which is data, not a column name"
+            throw DataError(file: name, line: 1, "\(what): the file must start with a header line naming its columns, "
+                            + "e.g. \(example) (is the header missing?)")
         }
     }
 

@@ -1,7 +1,8 @@
 // MPICommunicator: Communicator over Open MPI. MPI is initialized once per process (MPI_Init_thread with
 // MPI_THREAD_FUNNELED: only the initializing thread calls MPI), errors are returned instead of aborting
 // (MPI_ERRORS_RETURN on every communicator) and each return code is turned into a Swift MPIError naming
-// the call, the rank and MPI_Error_string.
+// the call, the rank and MPI_Error_string. Every collective runs as its non-blocking form polled against
+// the collective watchdog's deadline (CollectiveWatchdog.swift), so none waits forever for a stopped rank.
 
 import CMPI
 import Foundation
@@ -40,6 +41,8 @@ public final class MPICommunicator: Communicator {
     private var comm: MPI_Comm?
     private let isWorld: Bool
     private var isShutDown = false
+    /// Deadlines and the who-is-missing side channel of this communicator's collectives.
+    private var probe: CollectiveProbe!
 
     /// World/sub-communicator rank of this process (MPI_Comm_rank).
     public let rank: Int
@@ -123,10 +126,23 @@ public final class MPICommunicator: Communicator {
         size = Int(s)
         localRank = Int(lr)
         localSize = Int(ls)
+        probe = try CollectiveProbe(comm: comm, rank: rank, size: size)
     }
 
     deinit {
-        if !isWorld && !isShutDown && MPIRuntime.isActive { MPI_Comm_free(&comm) }
+        if !isWorld && !isShutDown && MPIRuntime.isActive {
+            probe?.free()
+            MPI_Comm_free(&comm)
+        }
+    }
+
+    /// Completes the non-blocking collective `start` begins (it returns the MPI return code and fills the
+    /// request), within the watchdog's deadline.
+    private func collective(_ call: String, _ start: (inout MPI_Request?) -> Int32) throws {
+        let number = probe.begin()
+        var request: MPI_Request? = cgm_mpi_request_null()
+        try check(start(&request), call)
+        try probe.complete(&request, call: call, number: number, check: check)
     }
 
     // MARK: Checking
@@ -184,8 +200,9 @@ public final class MPICommunicator: Communicator {
                                                   op: ReduceOp) throws {
         let c = try usable("MPI_Allreduce")
         let n = try count32(count, "MPI_Allreduce")
-        try check(MPI_Allreduce(UnsafeRawPointer(cgm_mpi_in_place()), buffer, n,
-                                Self.datatype(T.communicatorKind), Self.mpiOp(op), c), "MPI_Allreduce")
+        try collective("MPI_Allreduce") {
+            MPI_Iallreduce(UnsafeRawPointer(cgm_mpi_in_place()), buffer, n, Self.datatype(T.communicatorKind), Self.mpiOp(op), c, &$0)
+        }
     }
 
     /// Starts an in-place MPI_Iallreduce; the buffer is off limits until `wait()`.
@@ -194,6 +211,7 @@ public final class MPICommunicator: Communicator {
         let c = try usable("MPI_Iallreduce")
         let n = try count32(count, "MPI_Iallreduce")
         var request: MPI_Request? = cgm_mpi_request_null()
+        let number = probe.begin()
         try check(MPI_Iallreduce(UnsafeRawPointer(cgm_mpi_in_place()), buffer, n,
                                  Self.datatype(T.communicatorKind), Self.mpiOp(op), c, &request),
                   "MPI_Iallreduce")
@@ -201,7 +219,7 @@ public final class MPICommunicator: Communicator {
             guard MPIRuntime.isActive else {
                 throw MPIError(call: "MPI_Wait", rank: rank, code: nil, message: "MPI finalized before wait()")
             }
-            try check(MPI_Wait(&request, cgm_mpi_status_ignore()), "MPI_Wait(MPI_Iallreduce)")
+            try probe.complete(&request, call: "MPI_Iallreduce", number: number, check: check)
         }))
     }
 
@@ -211,7 +229,7 @@ public final class MPICommunicator: Communicator {
         let c = try usable("MPI_Bcast")
         let n = try count32(count, "MPI_Bcast")
         let r = try root32(root, "MPI_Bcast")
-        try check(MPI_Bcast(buffer, n, Self.datatype(T.communicatorKind), r, c), "MPI_Bcast")
+        try collective("MPI_Bcast") { MPI_Ibcast(buffer, n, Self.datatype(T.communicatorKind), r, c, &$0) }
     }
 
     /// MPI_Bcast of `count` bytes (MPI_BYTE) from `root`.
@@ -219,7 +237,7 @@ public final class MPICommunicator: Communicator {
         let c = try usable("MPI_Bcast")
         let n = try count32(count, "MPI_Bcast")
         let r = try root32(root, "MPI_Bcast")
-        try check(MPI_Bcast(bytes, n, cgm_mpi_byte(), r, c), "MPI_Bcast")
+        try collective("MPI_Bcast") { MPI_Ibcast(bytes, n, cgm_mpi_byte(), r, c, &$0) }
     }
 
     /// MPI_Allgather; `send` and `recv` must not alias.
@@ -233,12 +251,13 @@ public final class MPICommunicator: Communicator {
                            message: "send and receive buffers must not alias")
         }
         let dt = Self.datatype(T.communicatorKind)
-        try check(MPI_Allgather(send, n, dt, recv, n, dt, c), "MPI_Allgather")
+        try collective("MPI_Allgather") { MPI_Iallgather(send, n, dt, recv, n, dt, c, &$0) }
     }
 
     /// MPI_Barrier.
     public func barrier() throws {
-        try check(MPI_Barrier(try usable("MPI_Barrier")), "MPI_Barrier")
+        let c = try usable("MPI_Barrier")
+        try collective("MPI_Barrier") { MPI_Ibarrier(c, &$0) }
     }
 
     /// MPI_Abort on this communicator (kills the whole job), then exit(code).
@@ -255,6 +274,7 @@ public final class MPICommunicator: Communicator {
                            message: "color \(color) must be in 0...Int32.max and key \(key) fit in Int32")
         }
         var sub: MPI_Comm? = cgm_mpi_comm_null()
+        try collective("MPI_Ibarrier before MPI_Comm_split") { MPI_Ibarrier(c, &$0) }   // all arrived: split cannot hang
         try check(MPI_Comm_split(c, Int32(color), k, &sub), "MPI_Comm_split")
         do {
             return try MPICommunicator(comm: sub, isWorld: false)
@@ -286,9 +306,11 @@ public final class MPICommunicator: Communicator {
             MPIRuntime.lock.lock()
             defer { MPIRuntime.lock.unlock() }
             isShutDown = true
+            probe.free()
             try check(MPI_Finalize(), "MPI_Finalize")
         } else {
             isShutDown = true
+            probe.free()
             try check(MPI_Comm_free(&comm), "MPI_Comm_free")
         }
     }

@@ -110,8 +110,13 @@ public final class H5Dataset: H5Object {
     /// Stored element type, or nil if it is none of the supported ones.
     public let elementType: H5ElementType?
 
-    /// Number of elements.
-    public var count: Int { shape.reduce(1, *) }
+    /// Number of elements (Int.max when a corrupt file's shape overflows it).
+    public var count: Int {
+        shape.reduce(1) { n, d in
+            let (product, overflow) = n.multipliedReportingOverflow(by: d)
+            return overflow ? Int.max : product
+        }
+    }
 
     init(id: hid_t, state: H5FileState, path: String, owner: H5File?) throws {
         var shape: [Int] = []
@@ -123,7 +128,11 @@ public final class H5Dataset: H5Object {
             if rank > 0 {
                 var dims = [hsize_t](repeating: 0, count: rank)
                 H5Sget_simple_extent_dims(space, &dims, nil)
-                shape = dims.map { Int($0) }
+                if let d = dims.first(where: { $0 > hsize_t(Int.max) }) {
+                    failure = "dimension \(d) is out of range"
+                } else {
+                    shape = dims.map { Int($0) }
+                }
             } else if rank < 0 {
                 failure = H5Library.takeErrorStack()
             }

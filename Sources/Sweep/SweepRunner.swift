@@ -154,8 +154,10 @@ public final class SweepRunner {
             // Agreed at most within one group: the other groups cannot be told, so the job must end.
             throw SweepAbort(rank: world.rank, message: "\(error)")
         }
-        // 5. Everyone done.
-        let anyInterrupted = try world.allReduce(Int32(interrupted ? 1 : 0), op: .max) != 0
+        // 5. Everyone done. Groups finish at different times (hours apart in a long sweep): no watchdog deadline here.
+        let anyInterrupted = try CollectiveWatchdog.withoutDeadline {
+            try world.allReduce(Int32(interrupted ? 1 : 0), op: .max) != 0
+        }
         var summary = SweepRunSummary(counts: [:], pending: 0, interrupted: anyInterrupted)
         if world.rank == 0 {
             for t in plan.trials {

@@ -24,7 +24,9 @@
 
 import CGMData
 import CGMTensor
+import Config
 import DataParallel
+import DelimitedText
 import Foundation
 import HDF5IO
 import Layers
@@ -147,11 +149,12 @@ public enum Checkpoint {
     // MARK: Read
 
     /// Reads and verifies `path`: format, schema version, state checksum, every dataset's checksum.
-    /// Errors are `CheckpointError`s naming the file (and the dataset or attribute at fault).
+    /// Errors are `CheckpointError`s naming the file (and the dataset or attribute at fault). A file that keeps
+    /// libhdf5 busy past `HDF5ReadDeadline` ends the process naming it.
     public static func read(_ path: String) throws -> CheckpointContents {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(file: path, "no such file") }
         do {
-            return try HDF5Lock.withLock { try readUnlocked(path) }
+            return try HDF5Lock.withLock { try HDF5ReadDeadline.reading(path, what: "checkpoint") { try readUnlocked(path) } }
         } catch let e as CheckpointError {
             throw e
         } catch let e as HDF5Error {
@@ -165,6 +168,15 @@ public enum Checkpoint {
         let f = try H5File.open(path: path)
         defer { f.discard() }
         func fail(_ m: String) -> CheckpointError { CheckpointError(file: path, m) }
+        // A dataset cannot hold more values than the file has bytes (checkpoints are written uncompressed):
+        // a corrupt shape must not make us allocate gigabytes before HDF5 notices.
+        let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? Int.max
+        func floats(_ ds: H5Dataset, _ what: String) throws -> H5Array<Float> {
+            guard ds.count <= fileBytes / MemoryLayout<Float>.size else {
+                throw fail("\(what) has shape \(ds.shape), more values than the file's \(fileBytes) bytes hold: the file is corrupt")
+            }
+            return try ds.read()
+        }
         guard (try? f.stringAttribute("format")) == format else {
             throw fail("not a cgmtrain checkpoint (no format = \"\(format)\" attribute)")
         }
@@ -174,7 +186,8 @@ public enum Checkpoint {
         }
         let stateJSON = try f.stringAttribute("state_json")
         var state: TrainingState
-        do { state = try TrainingState.fromJSON(stateJSON) } catch { throw fail("state_json is corrupt: \(error)") }
+        do { state = try TrainingState.fromJSON(stateJSON) } catch { throw fail("state_json is corrupt: \(TextExcerpt.of("\(error)"))") }
+        try CheckpointRetention.validate(topK: state.topK, file: path)
         var c = CheckpointContents(
             modelName: try f.stringAttribute("model_name"), layoutHash: try f.stringAttribute("layout_hash"),
             configYAML: try f.stringAttribute("config_yaml"), configHash: try f.stringAttribute("config_hash"),
@@ -187,7 +200,7 @@ public enum Checkpoint {
         for (name, value) in expected {
             let stored = try f.attribute(name)
             guard stored == value || (name == "val_loss" && c.valLoss.isNaN) else {
-                throw fail("attribute '\(name)' (\(stored)) disagrees with the stored state: the file is corrupt")
+                throw fail("attribute '\(name)' (\(TextExcerpt.of("\(stored)"))) disagrees with the stored state: the file is corrupt")
             }
         }
         let stored = try f.stringAttribute("state_checksum")
@@ -209,9 +222,9 @@ public enum Checkpoint {
         var byName: [String: (shape: [Int], values: [Float])] = [:]
         for name in try params.members() {
             let ds = try params.openDataset(name)
-            let a: H5Array<Float> = try ds.read()
+            let a = try floats(ds, "parameter '\(TextExcerpt.of(name))'")
             guard try ds.stringAttribute("fnv1a64") == checksum(a.values) else {
-                throw fail("parameter '\(name)' fails its checksum: the file is corrupt")
+                throw fail("parameter '\(TextExcerpt.of(name))' fails its checksum: the file is corrupt")
             }
             byName[name] = (a.shape, a.values)
         }
@@ -222,9 +235,9 @@ public enum Checkpoint {
         c.optimizerName = try opt.stringAttribute("name")
         for key in try opt.members() {
             let ds = try opt.openDataset(key)
-            let a: H5Array<Float> = try ds.read()
+            let a = try floats(ds, "optimizer state '\(TextExcerpt.of(key))'")
             guard try ds.stringAttribute("fnv1a64") == checksum(a.values) else {
-                throw fail("optimizer state '\(key)' fails its checksum: the file is corrupt")
+                throw fail("optimizer state '\(TextExcerpt.of(key))' fails its checksum: the file is corrupt")
             }
             c.optimizerState[key] = Tensor(shape: a.shape, scalars: a.values)
         }
@@ -243,7 +256,7 @@ extension CheckpointContents {
     /// shapes); the error names the first mismatching parameter in the model's order.
     public func validate(modelName expectedModel: String, store: ParameterStore, file: String) throws {
         guard modelName == expectedModel else {
-            throw CheckpointError(file: file, "was written by model '\(modelName)', this run trains '\(expectedModel)'")
+            throw CheckpointError(file: file, "was written by model '\(TextExcerpt.of(modelName))', this run trains '\(expectedModel)'")
         }
         let saved = Dictionary(parameters.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         for e in store.entries {
@@ -258,7 +271,7 @@ extension CheckpointContents {
         }
         let known = Set(store.entries.map(\.name))
         if let extra = parameters.map(\.name).first(where: { !known.contains($0) }) {
-            throw CheckpointError(file: file, "has parameter '\(extra)', which model \(expectedModel) does not have")
+            throw CheckpointError(file: file, "has parameter '\(TextExcerpt.of(extra))', which model \(expectedModel) does not have")
         }
     }
 

@@ -1,17 +1,25 @@
 // Which checkpoint files a run keeps, and how they are put in place (rank 0 only):
 //
-//   last.h5            every epoch end and when the run stops (signal, early stopping): what --resume reads
+//   last.h5            every validation check, epoch end and stop (signal, early stopping), and every
+//                      train.checkpoint_interval_minutes: what --resume reads
 //   epoch-NNN.h5       every epoch end (NNN = 1-based epoch just completed)
 //   best.h5            whenever the validation loss reaches a new minimum
 //   top-R-epochEEE-stepSSSSSS-valV.h5   the k lowest validation losses (k = train.top_k), R = rank
 //                      1…k; files are renamed as their rank changes and deleted when they fall out
 //
 // One event (a validation check, an epoch end, a stop) writes the checkpoint once, atomically
-// (H5File.create: temporary, fsync, rename), under its first name; its other names are hard links made
-// atomically (link to a temporary name, rename), or copies where links are not supported. New files are
-// written before older top-k files are renamed or deleted, so a crash at any point leaves every file
-// complete; `reconcile` (on resume) puts the names back in line with the resumed state.
+// (H5File.create: temporary, fsync, rename), under its first name (last.h5 when it is one of them); its
+// other names are hard links made atomically (link to a temporary name, rename), or copies where links are
+// not supported. New files are written before older top-k files are renamed or deleted, so a crash at any
+// point leaves every file complete; `reconcile` (on resume) puts the names back in line with the resumed
+// state, linking the names of the resumed step that a kill left unwritten.
+//
+// File names read from a checkpoint (the top-k list) are untrusted: `validate(topK:)` (called by
+// Checkpoint.read) accepts only the exact names this code writes, and every rename or removal goes through
+// `ownPath`, so nothing outside the run directory can be named.
 
+import Config
+import DelimitedText
 import Foundation
 import HDF5IO
 
@@ -42,6 +50,44 @@ public struct CheckpointRetention {
     }
 
     public func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    // MARK: Names read from files
+
+    /// Whether `name` is a checkpoint name this program writes: `last.h5`, `best.h5`, `epoch-NNN.h5` or
+    /// `top-R-epochEEE-stepSSSSSS-valV.h5` — a plain file name, never a path.
+    public static func isOwnName(_ name: String) -> Bool {
+        name == last || name == best
+            || name.range(of: #"^epoch-[0-9]{3,}\.h5$"#, options: .regularExpression) != nil
+            || name.range(of: #"^top-[1-9][0-9]*-epoch[0-9]{3,}-step[0-9]{6,}-val-?[0-9]+\.[0-9]{5}\.h5$"#,
+                          options: .regularExpression) != nil
+    }
+
+    /// Checks a top-k list read from a checkpoint (untrusted: checkpoints travel between people and its
+    /// checksum anyone can recompute): entry i must carry exactly the name `topFile` gives it at rank i + 1,
+    /// with a finite loss, best first. Nothing outside the run directory can then be named by it.
+    public static func validate(topK entries: [TopKEntry], file: String) throws {
+        for (i, e) in entries.enumerated() {
+            guard e.valLoss.isFinite, e.epoch >= 0, e.step >= 0, e.file == topFile(rank: i + 1, e) else {
+                throw CheckpointError(file: file, "its top-k entry \(i + 1) names the file '\(TextExcerpt.of(e.file))' "
+                                      + "(val loss \(e.valLoss), epoch \(e.epoch), step \(e.step)), which is not the name "
+                                      + "this program gives it ('\(topFile(rank: i + 1, e))'); the checkpoint was altered "
+                                      + "or damaged, refusing to use it")
+            }
+            if i > 0, e.valLoss < entries[i - 1].valLoss {
+                throw CheckpointError(file: file, "its top-k list is not ordered by validation loss (entry \(i + 1)); "
+                                      + "the checkpoint was altered or damaged, refusing to use it")
+            }
+        }
+    }
+
+    /// `path(name)` for a name about to be renamed or removed; refuses anything but this program's names.
+    func ownPath(_ name: String) throws -> String {
+        guard Self.isOwnName(name) else {
+            throw CheckpointError(file: directory, "refusing to rename or remove '\(TextExcerpt.of(name))': not a "
+                                  + "checkpoint name this program writes")
+        }
+        return path(name)
+    }
 
     // MARK: Top-k
 
@@ -89,10 +135,10 @@ public struct CheckpointRetention {
     public func apply(_ update: TopKUpdate) throws {
         // Ranks only move down when an entry is inserted above, and names include epoch and step, so no
         // rename target is the current name of another kept file.
-        for r in update.renames where FileManager.default.fileExists(atPath: path(r.from)) {
-            try rename(from: path(r.from), to: path(r.to))
+        for r in update.renames where FileManager.default.fileExists(atPath: try ownPath(r.from)) {
+            try rename(from: try ownPath(r.from), to: try ownPath(r.to))
         }
-        for name in update.removed { try? FileManager.default.removeItem(atPath: path(name)) }
+        for name in update.removed { try? FileManager.default.removeItem(atPath: try ownPath(name)) }
         syncDirectory()
     }
 
@@ -148,7 +194,7 @@ public struct CheckpointRetention {
     /// checkpoint files written after it by the interrupted run (epoch files of later epochs, top-k files
     /// not in its list, a newer best.h5) are removed, and listed top-k files found under an older rank's
     /// name are renamed. Returns notes for the log.
-    public func reconcile(with state: TrainingState) -> [String] {
+    public func reconcile(with state: TrainingState, resumedFrom: String) -> [String] {
         var notes: [String] = []
         let fm = FileManager.default
         let files = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
@@ -159,11 +205,17 @@ public struct CheckpointRetention {
             }
         }
         let listed = Set(state.topK.map(\.file))
-        for entry in state.topK where !fm.fileExists(atPath: path(entry.file)) {
+        for entry in state.topK where !Self.isOwnName(entry.file) {     // Checkpoint.read refuses these already
+            notes.append("ignored the top-k entry '\(TextExcerpt.of(entry.file))': not a checkpoint name")
+        }
+        for entry in state.topK where Self.isOwnName(entry.file) && !fm.fileExists(atPath: path(entry.file)) {
             let tag = String(format: "-epoch%03d-step%06d-", entry.epoch, entry.step)
             if let old = files.first(where: { $0.hasPrefix("top-") && $0.contains(tag) && !listed.contains($0) }) {
                 try? rename(from: path(old), to: path(entry.file))
                 notes.append("renamed \(old) to \(entry.file)")
+            } else if entry.step == state.globalStep, (try? Checkpoint.globalStep(of: resumedFrom)) == entry.step,
+                      (try? linkOrCopy(resumedFrom, path(entry.file))) != nil {
+                notes.append("linked \(entry.file) to the checkpoint of its step")      // killed before its link
             } else {
                 notes.append("top-k checkpoint \(entry.file) is missing")
             }
@@ -177,9 +229,13 @@ public struct CheckpointRetention {
             try? fm.removeItem(atPath: path(f))
         }
         let bestPath = path(Self.best)
-        if fm.fileExists(atPath: bestPath), let step = try? Checkpoint.globalStep(of: bestPath), step > state.globalStep {
+        if state.bestStep == state.globalStep, (try? Checkpoint.globalStep(of: bestPath)) != state.bestStep,
+           (try? Checkpoint.globalStep(of: resumedFrom)) == state.bestStep, (try? linkOrCopy(resumedFrom, bestPath)) != nil {
+            notes.append("linked best.h5 to the checkpoint of its step")                  // killed before its link
+        } else if fm.fileExists(atPath: bestPath), let step = try? Checkpoint.globalStep(of: bestPath), step > state.globalStep {
             try? fm.removeItem(atPath: bestPath)
-            if let top = state.topK.first, top.step == state.bestStep, fm.fileExists(atPath: path(top.file)) {
+            if let top = state.topK.first, top.step == state.bestStep, Self.isOwnName(top.file),
+               fm.fileExists(atPath: path(top.file)) {
                 try? linkOrCopy(path(top.file), bestPath)
                 notes.append("best.h5 was newer than the resume point; restored it from \(top.file)")
             } else {

@@ -31,6 +31,10 @@
 //     check_replicas: 0             # every N steps verify all replicas hold identical parameters; 0 = off
 //     prefetch_depth: 2             # batches read ahead by the background reader
 //     log_every_seconds: 10.0       # plain progress line period when stdout is not a terminal
+//     checkpoint_interval_minutes: 0.0   # also write last.h5 every N minutes (0 = only at validation checks,
+//                                   #   epoch ends and stops)
+//     collective_timeout_s: 1800.0  # a collective not completed by every rank within this many seconds ends
+//                                   #   the job, naming it and the ranks that did not arrive (PyTorch's default)
 
 import Config
 import Foundation
@@ -206,6 +210,8 @@ public struct TrainConfig: ConfigSection, Equatable {
     public var checkReplicas = 0
     public var prefetchDepth = 2
     public var logEverySeconds = 10.0
+    public var checkpointIntervalMinutes = 0.0
+    public var collectiveTimeoutSeconds = 1800.0
 
     public init() {}
     /// Every default.
@@ -213,7 +219,8 @@ public struct TrainConfig: ConfigSection, Equatable {
 
     /// Keys that may change when a run is resumed: they do not affect the numbers.
     static let resumeMutableKeys: Set = ["train.log_every_seconds", "train.prefetch_depth", "train.check_replicas",
-                                         "train.bucket_cap_mb"]
+                                         "train.bucket_cap_mb", "train.checkpoint_interval_minutes",
+                                         "train.collective_timeout_s"]
 
     public var keys: [ConfigKey<TrainConfig>] { Self.keyTable }
 
@@ -251,6 +258,8 @@ public struct TrainConfig: ConfigSection, Equatable {
         .int("check_replicas", \.checkReplicas, 0...100_000_000),
         .int("prefetch_depth", \.prefetchDepth, 1...64),
         .double("log_every_seconds", \.logEverySeconds, "> 0") { $0 > 0 },
+        .double("checkpoint_interval_minutes", \.checkpointIntervalMinutes, "≥ 0 (0 = off)") { $0 >= 0 },
+        .double("collective_timeout_s", \.collectiveTimeoutSeconds, "> 0") { $0 > 0 },
     ]
 
     /// The scheduler's checks that need the optimizer, and one_cycle's max_lr resolved to the optimizer's lr.

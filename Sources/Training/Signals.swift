@@ -1,6 +1,11 @@
-// Graceful stop on SIGTERM / SIGINT (cluster preemption, scancel, kill, Ctrl-C) and SIGUSR1 (what
-// launch/mpirun.sh sends mpirun when it gets SIGTERM/SIGINT: mpirun forwards SIGUSR1 to every rank, where
-// SIGTERM would make it tear the job down).
+// Graceful stop on SIGTERM / SIGINT (cluster preemption, scancel, kill, Ctrl-C) and SIGUSR1 / SIGUSR2 (what
+// launch/mpirun.sh sends mpirun when it gets SIGTERM / SIGINT: mpirun forwards SIGUSR1 and SIGUSR2 to every
+// rank, where SIGTERM or SIGINT would make it tear the job down). Under launch/mpirun.sh
+// (CGMTRAIN_FORWARDED_SIGNALS=1) SIGUSR1 is reported as SIGTERM and SIGUSR2 as SIGINT, the signals the
+// user sent. A plain `mpirun` turns both SIGINT and SIGTERM into SIGTERM for the ranks (Open MPI 4.1 cannot
+// forward either, ess_base_forward_signals refuses them) and exits 1 once it was signalled, whatever the
+// ranks return: the ranks still write last.h5 (if they can within odls_base_sigkill_timeout, 1 s by
+// default), and the message says that mpirun may have received SIGINT.
 //
 // A process-wide signal handler (sigaction via signal(), SA_RESTART semantics, so blocking calls such as
 // MPI's resume) only records the signal in a global; the training loop reads it once per optimizer step
@@ -77,6 +82,7 @@ public final class StopSignal: @unchecked Sendable {
         signal(SIGTERM, handleStopSignal)
         signal(SIGINT, handleStopSignal)
         signal(SIGUSR1, handleStopSignal)
+        signal(SIGUSR2, handleStopSignal)
         let watchdog = Thread { s.watch() }
         watchdog.name = "cgm-stop-watchdog"
         watchdog.stackSize = 1 << 18
@@ -84,20 +90,33 @@ public final class StopSignal: @unchecked Sendable {
         return s
     }
 
-    /// "SIGTERM" / "SIGINT" / "SIGUSR1" once a signal arrived, the requested name after `request`, else nil.
+    /// The signal's name once one arrived (the user's signal: see the file comment), the requested name after
+    /// `request`, else nil.
     public var requested: String? {
-        if watchesSignals {
-            switch currentSignal() {
-            case SIGTERM: return "SIGTERM"
-            case SIGINT: return "SIGINT"
-            case SIGUSR1: return "SIGUSR1"
-            case 0: break
-            case let other: return "signal \(other)"
-            }
+        if watchesSignals, let name = Self.name(currentSignal(), environment: ProcessInfo.processInfo.environment) {
+            return name
         }
         lock.lock()
         defer { lock.unlock() }
         return manual
+    }
+
+    /// How a received signal is reported: SIGUSR1/SIGUSR2 forwarded by launch/mpirun.sh are the SIGTERM/SIGINT
+    /// it received; a SIGTERM from a plain mpirun may have been a SIGINT to it. Nil for 0 (none).
+    static func name(_ sig: Int32, environment env: [String: String]) -> String? {
+        let forwarded = env["CGMTRAIN_FORWARDED_SIGNALS"] == "1"
+        let underMPIRun = env["OMPI_COMM_WORLD_SIZE"] != nil
+        switch sig {
+        case 0: return nil
+        case SIGTERM where underMPIRun && !forwarded:
+            return "SIGTERM (sent by mpirun for a SIGINT or SIGTERM it received; mpirun then exits 1 however the "
+                + "ranks end, launch/mpirun.sh exits 0)"
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGUSR1: return forwarded ? "SIGTERM" : "SIGUSR1"
+        case SIGUSR2: return forwarded ? "SIGINT" : "SIGUSR2"
+        case let other: return "signal \(other)"
+        }
     }
 
     /// Requests a stop as a signal would (without the watchdog).

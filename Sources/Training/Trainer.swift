@@ -114,8 +114,11 @@ public final class Trainer {
         let t = config.train
         let rank = comm.rank
         let runDir = RunDirectory(options.runDirectory)
+        CollectiveWatchdog.timeoutSeconds = t.collectiveTimeoutSeconds       // the same config on every rank
+        CollectiveWatchdog.activity = "setting up training"
         // 1. Local, then agreed: dataset, model, optimizer, scheduler; rank 0 also the run directory.
         var prepared: TrainingSession.Parts?
+        var resumedFrom: String?            // rank 0: last.h5, or the latest full-state checkpoint without it
         let loaded: CheckpointContents? = try AgreedFailure.agree(comm, context: "cannot start training") {
             let ds = try ShardDataset(directory: options.dataDirectory)
             let m = ds.manifest
@@ -152,11 +155,11 @@ public final class Trainer {
                     + "that \(options.dataDirectory) was prepared with the intended recipe\n").utf8))
             }
             if options.resume {
-                try runDir.checkResumable()
-                return try loadCheckpoint(runDir.lastCheckpoint, prepared!)
+                let file = try runDir.resumeCheckpoint(dataDirectory: options.dataDirectory)
+                resumedFrom = file
+                return try loadCheckpoint(file, prepared!)
             }
-            try runDir.prepareFresh()
-            try runDir.writeAtomically("config.yaml", config.yaml)
+            try runDir.checkFresh(dataDirectory: options.dataDirectory)
             return nil
         }
         // Every rank built its parts: a rank that failed made every rank throw above.
@@ -168,6 +171,8 @@ public final class Trainer {
         // GradientSync's checks throw identically on every rank (see the protocol); MPI failures are not agreed.
         do { try sync.verifyLayout() } catch let e as MPIError { throw e } catch { throw AgreedFailure("\(error)") }
         let session = TrainingSession(trainer: self, parts: parts, sync: sync)
+        session.resumedFrom = resumedFrom
+        session.runDirectoryCreated = options.resume     // a new run creates it with its first record
         var state = TrainingState()
         state.worldSize = comm.size
         state.learningRate = parts.optimizer.learningRate

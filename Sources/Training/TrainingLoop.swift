@@ -13,8 +13,12 @@
 //   6. validation when due (every valInterval steps and at the epoch end): exact all-reduced loss →
 //      early stopping, top-k / best checkpoints
 //   7. epoch end: per-epoch scheduler step (ReduceLROnPlateau with the epoch's validation loss, StepLR),
-//      epoch-NNN.h5 and last.h5
-//   8. stop (early stopping, or a signal seen in 3 — "finish the step"): last.h5, return
+//      epoch-NNN.h5
+//   8. last.h5 (the full state) after every validation check, epoch end and stop, and when
+//      train.checkpoint_interval_minutes have passed on rank 0's clock (its flag is one of the facts of 3, so
+//      every rank decides alike): a kill loses at most one validation interval (or N minutes). It is written
+//      first, the step's other names are links to it. Then stop (early stopping, or a signal seen in 3 —
+//      "finish the step") and return
 //
 // Metrics are appended before the checkpoint of the same step is written, so after a crash the metrics
 // file never lacks records up to the resume point (later records are dropped on resume).
@@ -28,14 +32,15 @@ import Foundation
 import Layers
 import Optim
 
-/// The loop's clocks: the session's start (elapsed time, ETA) and the starts of the current validation
-/// interval and epoch (their sample rates).
+/// The loop's clocks: the session's start (elapsed time, ETA), the starts of the current validation
+/// interval and epoch (their sample rates) and the last time last.h5 was written (checkpoint_interval_minutes).
 struct LoopClock {
     let sessionStart = Date()
     let elapsedAtStart: Double
     let stepsAtStart: Int
     var intervalStart: (time: Date, samples: Int)
     var epochStart: (time: Date, samples: Int)
+    var lastCheckpoint = Date()
 
     init(_ state: TrainingState) {
         elapsedAtStart = state.elapsedSeconds
@@ -55,6 +60,8 @@ struct StepResult {
     let stopRanks: [Int]
     /// The step consumed the epoch's last batch.
     let epochEnded: Bool
+    /// train.checkpoint_interval_minutes have passed since last.h5 was written (rank 0's clock).
+    let checkpointDue: Bool
 }
 
 extension TrainingSession {
@@ -90,6 +97,7 @@ extension TrainingSession {
         let g = geometry
         let stepInEpoch = next / g.accumulate
         let micro = min(g.accumulate, batchCount - next)
+        CollectiveWatchdog.activity = "training step \(state.globalStep + 1), epoch \(state.epoch + 1)"
         // 1. Local forward/backward over the step's micro-batches.
         model.store.zeroGradients()
         var lossSum = 0.0, windows = 0.0, lossBad = 0.0
@@ -116,16 +124,20 @@ extension TrainingSession {
         let gradBad: Double = Self.sumOfSquares(model.store).isFinite ? 0 : 1
         // 3. Agree on the step's facts.
         let stopHere = stop.requested != nil || options.stopAtStep == state.globalStep + 1
-        let facts = try comm.allGather([lossSum, windows, stopHere ? 1 : 0, lossBad, gradBad, readError.isEmpty ? 0 : 1])
+        let minutes = t.checkpointIntervalMinutes
+        let timeDue = minutes > 0 && Date().timeIntervalSince(clock.lastCheckpoint) >= minutes * 60
+        let facts = try comm.allGather([lossSum, windows, stopHere ? 1 : 0, lossBad, gradBad, readError.isEmpty ? 0 : 1,
+                                        timeDue ? 1 : 0])
+        let n = 7
         var sum = 0.0, count = 0.0
         var stopRanks: [Int] = [], lossRanks: [Int] = [], gradRanks: [Int] = [], readRanks: [Int] = []
         for r in 0..<R {
-            sum += facts[6 * r]
-            count += facts[6 * r + 1]
-            if facts[6 * r + 2] != 0 { stopRanks.append(r) }
-            if facts[6 * r + 3] != 0 { lossRanks.append(r) }
-            if facts[6 * r + 4] != 0 { gradRanks.append(r) }
-            if facts[6 * r + 5] != 0 { readRanks.append(r) }
+            sum += facts[n * r]
+            count += facts[n * r + 1]
+            if facts[n * r + 2] != 0 { stopRanks.append(r) }
+            if facts[n * r + 3] != 0 { lossRanks.append(r) }
+            if facts[n * r + 4] != 0 { gradRanks.append(r) }
+            if facts[n * r + 5] != 0 { readRanks.append(r) }
         }
         let stepNumber = state.globalStep + 1
         let at = "step \(stepNumber) (epoch \(state.epoch + 1), batch \(next - micro + 1)–\(next) of \(batchCount))"
@@ -169,7 +181,7 @@ extension TrainingSession {
                       etaSeconds: perStep * Double(remaining))
         if options.stepDelaySeconds > 0 { Thread.sleep(forTimeInterval: options.stepDelaySeconds) }
         return StepResult(stepInEpoch: stepInEpoch, lossSum: sum, windows: count, stopRanks: stopRanks,
-                          epochEnded: next == batchCount)
+                          epochEnded: next == batchCount, checkpointDue: facts[6] != 0)     // rank 0's clock
     }
 
     /// Steps 6–8 of the file comment after `step`: validation when due, the epoch end, checkpoints and metrics,
@@ -184,7 +196,9 @@ extension TrainingSession {
         var topUpdate: CheckpointRetention.TopKUpdate?
         var records: [MetricsRecord] = []
         var valLoss = Double.nan
-        if g.validatesAfter(stepInEpoch: stepInEpoch) {
+        let validated = g.validatesAfter(stepInEpoch: stepInEpoch)
+        if validated {
+            CollectiveWatchdog.activity = "validation after step \(state.globalStep), epoch \(state.epoch + 1)"
             let v = try validator.run(model)
             valLoss = v.loss
             state.lastValLoss = v.loss
@@ -255,7 +269,10 @@ extension TrainingSession {
         let earlyStop = earlyStopping?.shouldStop == true
         if earlyStop { state.finished = "early_stopping" }
         let signalled = !step.stopRanks.isEmpty
-        if epochEnded || earlyStop || signalled { names.append(CheckpointRetention.last) }
+        if validated || epochEnded || earlyStop || signalled || step.checkpointDue {
+            names.insert(CheckpointRetention.last, at: 0)
+            clock.lastCheckpoint = Date()
+        }
         try persist(state, names: names, topUpdate: topUpdate, records: records, valLoss: valLoss,
                     curve: epochEnded || earlyStop || signalled)
 
@@ -282,6 +299,10 @@ extension TrainingSession {
         var failure = ""
         if comm.rank == 0 {
             do {
+                if !runDirectoryCreated {
+                    try runDir.create(dataDirectory: options.dataDirectory, configYAML: config.yaml)
+                    runDirectoryCreated = true
+                }
                 for r in records { try metrics.append(r) }
                 if !names.isEmpty {
                     try retention.save(contents(state, valLoss: valLoss), as: names)

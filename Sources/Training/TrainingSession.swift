@@ -48,6 +48,11 @@ final class TrainingSession {
     let validator: DistributedValidator
     /// The state of the last checkpoint written (for the non-finite-loss message).
     var lastSaved: (file: String, epoch: Int, step: Int)?
+    /// Rank 0: the checkpoint a resumed run started from (last.h5, or the latest full-state checkpoint).
+    var resumedFrom: String?
+    /// Rank 0: whether the run directory exists with this run's config.yaml (a new run creates it with its
+    /// first record, so a run that fails before then leaves nothing in --run).
+    var runDirectoryCreated = false
 
     init(trainer: Trainer, parts: Parts, sync: any GradientSync) {
         config = trainer.config
@@ -113,7 +118,7 @@ final class TrainingSession {
             try optimizer.importState(opt)
             if let s = schedule.scheduler {
                 guard state.schedulerName == config.train.scheduler.name.rawValue else {
-                    throw CheckpointError(file: runDir.lastCheckpoint, "holds \(state.schedulerName) scheduler state")
+                    throw CheckpointError(file: resumedFrom ?? runDir.lastCheckpoint, "holds \(state.schedulerName) scheduler state")
                 }
                 try s.importState(state.scheduler)
             } else {
@@ -126,7 +131,13 @@ final class TrainingSession {
         state.worldSize = comm.size
         lastSaved = (runDir.lastCheckpoint, state.epoch, state.globalStep)
         if rank == 0 {
-            for note in retention.reconcile(with: state) { progress.line("resume: \(note)") }
+            if let file = resumedFrom, file != runDir.lastCheckpoint {
+                progress.line("resume: \(runDir.lastCheckpoint) is missing; \((file as NSString).lastPathComponent) holds "
+                              + "the latest state (step \(state.globalStep))")
+            }
+            for note in retention.reconcile(with: state, resumedFrom: resumedFrom ?? runDir.lastCheckpoint) {
+                progress.line("resume: \(note)")
+            }
             try? metrics.truncate(afterStep: state.globalStep)
         }
         return state
@@ -144,7 +155,7 @@ final class TrainingSession {
                       + " = \(global) windows per step, \(g.steps) steps per epoch, validation every \(g.valInterval) "
                       + "step(s), up to \(t.maxEpochs) epochs; run directory \(options.runDirectory)")
         if options.resume {
-            progress.line("train: resuming from \(runDir.lastCheckpoint) at epoch \(state.epoch + 1), "
+            progress.line("train: resuming from \(resumedFrom ?? runDir.lastCheckpoint) at epoch \(state.epoch + 1), "
                           + "batch \(state.position), step \(state.globalStep)")
         }
     }

@@ -568,12 +568,57 @@ final class ShardTests: ShardTestCase {
         XCTAssertEqual(try listing(), [])
     }
 
+    func testManifestShardNamesMustBeThoseWrittenByPrepare() throws {
+        // Names read from a file are untrusted (issue 17): only the exact name prepare gives each shard.
+        let out = path("data")
+        _ = try prepare(SingleProcessCommunicator(), out: out)
+        let manifestPath = out + "/manifest.json"
+        let text = try String(contentsOfFile: manifestPath, encoding: .utf8)
+        for hostile in ["../../etc/passwd", "train/../../outside.h5", "/etc/passwd", "val/shard-00000.h5"] {
+            try text.replacingOccurrences(of: "\"train/shard-00000.h5\"", with: "\"\(hostile)\"")
+                .write(toFile: manifestPath, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try Manifest.load(out), hostile) {
+                XCTAssertTrue("\($0)".contains("lists the shard file '\(hostile)', not the name prepare gives shard 0 "
+                                               + "('train/shard-00000.h5')"), "\($0)")
+            }
+        }
+    }
+
+    func testAFileAsOutputIsRefusedWithoutSuggestingOverwrite() throws {
+        let out = path("file")
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: out))
+        for overwrite in [false, true] {
+            XCTAssertThrowsError(try prepare(SingleProcessCommunicator(), out: out, overwrite: overwrite)) {
+                XCTAssertTrue("\($0)".contains("exists and is not a directory; choose another output directory"), "\($0)")
+                XCTAssertFalse("\($0)".contains("--overwrite"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), "keep")
+    }
+
+    func testLeftoversOfAKilledPrepareAreRemovedByTheNextOneIntoTheSameDirectory() throws {
+        // A prepare killed outright leaves DIR.tmp-PID-HEX; the next prepare into DIR removes those whose process
+        // is gone, and nothing that merely looks similar.
+        let out = path("data")
+        let dead = "2147480001"                                     // above any pid_max: no such process
+        let leftovers = ["data.tmp-\(dead)-1a2b3c", "data.tmp-\(dead)-ff"]
+        let kept = ["data.tmp-\(getpid())-abc", "data.tmp-notes", "data.tmp-\(dead)-xyz", "other.tmp-\(dead)-abc",
+                    "data.old-\(dead)-abc"]
+        for name in leftovers + kept {
+            try FileManager.default.createDirectory(atPath: path(name) + "/train", withIntermediateDirectories: true)
+        }
+        _ = try prepare(SingleProcessCommunicator(), out: out)
+        XCTAssertEqual(try listing(), (["data"] + kept).sorted())
+    }
+
     func testExistingDirectoryNeedsOverwriteAndIsReplacedOnlyWhenComplete() throws {
         let out = path("data")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: out + "/notes.txt"))
+        // Not a prepared dataset: --overwrite would not help, so the message does not suggest it (issue 17).
         XCTAssertThrowsError(try prepare(SingleProcessCommunicator(), out: out)) {
-            XCTAssertTrue("\($0)".contains("already exists; pass overwrite"), "\($0)")
+            XCTAssertTrue("\($0)".contains("is not a prepared dataset"), "\($0)")
+            XCTAssertFalse("\($0)".contains("pass --overwrite"), "\($0)")
         }
         XCTAssertThrowsError(try prepare(SingleProcessCommunicator(), out: out, overwrite: true)) {
             XCTAssertTrue("\($0)".contains("is not a prepared dataset"), "\($0)")
@@ -583,6 +628,9 @@ final class ShardTests: ShardTestCase {
 
         try FileManager.default.removeItem(atPath: out)
         let first = try prepare(SingleProcessCommunicator(), out: out)
+        XCTAssertThrowsError(try prepare(SingleProcessCommunicator(), out: out)) {
+            XCTAssertTrue("\($0)".contains("already exists; pass --overwrite"), "\($0)")
+        }
         // A failing overwrite keeps the old dataset intact.
         XCTAssertThrowsError(try prepare(SingleProcessCommunicator(), out: out, overwrite: true,
                                          failing: "test/shard-00000.h5"))

@@ -220,7 +220,7 @@ final class CheckpointTests: XCTestCase {
         later.state.globalStep = 25
         try r.save(c, as: ["epoch-001.h5", "epoch-002.h5", "top-2-epoch002-step000020-val0.20000.h5"])   // old name of the listed top-1
         try r.save(later, as: ["epoch-003.h5", "top-1-epoch003-step000025-val0.10000.h5", "best.h5", "last.h5.tmp-link-1"])
-        let notes = r.reconcile(with: resumeState)
+        let notes = r.reconcile(with: resumeState, resumedFrom: dir + "/epoch-002.h5")
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
         XCTAssertEqual(files, ["epoch-001.h5", "epoch-002.h5", "top-1-epoch002-step000020-val0.20000.h5", "best.h5"], "\(notes)")
         XCTAssertEqual(try Checkpoint.globalStep(of: dir + "/best.h5"), c.state.globalStep, "best.h5 restored from the listed top-1")

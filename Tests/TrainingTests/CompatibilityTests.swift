@@ -30,6 +30,15 @@ enum CompatibilityFixtures {
     /// The models with a checkpoint fixture.
     static let models = ["seq2seq", "tft", "ssm_cgm"]
 
+    /// Keys added to the resolved config after the fixtures were written, as written at their defaults (they
+    /// change no number: issue 17's runtime knobs). The fixtures' bytes are compared without them.
+    static let laterKeyLines = ["  checkpoint_interval_minutes: 0.0\n", "  collective_timeout_s: 1800.0\n"]
+
+    /// `resolved` without `laterKeyLines`.
+    static func withoutLaterKeys(_ resolved: String) -> String {
+        laterKeyLines.reduce(resolved) { $0.replacingOccurrences(of: $1, with: "") }
+    }
+
     /// Every YAML file in configs/, sorted.
     static func configFiles() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: configsDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
@@ -126,7 +135,7 @@ final class CompatibilityTests: XCTestCase {
                 XCTFail("no fixture \(fixture) for configs/\(file)")
                 continue
             }
-            XCTAssertEqual(try CompatibilityFixtures.resolve(file), expected, "configs/\(file)")
+            XCTAssertEqual(CompatibilityFixtures.withoutLaterKeys(try CompatibilityFixtures.resolve(file)), expected, "configs/\(file)")
         }
     }
 
@@ -148,8 +157,10 @@ final class CompatibilityTests: XCTestCase {
             XCTAssertEqual(try Checkpoint.read(run + "/last.h5").state.globalStep, CompatibilityFixtures.stopStep, model)
             let outcome = try CompatibilityFixtures.train(yaml, data: data, run: run, resume: true)
             guard case .completed(reason: "max_epochs", _) = outcome else { return XCTFail("\(model): \(outcome)") }
-            XCTAssertEqual(try CompatibilityFixtures.digest(run + "/last.h5"),
-                           try String(contentsOfFile: fixture + "/expected.digest", encoding: .utf8), model)
+            // The config text gained laterKeyLines, so its hash changed; every number must not.
+            func numbers(_ digest: String) -> String { digest.split(separator: "\n").filter { !$0.hasPrefix("config_hash ") }.joined(separator: "\n") }
+            XCTAssertEqual(numbers(try CompatibilityFixtures.digest(run + "/last.h5")),
+                           numbers(try String(contentsOfFile: fixture + "/expected.digest", encoding: .utf8)), model)
         }
     }
 }

@@ -303,7 +303,7 @@ final class TrainLaunchTests: XCTestCase {
     }
 
     func testSIGTERMToLaunchScriptStopsCleanlyAndExitsZero() throws {
-        // What Ctrl-C, `kill` or a scheduler does to launch/mpirun.sh: forwarded to every rank (SIGUSR1 via
+        // What `kill` or a scheduler does to launch/mpirun.sh: forwarded to every rank (SIGUSR1 via
         // mpirun); the ranks finish the step, last.h5 is written and the job exits 0.
         let run = dir + "/script-term"
         var env = environment
@@ -319,7 +319,7 @@ final class TrainLaunchTests: XCTestCase {
         XCTAssertFalse(r.timedOut, r.log)
         XCTAssertEqual(r.status, 0, r.log)
         XCTAssertLessThan(Date().timeIntervalSince(signalledAt), 10, r.log)
-        guard let match = r.stdout.range(of: #"stopped by SIGUSR1 on rank\(s\) [0-9, ]+ at step (\d+)"#, options: .regularExpression) else {
+        guard let match = r.stdout.range(of: #"stopped by SIGTERM on rank\(s\) [0-9, ]+ at step (\d+)"#, options: .regularExpression) else {
             return XCTFail("no stop message\n\(r.log)")
         }
         // (Both ranks are signalled; one may see it a step later than the other — the stop is agreed anyway.)

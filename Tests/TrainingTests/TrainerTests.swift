@@ -81,11 +81,15 @@ enum TestDataset {
             .write(jobs: jobs) { job in windows(job.subjects, perSubject: job.splits == [.val] ? valPerSubject : trainPerSubject) }
     }
 
-    /// A small seq2seq config (hidden 8) with `train` keys given as YAML lines.
+    /// A small seq2seq config (hidden 8) with `train` keys given as YAML lines (replacing the defaults below:
+    /// the config reader refuses a key written twice).
     static func config(_ trainLines: String = "", hidden: Int = 8) -> String {
-        dataYAML + "\nmodel:\n  name: seq2seq\n  hidden: \(hidden)\n  dropout: 0.2\ntrain:\n  seed: 3\n  batch_size: 16\n"
-            + "  max_epochs: 3\n  optimizer: {name: adam, lr: 0.01}\n  top_k: 2\n  log_every_seconds: 1000\n"
-            + trainLines.split(separator: "\n").map { "  " + $0 + "\n" }.joined()
+        let lines = trainLines.split(separator: "\n").map(String.init)
+        let given = Set(lines.compactMap { $0.split(separator: ":").first.map(String.init) })
+        let defaults = ["seed: 3", "batch_size: 16", "max_epochs: 3", "optimizer: {name: adam, lr: 0.01}", "top_k: 2",
+                        "log_every_seconds: 1000"].filter { !given.contains(String($0.split(separator: ":")[0])) }
+        return dataYAML + "\nmodel:\n  name: seq2seq\n  hidden: \(hidden)\n  dropout: 0.2\ntrain:\n"
+            + (defaults + lines).map { "  " + $0 + "\n" }.joined()
     }
 }
 
