@@ -20,15 +20,19 @@ demo: release
 
 ## The target map (ARCHITECTURE.md), the test suite (debug build; the MPI tests launch the built cgmtrain
 ## under mpirun), then the release-build leak check (optimizer-only leaks do not show in debug builds), then
-## every fuzz target for TEST_FUZZ_SECONDS each if this toolchain can build -sanitize=fuzzer (skipped with a
-## message if not).
+## every fuzz target if this toolchain can build -sanitize=fuzzer (skipped with a message if not): a fixed seed and
+## a fixed number of executions per target, capped at TEST_FUZZ_SECONDS each, so CI replays what was verified
+## (seed corpus with the regression inputs, then the same mutations) rather than exploring (`make fuzz` explores).
 TEST_FUZZ_SECONDS ?= 60
+TEST_FUZZ_SEED ?= 1
+TEST_FUZZ_RUNS ?= csv=1000000 config=30000 manifest=1000000 checkpoint=1500 import=6000
 test: build
 	python3 Tests/check-architecture.py
 	$(SWIFT) test
 	$(SWIFT) build -c release --product cgmbench
 	.build/release/cgmbench --leak-check
-	FUZZ_IF_SUPPORTED=1 FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash Fuzz/run.sh
+	FUZZ_IF_SUPPORTED=1 FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) FUZZ_SEED=$(TEST_FUZZ_SEED) FUZZ_RUNS="$(TEST_FUZZ_RUNS)" \
+		bash Fuzz/run.sh
 
 ## Speed: the release-built benchmark table.
 bench: release

@@ -6,6 +6,11 @@
 #   make fuzz                                   # every target, 60 s each
 #   FUZZ_SECONDS=600 FUZZ_TARGETS="csv config" make fuzz
 #   FUZZ_RUNS=1000000                           # stop each target after that many executions instead
+#   FUZZ_RUNS="csv=1000000 import=6000"         # ... per target (a target not named runs for FUZZ_SECONDS)
+#   FUZZ_SEED=1                                 # libFuzzer's -seed: the same inputs in the same order
+#   With both FUZZ_RUNS and an explicit FUZZ_SECONDS, each target stops at whichever comes first. make test
+#   runs every target with a fixed seed and a fixed number of executions (capped at 60 s), so CI replays the
+#   inputs verified here instead of exploring new ones; `make fuzz` explores.
 #   FUZZ_WORK=DIR  keeps corpora and crash inputs in DIR (default: a temporary directory, removed on success)
 #   FUZZ_IF_SUPPORTED=1  (make test, CI) skips with a message when swiftc cannot build -sanitize=fuzzer
 #
@@ -44,8 +49,13 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}
 export SWIFT_BACKTRACE=enable=no
 # Checkpoint reads have their own deadline (HDF5ReadDeadline); here libFuzzer's -timeout must come first.
 export CGMTRAIN_HDF5_READ_TIMEOUT_S=3600
-limit=(-max_total_time="$seconds")
-[[ -n "${FUZZ_RUNS:-}" ]] && limit=(-runs="$FUZZ_RUNS")
+# FUZZ_RUNS for target $1: one count for every target, or "name=count ..." per target; empty if none.
+runs_for() {
+    local spec="${FUZZ_RUNS:-}" item
+    if [[ "$spec" =~ ^[0-9]+$ ]]; then echo "$spec"; return; fi
+    for item in $spec; do [[ "${item%%=*}" == "$1" ]] && echo "${item#*=}"; done
+    return 0
+}
 
 # The first stack frame of a crash or hang input outside the sanitizer/fuzzer runtime and libc.
 first_frame() {
@@ -65,6 +75,13 @@ for t in $targets; do
     # A checkpoint read takes ~3 ms; libhdf5's loops are cut after 2 s instead of 10.
     mode=(-timeout=10)
     [[ "$t" == checkpoint ]] && mode=(-timeout=2 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=0)
+    limit=(-max_total_time="$seconds")
+    runs="$(runs_for "$t")"
+    if [[ -n "$runs" ]]; then
+        limit=(-runs="$runs")
+        [[ -n "${FUZZ_SECONDS:-}" ]] && limit+=(-max_total_time="$seconds")
+    fi
+    [[ -n "${FUZZ_SEED:-}" ]] && limit+=(-seed="$FUZZ_SEED")
     start=$(date +%s)
     set +e
     (cd "$work" && "$bin/fuzz-$t" "${limit[@]}" "${mode[@]}" -rss_limit_mb=2048 -max_len=65536 \

@@ -50,6 +50,7 @@
 
 import CGMSchema
 import Config
+import DelimitedText
 import Foundation
 
 /// The data section of a training config.
@@ -256,7 +257,7 @@ public struct DataConfig: ConfigSection, Equatable, Sendable {
         ConfigKey(key, read: { m, c in
             guard let list = try m.strings(key) else { return }
             for (i, entry) in list.enumerated() where !FeatureCatalog.isKnownEntry(entry) {
-                throw m.error("\(key)[\(i)]", "'\(entry)' is not a known feature or group (known: "
+                throw m.error("\(key)[\(i)]", "'\(TextExcerpt.of(entry))' is not a known feature or group (known: "
                     + FeatureCatalog.allTimeVarying.joined(separator: ", ") + ", "
                     + FeatureCatalog.groups.map { "@" + $0 }.joined(separator: ", ") + ")")
             }

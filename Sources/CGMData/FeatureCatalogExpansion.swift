@@ -2,6 +2,7 @@
 // features and static columns); the names themselves are in CGMSchema's FeatureCatalog.
 
 import CGMSchema
+import DelimitedText
 
 extension FeatureCatalog {
     /// Nil if `name` can be computed from data with `channels`; otherwise why not.
@@ -41,7 +42,7 @@ extension FeatureCatalog {
                 case "time": time.forEach(add)
                 case "cgm_history": cgmHistory.forEach(add)
                 case "wearables": channels.filter(\.isWearable).map(\.rawValue).forEach(add)
-                default: throw DataError(key: .config("\(keyPath)[\(i)]"), "unknown group '\(entry)'")
+                default: throw DataError(key: .config("\(keyPath)[\(i)]"), "unknown group '\(TextExcerpt.of(entry))'")
                 }
             } else if entry.hasPrefix("?") {
                 let name = String(entry.dropFirst())
@@ -51,7 +52,7 @@ extension FeatureCatalog {
                     add(name)
                 }
             } else if let reason = unavailability(of: entry, channels: channels) {
-                throw DataError(key: .config("\(keyPath)[\(i)]"), "feature '\(entry)': \(reason)")
+                throw DataError(key: .config("\(keyPath)[\(i)]"), "feature '\(TextExcerpt.of(entry))': \(reason)")
             } else {
                 add(entry)
             }

@@ -118,10 +118,17 @@ enum CareLink {
     static func readRow(_ row: CSVRow, _ c: Columns, line: Int, file: String, decimalComma: Bool,
                         builder b: inout RecordBuilder, report: inout FileReport) throws {
         let names = c.header.names
+        // A row may stop before the header's last columns (trailing fields left out): the date and time must be
+        // there, the columns after them read as empty.
+        guard row.count > max(c.date, c.time) else {
+            throw DataError(file: file, line: line, "expected \(names.count) fields, found \(row.count)")
+        }
         func number(_ i: Int?) throws -> Double? {
             guard let i else { return nil }
             return try row.number(i, names[i], file: file, line: line, decimalComma: decimalComma)
         }
+        func text(_ i: Int) -> String { i < row.count ? row.string(i) : "" }
+        func seconds(_ i: Int) -> Int64? { i < row.count ? row.withField(i, { Self.duration($0) }) : nil }
         let stamp: LocalStamp = try row.withField(c.date) { d in
             try row.withField(c.time) { t in
                 if let s = LocalClockText.parse(date: d, time: t) { return s }
@@ -141,11 +148,11 @@ enum CareLink {
         }
         if let dose = try number(c.bolusDelivered) {
             guard dose >= 0 else { throw DataError(file: file, line: line, key: .column(names[c.bolusDelivered!]), "negative dose \(dose)") }
-            let type = c.bolusType.map { row.string($0).lowercased() } ?? ""
+            let type = c.bolusType.map { text($0).lowercased() } ?? ""
             var duration: Int64 = 0
             if type.contains("square"), let d = c.bolusDuration {
-                guard let secs = row.withField(d, { Self.duration($0) }) else {
-                    throw DataError(file: file, line: line, key: .column(names[d]), "cannot parse '\(row.string(d))' as h:mm:ss")
+                guard let secs = seconds(d) else {
+                    throw DataError(file: file, line: line, key: .column(names[d]), "cannot parse '\(text(d))' as h:mm:ss")
                 }
                 duration = secs
             }
@@ -162,8 +169,8 @@ enum CareLink {
             used = true
         }
         if let amount = try number(c.tempAmount) {
-            let type = c.tempType.map { row.string($0).lowercased() } ?? ""
-            guard let d = c.tempDuration, let secs = row.withField(d, { Self.duration($0) }) else {
+            let type = c.tempType.map { text($0).lowercased() } ?? ""
+            guard let d = c.tempDuration, let secs = seconds(d) else {
                 throw DataError(file: file, line: line, key: .column("Temp Basal Duration (h:mm:ss)"), "a temporary basal rate needs its duration (h:mm:ss)")
             }
             b.addBasalInterval(time, line: line, durationSeconds: secs, rate: amount, percent: type.contains("percent"))

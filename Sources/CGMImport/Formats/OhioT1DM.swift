@@ -29,6 +29,7 @@ enum OhioT1DM {
     static func read(_ ctx: UnitContext) throws -> UnitImport {
         let file = (ctx.path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: ctx.path) else { throw DataError(file: file, "cannot read file") }
+        try checkEncoding(data, file: file)
         let handler = Handler(file: file)
         let parser = XMLParser(data: data)
         parser.delegate = handler
@@ -54,6 +55,25 @@ enum OhioT1DM {
         unitImport.resolution = TimeResolution(zone: ctx.zone, dateOrder: ctx.options.dateOrder ?? .dmy,
                                                dateOrderSource: ctx.options.dateOrder == nil ? "OhioT1DM writes DD-MM-YYYY" : "--date-order")
         return unitImport
+    }
+
+    /// The XML declaration's encoding must be one the OhioT1DM files use (UTF-8, US-ASCII, ISO-8859-1): libxml2
+    /// under FoundationXML crashes on some others (found by fuzz-import: `encoding="UTF-7"` segfaults in
+    /// xmlParseChunk), so they are refused before parsing.
+    static func checkEncoding(_ data: Data, file: String) throws {
+        let head = String(decoding: data.prefix(200), as: UTF8.self)
+        guard head.hasPrefix("<?xml"), let end = head.range(of: "?>") else { return }
+        let declaration = head[..<end.lowerBound]
+        guard let key = declaration.range(of: "encoding=") else { return }
+        let rest = declaration[key.upperBound...]
+        guard let quote = rest.first, quote == "\"" || quote == "'" else {
+            throw DataError(file: file, line: 1, "cannot read the XML declaration's encoding")
+        }
+        let name = rest.dropFirst().prefix { $0 != quote }
+        guard ["utf-8", "us-ascii", "ascii", "iso-8859-1", "latin1"].contains(name.lowercased()) else {
+            throw DataError(file: file, line: 1, "XML encoding '\(TextExcerpt.of(String(name)))' is not supported "
+                            + "(UTF-8, US-ASCII or ISO-8859-1)")
+        }
     }
 
     final class Handler: NSObject, XMLParserDelegate {
